@@ -1,0 +1,3 @@
+"""stsdebug: trace where StackState telemetry stops."""
+
+__version__ = "0.1.0"

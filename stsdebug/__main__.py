@@ -1,0 +1,3 @@
+from stsdebug.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Command groups that live in their own modules (tui, sandbox, demo, bundle)."""

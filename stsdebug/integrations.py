@@ -1,0 +1,150 @@
+"""The integration catalog (integrations.toml beside this file) and the matcher built from it."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from difflib import get_close_matches
+from importlib import resources
+
+from stsdebug.errors import UsageError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+PUSH_STAGES = ("scope", "agent", "receiver", "kafka", "elasticsearch", "streams")
+PULL_STAGES = ("scope", "source", "elasticsearch", "streams")
+
+
+@dataclass(frozen=True)
+class Integration:
+    name: str
+    kind: str  # push | pull
+    title: str
+    checks: tuple[str, ...] = ()
+    metric_prefixes: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    source: str = ""
+    agent_types: bool = False  # Kubernetes/OpenShift: several agent types supply metrics
+
+    @property
+    def stages(self) -> tuple[str, ...]:
+        return PUSH_STAGES if self.kind == "push" else PULL_STAGES
+
+    def identifies(self) -> str:
+        parts = []
+        if self.metric_prefixes:
+            parts.append("metrics " + ", ".join(p + "*" for p in self.metric_prefixes))
+        if self.tags:
+            parts.append("tags " + ", ".join(self.tags))
+        if self.checks:
+            parts.append("checks " + ", ".join(self.checks))
+        return "; ".join(parts) or "nothing by default: give --metric-prefix, --host or --tag"
+
+
+def load_catalog() -> dict[str, Integration]:
+    text = resources.files("stsdebug").joinpath("integrations.toml").read_text(encoding="utf-8")
+    data = tomllib.loads(text)["integrations"]
+    return {
+        name: Integration(
+            name=name,
+            kind=entry["kind"],
+            title=entry["title"],
+            checks=tuple(entry.get("checks", ())),
+            metric_prefixes=tuple(entry.get("metric_prefixes", ())),
+            tags=tuple(entry.get("tags", ())),
+            aliases=tuple(entry.get("aliases", ())),
+            source=entry.get("source", ""),
+            agent_types=bool(entry.get("agent_types", False)),
+        )
+        for name, entry in data.items()
+    }
+
+
+def find(name: str, catalog: Mapping[str, Integration] | None = None) -> Integration:
+    catalog = catalog or load_catalog()
+    key = name.strip().lower()
+    if key in catalog:
+        return catalog[key]
+    for entry in catalog.values():
+        if key in entry.aliases:
+            return entry
+    names = list(catalog) + [a for e in catalog.values() for a in e.aliases]
+    near = get_close_matches(key, names, n=3, cutoff=0.5)
+    hint = f"; did you mean {' or '.join(near)}?" if near else ""
+    raise UsageError(
+        f"unknown integration {name!r}{hint} (see `stsdebug integrations`)"
+    )
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """Decides whether a telemetry record belongs to the integration under diagnosis.
+
+    A record matches when one of its metric names starts with a prefix (or no
+    prefixes are set), its host is one of ``hosts`` (if set), and it carries every
+    ``tags`` key:value (if set).
+    """
+
+    prefixes: tuple[str, ...] = ()
+    hosts: tuple[str, ...] = ()
+    tags: tuple[tuple[str, str], ...] = ()
+    check_names: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def build(
+        cls,
+        integration: Integration,
+        prefixes: Iterable[str] = (),
+        hosts: Iterable[str] = (),
+        tags: Iterable[str] = (),
+    ) -> Matcher:
+        pairs = []
+        for raw in list(tags) or list(integration.tags):
+            key, sep, value = raw.partition(":") if ":" in raw else raw.partition("=")
+            if not sep or not key:
+                raise UsageError(f"--tag {raw!r}: expected KEY:VALUE")
+            pairs.append((key.strip(), value.strip()))
+        return cls(
+            prefixes=tuple(prefixes) or integration.metric_prefixes,
+            hosts=tuple(hosts),
+            tags=tuple(pairs),
+            check_names=integration.checks,
+        )
+
+    @property
+    def matches_everything(self) -> bool:
+        return not (self.prefixes or self.hosts or self.tags)
+
+    def name_matches(self, metric: str) -> bool:
+        return not self.prefixes or metric.startswith(self.prefixes)
+
+    def matches(self, names: Iterable[str], host: str | None, tags: Mapping[str, object]) -> bool:
+        if self.hosts and host not in self.hosts:
+            return False
+        for key, value in self.tags:
+            if str(tags.get(key, "")) != value:
+                return False
+        if not self.prefixes:
+            return True
+        return any(n.startswith(self.prefixes) for n in names)
+
+    def describe(self) -> str:
+        parts = []
+        if self.prefixes:
+            parts.append("metric names starting with " + " or ".join(self.prefixes))
+        if self.hosts:
+            parts.append("host " + " or ".join(self.hosts))
+        if self.tags:
+            parts.append("tags " + ", ".join(f"{k}:{v}" for k, v in self.tags))
+        return " and ".join(parts) or "all records"
+
+
+def prefix_of(metric: str) -> str:
+    """The census key of a metric name: its first dotted segment plus the dot ('aws.' for 'aws.ec2.cpu')."""
+    head, dot, _ = metric.partition(".")
+    return head + dot if dot else metric

@@ -1,0 +1,295 @@
+"""Settings: every endpoint, credential, path, threshold and timeout, resolved once.
+
+Precedence: command-line flags > ``STSDEBUG_*`` environment > a profile in a TOML
+config file > defaults. Secrets come from the environment or from files and are
+never printed (see ``redacted()``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from stsdebug.errors import ConfigError, UsageError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+ENV_PREFIX = "STSDEBUG_"
+
+# Fields that hold secrets. Each can also be given as <name>_env (the name of an
+# environment variable holding it) or <name>_file (a file holding it).
+SECRET_FIELDS = (
+    "api_key",
+    "sts_api_token",
+    "es_password",
+    "es_api_key",
+    "kafka_sasl_password",
+    "mirror_api_key",
+)
+
+LIST_FIELDS = ("receiver_log", "streams", "metric_prefix", "host", "tag", "fault_hint")
+
+
+@dataclass
+class Settings:
+    integration: str | None = None
+
+    # agent
+    agent_output: str | None = None
+    agent_log: str | None = None
+    agent_cmd: str | None = None
+    # receiver
+    receiver_log: list[str] = field(default_factory=list)
+    receiver: str | None = None  # receiver base URL, e.g. https://host:7077
+    receiver_health: str | None = None  # explicit health URL (Kubernetes: :1618/readiness)
+    api_key: str | None = None
+    # StackState API (topic API)
+    sts_api: str | None = None
+    sts_api_token: str | None = None
+    # Kafka
+    kafka: str | None = None
+    topic: str = "sts_multi_metrics"
+    mm2es_group: str | None = None
+    kafka_security_protocol: str = "PLAINTEXT"  # PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL
+    kafka_sasl_mechanism: str | None = None  # PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: str | None = None
+    kafka_ssl_cafile: str | None = None
+    # Elasticsearch
+    es: str | None = None
+    index_pattern: str = "sts_multi_metrics-*"
+    es_username: str | None = None
+    es_password: str | None = None
+    es_api_key: str | None = None
+    es_ca_file: str | None = None
+    es_insecure: bool = False
+    es_layout: str | None = None  # multi | single; detected from the mapping when unset
+    # streams
+    streams: list[str] = field(default_factory=list)
+    streams_file: str | None = None
+    # pull sources
+    mirror: str | None = None  # Prometheus mirror base URL
+    mirror_api_key: str | None = None
+    # what identifies the integration's data (overrides the catalog)
+    metric_prefix: list[str] = field(default_factory=list)
+    host: list[str] = field(default_factory=list)
+    tag: list[str] = field(default_factory=list)
+    # run
+    window: str = "15m"
+    timeout: float = 10.0
+    probe: bool = False
+    probe_host: str | None = None
+    fail_on: str = "fail"
+    fault_hint: list[str] = field(default_factory=list)  # sandbox: faults injected, for the report
+    # where these came from
+    profile: str | None = None
+    config: str | None = None
+
+    def redacted(self) -> dict[str, Any]:
+        """The settings as shown in outputs: secrets replaced by a marker, empty values left out."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value in (None, [], ""):
+                continue
+            if f.name in SECRET_FIELDS:
+                out[f.name] = "<redacted>"
+            else:
+                out[f.name] = value
+        return out
+
+    def secret_values(self) -> list[str]:
+        return [v for name in SECRET_FIELDS if (v := getattr(self, name))]
+
+    def has_any_input(self) -> bool:
+        return any(
+            getattr(self, name)
+            for name in (
+                "agent_output",
+                "agent_log",
+                "agent_cmd",
+                "receiver_log",
+                "receiver",
+                "sts_api",
+                "kafka",
+                "es",
+                "streams",
+                "streams_file",
+                "mirror",
+            )
+        )
+
+
+_FIELD_TYPES = {f.name: f.type for f in fields(Settings)}
+
+
+def default_config_path() -> Path:
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("stsdebug")) / "config.toml"
+
+
+def _coerce(name: str, value: Any, origin: str) -> Any:
+    kind = str(_FIELD_TYPES[name])
+    if name in LIST_FIELDS:
+        if isinstance(value, str):
+            # Lists in the environment are separated by newlines or ';' (stream
+            # definitions contain commas).
+            return [v.strip() for v in re.split(r"[;\n]", value) if v.strip()]
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return list(value)
+        raise ConfigError(f"{origin}: {name} must be a list of strings")
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            return value.lower() in ("1", "true", "yes", "on")
+        raise ConfigError(f"{origin}: {name} must be true or false, not {value!r}")
+    if kind == "float":
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{origin}: {name} must be a number of seconds, not {value!r}") from None
+        if not 0 < number <= 3600:
+            raise ConfigError(f"{origin}: {name} must be between 0 and 3600 seconds")
+        return number
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str):
+        raise ConfigError(f"{origin}: {name} must be a string")
+    return value
+
+
+def load_config(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+def _profile_values(
+    config_path: str | None, profile: str | None, env: Mapping[str, str]
+) -> tuple[dict[str, Any], str | None, str | None]:
+    explicit = config_path or env.get(ENV_PREFIX + "CONFIG")
+    path = Path(explicit).expanduser() if explicit else default_config_path()
+    if not explicit and not path.exists():
+        if profile:
+            raise ConfigError(
+                f"profile {profile!r} asked for, but there is no config file at {path}"
+                " (give one with --config)"
+            )
+        return {}, None, None
+    data = load_config(path)
+    profiles = data.get("profiles", {})
+    if not isinstance(profiles, dict):
+        raise ConfigError(f"config file {path}: [profiles] must be a table of tables")
+    name = profile or env.get(ENV_PREFIX + "PROFILE") or data.get("default_profile")
+    if not name:
+        return {}, str(path), None
+    if name not in profiles or not isinstance(profiles[name], dict):
+        from difflib import get_close_matches
+
+        near = get_close_matches(str(name), list(profiles), n=3)
+        more = f"; did you mean {', '.join(near)}?" if near else f"; it has: {', '.join(profiles) or 'none'}"
+        raise ConfigError(f"config file {path} has no profile {name!r}{more}")
+    values = dict(profiles[name])
+    # Relative paths in a profile are relative to the config file.
+    base = path.parent
+    for key in ("agent_output", "agent_log", "streams_file", "es_ca_file", "kafka_ssl_cafile"):
+        if isinstance(values.get(key), str) and not Path(values[key]).is_absolute():
+            values[key] = str(base / values[key])
+    if isinstance(values.get("receiver_log"), list):
+        values["receiver_log"] = [
+            v if v == "-" or Path(v).is_absolute() else str(base / v) for v in values["receiver_log"]
+        ]
+    return values, str(path), str(name)
+
+
+def _read_secret_file(path: str, origin: str) -> str:
+    try:
+        return Path(path).expanduser().read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"{origin}: secret file {path} cannot be read ({exc.strerror})") from None
+
+
+def resolve(
+    flags: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """Build Settings from flags (None = not given), the environment and a config profile."""
+    flags = {k: v for k, v in (flags or {}).items() if v not in (None, [], ())}
+    env = os.environ if env is None else env
+    profile_vals, config_used, profile_used = _profile_values(
+        flags.pop("config", None), flags.pop("profile", None), env
+    )
+    secret_sources: dict[str, Any] = {}
+    merged: dict[str, Any] = {}
+    known = set(_FIELD_TYPES)
+    for key, value in profile_vals.items():
+        base = key.removesuffix("_env").removesuffix("_file")
+        if base in SECRET_FIELDS and key != base:
+            secret_sources.setdefault(base, (key, value, f"profile {profile_used!r}"))
+            continue
+        if key not in known or key in ("profile", "config"):
+            raise ConfigError(f"profile {profile_used!r}: unknown setting {key!r}")
+        merged[key] = _coerce(key, value, f"profile {profile_used!r}")
+    for key in known - {"profile", "config"}:
+        env_name = ENV_PREFIX + key.upper()
+        if env_name in env:
+            merged[key] = _coerce(key, env[env_name], f"environment variable {env_name}")
+    for base in SECRET_FIELDS:
+        for suffix in ("_env", "_file"):
+            env_name = ENV_PREFIX + (base + suffix).upper()
+            if env_name in env:
+                secret_sources[base] = (base + suffix, env[env_name], f"environment variable {env_name}")
+    for key, value in flags.items():
+        base = key.removesuffix("_env").removesuffix("_file")
+        if base in SECRET_FIELDS and key != base:
+            secret_sources[base] = (key, value, f"--{key.replace('_', '-')}")
+            continue
+        if key not in known:
+            raise UsageError(f"unknown option {key}")
+        merged[key] = _coerce(key, value, f"--{key.replace('_', '-')}")
+    for base, (key, value, origin) in secret_sources.items():
+        if base in flags:  # a direct value given as a flag wins
+            continue
+        if key.endswith("_env"):
+            if value not in env:
+                raise ConfigError(f"{origin}: environment variable {value} is not set")
+            merged[base] = env[value]
+        else:
+            merged[base] = _read_secret_file(str(value), origin)
+    settings = Settings(**merged)
+    settings.config = config_used
+    settings.profile = profile_used
+    if settings.fail_on not in ("fail", "warn"):
+        raise UsageError("--fail-on must be 'fail' or 'warn'")
+    return settings
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_window(spec: str) -> float:
+    """'15m' -> 900.0 seconds. Plain numbers are seconds."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", spec or "")
+    if not m:
+        raise UsageError(f"--window {spec!r}: expected a duration like 30s, 15m, 2h or 1d")
+    seconds = float(m.group(1)) * _UNITS[m.group(2) or "s"]
+    if seconds <= 0 or seconds > 30 * 86400:
+        raise UsageError(f"--window {spec!r}: must be more than 0 and at most 30d")
+    return seconds

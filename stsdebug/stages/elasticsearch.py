@@ -1,0 +1,12 @@
+"""Stage `elasticsearch`: placeholder until its checks land."""
+
+from __future__ import annotations
+
+from stsdebug.model import StageResult
+from stsdebug.stages.base import Context
+
+TITLE = "Elasticsearch"
+
+
+def run(ctx: Context) -> StageResult:
+    return ctx.skip("This stage is not available in this build of stsdebug yet.")

@@ -1,0 +1,12 @@
+"""Stage `source`: placeholder until its checks land."""
+
+from __future__ import annotations
+
+from stsdebug.model import StageResult
+from stsdebug.stages.base import Context
+
+TITLE = "Pull source"
+
+
+def run(ctx: Context) -> StageResult:
+    return ctx.skip("This stage is not available in this build of stsdebug yet.")

@@ -1,0 +1,193 @@
+"""Hand-built traces for renderer and TUI tests (no I/O).
+
+``python -m tests.factories`` rewrites fixtures/traces/*.json from these.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from stsdebug.model import (
+    Figure,
+    Figures,
+    Hint,
+    Hop,
+    LogLine,
+    LogSample,
+    StageResult,
+    Status,
+    Table,
+    Text,
+    Timeline,
+    TraceResult,
+    Verdict,
+    Window,
+)
+
+NOW = 1795250000.0
+WINDOW = Window(NOW - 900, NOW, "15m")
+TARGET = {
+    "integration": "kubernetes",
+    "kafka": "127.0.0.1:9092",
+    "es": "http://127.0.0.1:9200",
+    "api_key": "<redacted>",
+    "window": "15m",
+}
+
+
+def _stage(sid: str, title: str, status: Status, summary: str, **kw: object) -> StageResult:
+    return StageResult(sid, title, status, summary, started_at=NOW, duration_ms=12.5, **kw)  # type: ignore[arg-type]
+
+
+def kafka_fail() -> TraceResult:
+    """Push trace where the receiver rejects payloads and Kafka has nothing."""
+    stages = [
+        _stage(
+            "scope",
+            "Scale of impact",
+            Status.PASS,
+            "Only kubernetes is missing: 3 other metric prefixes are fresh in Kafka.",
+            evidence=[
+                Table(
+                    "Metric prefixes in the window",
+                    ["prefix", "kafka records", "newest age (s)", "fresh"],
+                    [["system.", 1200, 4, "yes"], ["docker.", 300, 6, "yes"], ["kubernetes.", 0, None, "no"]],
+                )
+            ],
+        ),
+        _stage(
+            "agent",
+            "StackState Agent",
+            Status.FAIL,
+            "The receiver rejected 14 payloads with 400 Bad Request (deserialization error).",
+            evidence=[
+                Figures("Forwarder", [Figure("rejected transactions", 14), Figure("successful posts", 0)]),
+                LogSample(
+                    "Receiver rejections",
+                    "agent.log",
+                    [
+                        LogLine(
+                            812,
+                            '2026-11-21 10:01:02 UTC | CORE | ERROR | (pkg/forwarder/transaction.go:225 in internalProcess) | '
+                            'Error code "400 Bad Request" received while sending transaction to '
+                            '"https://receiver:7077/stsAgent/intake/?api_key=<redacted>": Failed to deserialize JSON on fields: , '
+                            "with message: Object is missing required member 'internalHostname', dropping it",
+                            (95, 119),
+                        )
+                    ],
+                    total_matches=14,
+                ),
+            ],
+            hints=[
+                Hint(
+                    "Fix the payload the check sends: the receiver requires internalHostname.",
+                    "StackState Agent: check the agent log",
+                )
+            ],
+        ),
+        _stage(
+            "receiver",
+            "StackState receiver",
+            Status.WARN,
+            "14 JSON deserialization errors in the window.",
+            evidence=[
+                LogSample(
+                    "Deserialization errors",
+                    "stackstate-receiver.log",
+                    [LogLine(10, "2026-11-21 10:01:02,123 [akka-5] ERROR c.s.r.IntakeRoute - Failed to deserialize JSON", (49, 78))],
+                )
+            ],
+        ),
+        _stage(
+            "kafka",
+            "Kafka topic",
+            Status.FAIL,
+            "No kubernetes records on sts_multi_metrics in the last 15m.",
+            missing_data=True,
+            evidence=[
+                Table("Partitions", ["partition", "leader", "newest offset", "newest age (s)", "in window"], [[0, 1, 5012, 3.2, 1500]])
+            ],
+        ),
+        _stage("elasticsearch", "Elasticsearch", Status.BLOCKED, "No kubernetes documents in sts_multi_metrics-* (expected: data already stops at StackState Agent)"),
+        _stage("streams", "Telemetry streams", Status.SKIP, "No stream definitions given (--stream or --streams-file)."),
+    ]
+    return TraceResult(
+        integration="kubernetes",
+        kind="push",
+        window=WINDOW,
+        target=dict(TARGET),
+        stages=stages,
+        verdict=Verdict(Status.FAIL, "agent", "Data for kubernetes stops at StackState Agent: The receiver rejected 14 payloads with 400 Bad Request (deserialization error)."),
+        version="0.1.0",
+        started_at=NOW,
+        redactions=[{"rule": "secret setting", "where": "target.api_key", "count": 1}, {"rule": "api_key parameter", "where": "stages.agent", "count": 14}],
+    )
+
+
+def all_pass() -> TraceResult:
+    stages = [
+        _stage("scope", "Scale of impact", Status.PASS, "aws data is fresh in Elasticsearch."),
+        _stage("source", "Pull source", Status.PASS, "aws documents keep arriving in Elasticsearch (newest 12 s old).",
+               evidence=[Text("What cannot be checked from outside", "The AWS plugin's own credentials and CloudWatch quotas are only visible inside StackState.")]),
+        _stage("elasticsearch", "Elasticsearch", Status.PASS, "Cluster green; 1,234 aws documents in the window.",
+               evidence=[Figures("Cluster", [Figure("health", "green"), Figure("newest document age", 12, "s")])]),
+        _stage("streams", "Telemetry streams", Status.PASS, "1 stream matches data.",
+               evidence=[Table("Streams", ["stream", "docs in window", "status"], [["cpu", 240, "pass"]])]),
+    ]
+    return TraceResult(
+        integration="aws", kind="pull", window=WINDOW, target={"es": "http://127.0.0.1:9200"}, stages=stages,
+        verdict=Verdict(Status.PASS, None, "Telemetry for aws was seen at every checked stage."),
+        version="0.1.0", started_at=NOW,
+    )
+
+
+def with_error() -> TraceResult:
+    t = kafka_fail()
+    t.stages[3] = _stage("kafka", "Kafka topic", Status.ERROR, "Cannot connect to Kafka at 127.0.0.1:1: connection refused.")
+    t.stages[1] = _stage("agent", "StackState Agent", Status.SKIP, "No agent input given (--agent-output, --agent-log or --agent-cmd).")
+    t.stages[2] = _stage("receiver", "StackState receiver", Status.PASS, "No deserialization errors in 5,000 lines.")
+    t.stages[4] = _stage("elasticsearch", "Elasticsearch", Status.PASS, "Cluster green.")
+    t.verdict = Verdict(Status.ERROR, "kafka", "Could not check Kafka topic: Cannot connect to Kafka at 127.0.0.1:1: connection refused.")
+    return t
+
+
+def with_probe() -> TraceResult:
+    t = all_pass()
+    t.stages[2].evidence.append(
+        Timeline("Probe", "stsdebug-probe-1a2b3c", [
+            Hop("receiver", Status.PASS, 12.0, "202 Accepted"),
+            Hop("kafka", Status.PASS, 140.0, "partition 0 offset 5013"),
+            Hop("elasticsearch", Status.FAIL, None, "not indexed within 30 s"),
+        ])
+    )
+    return t
+
+
+def hostile() -> TraceResult:
+    """Strings an attacker controls (metric names, hosts, log lines) in every field."""
+    evil = '<script>alert(1)</script>"><img src=x onerror=alert(2)></script>\u202eevil'
+    t = kafka_fail()
+    t.integration = "kubernetes"
+    t.stages[0].summary = f"metric {evil}"
+    t.stages[3].evidence.append(Table(f"t {evil}", [evil, "n"], [[evil, 1]], note=evil))
+    t.stages[1].evidence.append(LogSample(evil, evil, [LogLine(1, f"line {evil}", (0, 4))]))
+    t.stages[1].hints.append(Hint(evil, evil))
+    t.target["host"] = evil
+    t.verdict = Verdict(Status.FAIL, "agent", f"Data stops at {evil}")
+    return t
+
+
+ALL = {
+    "kafka_fail": kafka_fail,
+    "all_pass": all_pass,
+    "with_error": with_error,
+    "with_probe": with_probe,
+    "hostile": hostile,
+}
+
+if __name__ == "__main__":
+    out = Path(__file__).resolve().parent.parent / "fixtures" / "traces"
+    out.mkdir(parents=True, exist_ok=True)
+    for name, make in ALL.items():
+        (out / f"{name}.json").write_text(make().to_json() + "\n", encoding="utf-8")
+        print("wrote", out / f"{name}.json")

@@ -1,0 +1,147 @@
+"""The trace engine with fake stages: ordering, verdict, blocked, errors, budget, redaction."""
+
+import threading
+import time
+
+from stsdebug.errors import SourceError
+from stsdebug.model import StageResult, Status
+from stsdebug.settings import Settings
+from stsdebug.stages.base import Context, Stage
+from stsdebug.trace import StageFinished, StageStarted, Trace, TraceFinished, exit_code
+
+
+def fixed(status: Status, summary: str = "s", missing: bool = False):
+    def run(ctx: Context) -> StageResult:
+        return ctx.result(status, summary, missing_data=missing)
+
+    return run
+
+
+def stages(*specs):
+    return [Stage(f"s{i}", f"Stage {i}", run) for i, run in enumerate(specs)]
+
+
+def settings(**kw):
+    return Settings(integration="mysql", es="http://x", timeout=1.0, **kw)
+
+
+def test_all_pass_verdict_and_exit_zero():
+    t = Trace(settings(), stages=stages(fixed(Status.PASS), fixed(Status.SKIP))).run()
+    assert t.verdict.status is Status.PASS and t.verdict.stage is None
+    assert "1 skipped" in t.verdict.sentence
+    assert exit_code(t) == 0
+
+
+def test_first_fail_is_the_verdict_and_later_missing_data_is_blocked():
+    t = Trace(
+        settings(),
+        stages=stages(fixed(Status.PASS), fixed(Status.FAIL, "no data"), fixed(Status.FAIL, "none here", True), fixed(Status.FAIL, "real", False)),
+    ).run()
+    assert t.verdict.stage == "s1" and t.verdict.status is Status.FAIL
+    assert "Stage 1" in t.verdict.sentence
+    assert [s.status for s in t.stages] == [Status.PASS, Status.FAIL, Status.BLOCKED, Status.FAIL]
+    assert exit_code(t) == 1
+
+
+def test_missing_data_without_earlier_failure_stays_fail():
+    t = Trace(settings(), stages=stages(fixed(Status.PASS), fixed(Status.FAIL, "x", True))).run()
+    assert t.stages[1].status is Status.FAIL
+
+
+def test_error_alone_exits_three_and_warn_respects_fail_on():
+    t = Trace(settings(), stages=stages(fixed(Status.WARN), fixed(Status.ERROR))).run()
+    assert t.verdict.status is Status.ERROR and exit_code(t) == 3
+    t = Trace(settings(), stages=stages(fixed(Status.WARN))).run()
+    assert exit_code(t) == 0 and exit_code(t, "warn") == 1
+
+
+def test_all_skipped_is_not_a_pass():
+    t = Trace(settings(), stages=stages(fixed(Status.SKIP))).run()
+    assert t.verdict.status is Status.SKIP and exit_code(t) == 3
+
+
+def test_exceptions_become_the_stage_error_and_the_trace_goes_on():
+    def boom(ctx):
+        raise RuntimeError("kaboom")
+
+    def unreachable(ctx):
+        raise SourceError("Cannot connect to Kafka at 127.0.0.1:1: connection refused")
+
+    t = Trace(settings(), stages=stages(boom, unreachable, fixed(Status.PASS))).run()
+    assert t.stages[0].status is Status.ERROR and "kaboom" in t.stages[0].summary
+    assert t.stages[1].summary == "Cannot connect to Kafka at 127.0.0.1:1: connection refused."
+    assert t.stages[2].status is Status.PASS
+
+
+def test_a_hanging_stage_is_cut_off_by_its_budget():
+    def hang(ctx):
+        time.sleep(30)
+
+    s = [Stage("slow", "Slow", hang, budget_calls=1.0)]
+    t0 = time.monotonic()
+    t = Trace(Settings(es="x", timeout=0.5), stages=s).run()
+    assert time.monotonic() - t0 < 7
+    assert t.stages[0].status is Status.ERROR and "Did not finish" in t.stages[0].summary
+
+
+def test_cancel_skips_remaining_stages():
+    cancel = threading.Event()
+
+    def first(ctx):
+        cancel.set()
+        return ctx.result(Status.PASS, "ok")
+
+    t = Trace(settings(), stages=stages(first, fixed(Status.PASS)), cancel=cancel).run()
+    assert t.stages[1].status is Status.SKIP and "Cancelled" in t.stages[1].summary
+
+
+def test_events_arrive_in_order():
+    events = []
+    Trace(settings(), stages=stages(fixed(Status.PASS), fixed(Status.PASS)), on_event=events.append).run()
+    kinds = [type(e).__name__ for e in events]
+    assert kinds == ["StageStarted", "StageFinished", "StageStarted", "StageFinished", "TraceFinished"]
+    assert isinstance(events[0], StageStarted) and isinstance(events[1], StageFinished)
+    assert isinstance(events[-1], TraceFinished)
+
+
+def test_results_are_redacted_with_a_manifest():
+    def leaky(ctx):
+        return ctx.result(Status.FAIL, "POST https://r/stsAgent/intake?api_key=live-key-123 rejected; key live-key-123")
+
+    t = Trace(settings(api_key="live-key-123"), stages=stages(leaky)).run()
+    assert "live-key-123" not in t.to_json()
+    assert t.target["api_key"] == "<redacted>"
+    rules = {(m["rule"], m["where"]) for m in t.redactions}
+    assert ("secret setting", "target.api_key") in rules
+    assert any(where == "stages.s0" for _, where in rules)
+
+
+def test_stage_sees_earlier_results_and_shared_cache():
+    seen = {}
+
+    def a(ctx):
+        ctx.cache["x"] = 1
+        return ctx.result(Status.PASS, "a")
+
+    def b(ctx):
+        seen["prev"] = ctx.results["s0"].status
+        seen["cache"] = ctx.cache["x"]
+        return ctx.result(Status.PASS, "b")
+
+    Trace(settings(), stages=stages(a, b)).run()
+    assert seen == {"prev": Status.PASS, "cache": 1}
+
+
+def test_fake_sources_are_used():
+    class FakeKafka:
+        closed = False
+
+        def close(self):
+            FakeKafka.closed = True
+
+    def uses(ctx):
+        assert isinstance(ctx.source("kafka"), FakeKafka)
+        return ctx.result(Status.PASS, "ok")
+
+    t = Trace(settings(), stages=stages(uses), sources={"kafka": FakeKafka()}).run()
+    assert t.stages[0].status is Status.PASS and FakeKafka.closed
