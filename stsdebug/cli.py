@@ -135,6 +135,10 @@ def _resolve(flags: dict[str, Any]) -> Any:
         from stsdebug.integrations import find
 
         s.integration = find(s.integration).name
+    if s.streams or s.streams_file:
+        from stsdebug.streamdefs import load as load_streams
+
+        load_streams(s.streams, s.streams_file)  # bad stream definitions: one line, exit 2
     return s
 
 
@@ -259,7 +263,7 @@ def validate(
     """Check a receiver intake payload the way the receiver would. Exit 0 valid, 1 invalid, 2 unreadable."""
     import json
 
-    from stsdebug.payloads import validate_text
+    from stsdebug.payloads import decode_payload, validate_text
     from stsdebug.render import validate as render_validate
 
     if payload == "-":
@@ -278,9 +282,9 @@ def validate(
             raise UsageError(f"{payload}: is a directory, expected a JSON payload") from None
         except OSError as exc:
             raise UsageError(f"{payload}: cannot read ({exc.strerror})") from None
-    report_ = validate_text(raw.decode("utf-8", errors="replace"))
+    report_ = validate_text(decode_payload(raw))
     if format is ValidateFormat.json:
-        sys.stdout.write(json.dumps(render_validate.to_dict(report_), indent=2) + "\n")
+        sys.stdout.write(json.dumps(render_validate.to_dict(report_, name), indent=2) + "\n")
     else:
         sys.stdout.write(render_validate.render_text(report_, name))
     raise typer.Exit(0 if report_.valid else 1)

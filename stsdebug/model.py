@@ -275,9 +275,9 @@ def _json_from_html(text: str) -> str:
     if start < 0:
         raise TraceFormatError("not a stsdebug trace: an HTML file without an embedded trace")
     end = text.find("</script>", start)
-    body = text[start + len(marker) : end if end >= 0 else None]
-    # The report escapes '<' inside the embedded JSON so that it cannot close the script tag.
-    return body.replace("\\u003c", "<")
+    # The report writes '<' as \u003c inside the embedded JSON so that it cannot close
+    # the script tag; the JSON parser decodes it.
+    return text[start + len(marker) : end if end >= 0 else None]
 
 
 def _describe(exc: BaseException) -> str:

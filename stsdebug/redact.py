@@ -36,6 +36,11 @@ _RULES: list[tuple[str, re.Pattern[str], str]] = [
         r"\1" + MARK,
     ),
     (
+        "api key field",
+        re.compile(r"((?:\"?(?:apiKey|api_key|apikey|api-key)\"?)\s*:\s*\")[^\"]+", re.I),
+        r"\1" + MARK,
+    ),
+    (
         "password field",
         re.compile(
             r"((?:password|passwd|pwd|secret|token|api_token|sasl_password)\"?\s*[:=]\s*\"?)(?!<redacted>)[^\s\"',;&}]+",

@@ -48,6 +48,9 @@ class Settings:
     agent_cmd: str | None = None
     # receiver
     receiver_log: list[str] = field(default_factory=list)
+    # zone of receiver log timestamps, which logback writes without one:
+    # local (default), UTC, +02:00, or a name like Europe/Amsterdam
+    receiver_log_tz: str | None = None
     receiver: str | None = None  # receiver base URL, e.g. https://host:7077
     receiver_health: str | None = None  # explicit health URL (Kubernetes: :1618/readiness)
     api_key: str | None = None

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stsdebug import __version__
-from stsdebug.errors import SourceError
+from stsdebug.errors import SourceError, UsageError
 from stsdebug.integrations import Integration, Matcher, find
 from stsdebug.model import (
     StageResult,
@@ -155,6 +155,10 @@ class Trace:
             result = StageResult(stage.id, stage.title, Status.ERROR, reason)
         elif "error" in box:
             exc = box["error"]
+            if isinstance(exc, UsageError):
+                # The stage found its input unusable (missing file, empty stdin, ...):
+                # the user's to fix, so it ends the run as one line with exit code 2.
+                raise exc
             if isinstance(exc, SourceError):
                 result = StageResult(stage.id, stage.title, Status.ERROR, _sentence(str(exc)))
             else:

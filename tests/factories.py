@@ -185,6 +185,80 @@ ALL = {
     "hostile": hostile,
 }
 
+# --- for the HTML report tests (not in ALL, so other suites' parametrisations stay as they are)
+
+PWNED = "__stsdebug_pwned"  # the browser tests assert this window flag stays unset
+
+
+def every_kind() -> TraceResult:
+    """One trace with every status and every evidence kind (push plan, probe run)."""
+    t = kafka_fail()
+    t.stages[5] = _stage("streams", "Telemetry streams", Status.ERROR, "Cannot connect to Elasticsearch at 127.0.0.1:9200: timed out.")
+    t.stages[5].hints.append(Hint("Check that Elasticsearch answers on 127.0.0.1:9200.", "Troubleshooting step 4 / Elasticsearch"))
+    t.stages[4].evidence.append(Text("Why blocked", "Nothing reached Kafka, so Elasticsearch cannot have it either."))
+    t.stages[2].evidence.append(
+        Timeline("Probe", "stsdebug-probe-9f8e7d", [
+            Hop("receiver", Status.PASS, 11.0, "202 Accepted"),
+            Hop("kafka", Status.WARN, 2400.0, "slow: partition 0 offset 5013"),
+            Hop("elasticsearch", Status.FAIL, None, "not indexed within 30 s"),
+            Hop("stream", Status.SKIP, None, "no stream given"),
+        ])
+    )
+    for ev, needle in ((t.stages[1].evidence[1], 'Error code "400 Bad Request"'), (t.stages[2].evidence[0], "Failed to deserialize JSON")):
+        line = ev.lines[0]
+        line.match = (line.text.index(needle), line.text.index(needle) + len(needle))
+    for offset, s in enumerate(t.stages):
+        # Sequential start times, as a real run has them, for the timing waterfall.
+        s.started_at = NOW + offset * 0.4
+        s.duration_ms = [35.0, 410.0, 120.0, 2300.0, 8.0, 0.0][offset]
+    return t
+
+
+def hostile_everywhere() -> TraceResult:
+    """Attacker-controlled text in every string field the report shows, aimed at setting PWNED."""
+    vectors = [
+        f"<script>window.{PWNED}=1</script>",
+        f"\"><img src=x onerror=\"window.{PWNED}=2\">",
+        f"</script><script>window.{PWNED}=3</script>",
+        f"<svg onload=window.{PWNED}=4>",
+        f"'><iframe srcdoc='<script>parent.{PWNED}=5</script>'>",
+        "<!--<script>",
+        f"javascript:window.{PWNED}=6",
+        "\u2028\u2029\\u003c/script>",
+        "\u202eevil\u202c \u2066isolate\u2069 zero\u200bwidth",
+        "{{ 7*7 }} {% raw %}",
+    ]
+    evil = " ".join(vectors)
+    t = every_kind()
+    t.integration = f"kubernetes {evil}"
+    t.window = Window(t.window.start, t.window.end, evil)
+    t.version = evil
+    t.target = {evil: evil, "hosts": [evil, "plain"], "n": 1}
+    t.redactions = [{"rule": evil, "where": evil, "count": 1}]
+    for s in t.stages:
+        s.title = f"{s.title} {evil}"
+        s.summary = f"{s.summary} {evil}"
+        s.hints.append(Hint(evil, evil))
+        for ev in s.evidence:
+            ev.title = f"{ev.title} {evil}"
+            if isinstance(ev, Figures):
+                ev.items.append(Figure(evil, evil, evil))
+            elif isinstance(ev, Table):
+                ev.columns.append(evil)
+                ev.rows = [[*r, evil] for r in ev.rows]
+                ev.note = evil
+            elif isinstance(ev, LogSample):
+                ev.source = evil
+                ev.lines.append(LogLine(99, f"match {evil} here", (6, 6 + len(evil))))
+            elif isinstance(ev, Text):
+                ev.text = evil
+            elif isinstance(ev, Timeline):
+                ev.probe_id = evil
+                ev.hops.append(Hop(evil, Status.FAIL, 1.0, evil))
+    t.verdict = Verdict(Status.FAIL, "agent", f"Data stops at {evil}")
+    return t
+
+
 if __name__ == "__main__":
     out = Path(__file__).resolve().parent.parent / "fixtures" / "traces"
     out.mkdir(parents=True, exist_ok=True)

@@ -34,3 +34,8 @@ def test_walk_redacts_nested_structures():
     r = Redactor(["topsecret"])
     data = {"a": ["x topsecret", {"b": "topsecret"}], "n": 3}
     assert r.walk(data) == {"a": [f"x {MARK}", {"b": MARK}], "n": 3}
+
+
+def test_api_key_json_member():
+    out = Redactor().text('{"apiKey": "k-12345678", "api_key":"other-secret"}')
+    assert "k-12345678" not in out and "other-secret" not in out

@@ -1,0 +1,147 @@
+"""Scope and source stages judged over censuses; the Kafka/Elasticsearch reads are faked
+here (their real reads are tested in tests/integration)."""
+
+import pytest
+
+from stsdebug.census import Census
+from stsdebug.errors import SourceError
+from stsdebug.model import Status
+from stsdebug.settings import Settings
+from stsdebug.stages import scope, source
+from stsdebug.stages.base import Stage
+from stsdebug.trace import Trace
+
+NOW = 1_800_000_000.0
+
+
+def census(system, matched=0, others=(), total=None, newest_age=5.0, sampled=False):
+    c = Census(system, NOW - 900, NOW, sampled=sampled)
+    for p, n in [("mysql.", matched), *others]:
+        pc = c.prefix(p)
+        for _ in range(n):
+            pc.see(NOW - newest_age)
+    c.matched = matched
+    c.matched_newest = NOW - newest_age if matched else None
+    c.total = sum(pc.records for pc in c.prefixes.values()) if total is None else total
+    c.newest = NOW - newest_age if c.total else None
+    return c
+
+
+def run_scope(monkeypatch, kafka=None, es=None, integration="mysql", **settings):
+    fakes = {"kafka": kafka, "elasticsearch": es}
+
+    def fn_for(module):
+        value = fakes[module]
+        if value is None:
+            return lambda ctx: None
+
+        def read(ctx):
+            if isinstance(value, Exception):
+                raise value
+            return value
+
+        return read
+
+    monkeypatch.setattr(scope, "_census_fn", fn_for)
+    s = Settings(integration=integration, kafka="k:1", es="http://e", **settings)
+    t = Trace(s, stages=[Stage("scope", scope.TITLE, scope.run)], now=NOW).run()
+    return t.stages[0]
+
+
+def test_only_this_integration_missing(monkeypatch):
+    r = run_scope(monkeypatch, kafka=census("kafka", 0, [("system.", 40), ("docker.", 3)]))
+    assert r.status is Status.WARN
+    assert r.summary.startswith("Only mysql is missing: 2 other metric prefixes are fresh")
+    table = r.evidence[1]
+    assert table.rows[0][:3] == ["mysql.", "yes", 0]
+    assert any("step 2" in (h.runbook or "") for h in r.hints)
+
+
+def test_all_metrics_missing_points_at_shared_infrastructure(monkeypatch):
+    r = run_scope(monkeypatch, kafka=census("kafka"), es=census("elasticsearch"))
+    assert r.status is Status.WARN
+    assert r.summary.startswith("All metrics are missing")
+    assert any("step 3" in (h.runbook or "") and "mm2es" in h.text for h in r.hints)
+
+
+def test_reconciliation_counts_records_lost_between_kafka_and_es(monkeypatch):
+    r = run_scope(monkeypatch, kafka=census("kafka", 100), es=census("elasticsearch", 60))
+    assert r.status is Status.WARN
+    assert "40 of 100 mysql records on Kafka did not reach Elasticsearch" in r.summary
+    rec = r.evidence[-1]
+    assert rec.rows == [[100, 60, 40]]
+
+
+def test_present_everywhere_passes(monkeypatch):
+    r = run_scope(monkeypatch, kafka=census("kafka", 100), es=census("elasticsearch", 99))
+    assert r.status is Status.PASS and "present" in r.summary
+
+
+def test_unreachable_kafka_gives_partial_census(monkeypatch):
+    r = run_scope(monkeypatch, kafka=SourceError("Cannot connect to Kafka at k:1: connection refused"), es=census("elasticsearch", 5))
+    assert r.status is Status.PASS
+    assert "Partial census: Kafka could not be read (Cannot connect" in r.summary
+
+
+def test_nothing_readable_is_skip_not_pass(monkeypatch):
+    r = run_scope(monkeypatch, kafka=SourceError("refused"), es=SourceError("timeout"))
+    assert r.status is Status.SKIP and "No census possible" in r.summary
+
+
+# --- source stage --------------------------------------------------------------------------
+
+
+class FakeMirror:
+    def __init__(self, answer):
+        self.answer = answer
+
+    def test_connection(self):
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+
+def run_source(monkeypatch, integration="prometheus", mirror=None, es_census=None, **kw):
+    from stsdebug.stages import elasticsearch
+
+    monkeypatch.setattr(elasticsearch, "census", lambda ctx: es_census, raising=False)
+    s = Settings(integration=integration, mirror="http://127.0.0.1:9900" if mirror else None, es="http://e" if es_census else None, **kw)
+    sources = {"mirror": FakeMirror(mirror)} if mirror is not None else {}
+    t = Trace(s, stages=[Stage("source", source.TITLE, source.run)], sources=sources, now=NOW).run()
+    return t.stages[0]
+
+
+def test_mirror_ok(monkeypatch):
+    r = run_source(monkeypatch, mirror={"status": "OK", "_type": "TestConnectionResponse"})
+    assert r.status is Status.PASS and "answers TestConnection with OK" in r.summary
+
+
+@pytest.mark.parametrize("kind", ["MetricStoreConnectionError", "RemoteMirrorError"])
+def test_mirror_typed_errors_are_explained(monkeypatch, kind):
+    r = run_source(monkeypatch, mirror={"_type": kind, "message": "prometheus:9090 refused"})
+    assert r.status is Status.FAIL
+    assert kind in r.summary and "prometheus:9090 refused" in r.summary
+    assert r.hints
+
+
+def test_mirror_unreachable_is_error(monkeypatch):
+    r = run_source(monkeypatch, mirror=SourceError("Cannot connect to 127.0.0.1:9900: connection refused"))
+    assert r.status is Status.ERROR and "could not be tested" in r.summary
+
+
+def test_aws_arrival_in_es(monkeypatch):
+    c = census("elasticsearch", 0)
+    c.matched, c.matched_newest = 1234, NOW - 30
+    r = run_source(monkeypatch, integration="aws", es_census=c)
+    assert r.status is Status.PASS and "1,234" in r.summary
+    assert any(getattr(e, "title", "") == "What cannot be checked from outside StackState" for e in r.evidence)
+
+
+def test_aws_nothing_arrives_fails(monkeypatch):
+    r = run_source(monkeypatch, integration="aws", es_census=census("elasticsearch", 0))
+    assert r.status is Status.FAIL and "No aws documents arrived" in r.summary
+
+
+def test_source_without_input_is_skip(monkeypatch):
+    r = run_source(monkeypatch, integration="azure")
+    assert r.status is Status.SKIP
