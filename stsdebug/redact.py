@@ -43,7 +43,8 @@ _RULES: list[tuple[str, re.Pattern[str], str]] = [
     (
         "password field",
         re.compile(
-            r"((?:password|passwd|pwd|secret|token|api_token|sasl_password)\"?\s*[:=]\s*\"?)(?!<redacted>)[^\s\"',;&}]+",
+            # "(using password: YES)" is MySQL saying whether one was given, not a secret.
+            r"((?:password|passwd|pwd|secret|token|api_token|sasl_password)\"?\s*[:=]\s*\"?)(?!<redacted>)(?!(?:YES|NO)\b)[^\s\"',;&})]+",
             re.I,
         ),
         r"\1" + MARK,

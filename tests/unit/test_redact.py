@@ -39,3 +39,9 @@ def test_walk_redacts_nested_structures():
 def test_api_key_json_member():
     out = Redactor().text('{"apiKey": "k-12345678", "api_key":"other-secret"}')
     assert "k-12345678" not in out and "other-secret" not in out
+
+
+def test_mysql_password_flag_is_not_a_secret():
+    line = "Access denied for user 'dd'@'10.0.0.1' (using password: YES) password=hunter22"
+    out = Redactor().text(line)
+    assert "(using password: YES)" in out and "hunter22" not in out
