@@ -1,12 +1,505 @@
-"""Stage `streams`: placeholder until its checks land."""
+"""Stage `streams`: do the telemetry streams' filters select the data that is there?
+
+A StackState telemetry stream is an AND of ``key = value`` conditions plus a metric
+field, run against Elasticsearch. For each stream given (``--stream`` or
+``--streams-file``) one search, aggregations only, answers: how many documents in the
+window match it and how old the newest is; if none, which condition empties it (each
+condition is relaxed in turn, inside the same search) and which stored values of that
+field are nearest to what was typed — ranked by similarity, then by documents in the
+window, the way the UI's auto-complete would have offered them. For the multi-metric
+layout the metric field ``values.<name>`` must be in the mapping; if not, the nearest
+metric names from the mapping are offered.
+"""
 
 from __future__ import annotations
 
-from stsdebug.model import StageResult
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher, get_close_matches
+from typing import Any
+
+from stsdebug import streamdefs
+from stsdebug.errors import UsageError
+from stsdebug.model import Figures, Hint, StageResult, Status, Table
+from stsdebug.sources.es import ESSource, FieldMap, all_of, to_epoch_seconds, window_query
 from stsdebug.stages.base import Context
+from stsdebug.stages.elasticsearch import (
+    STALE_AFTER_S,
+    TS_FIELD,
+    Catalog,
+    age_text,
+    catalog,
+    total_hits,
+)
+from stsdebug.streamdefs import Condition, StreamDef
 
 TITLE = "Telemetry streams"
+BUDGET_CALLS = 12.0
+RUNBOOK = "Troubleshooting step 2 / Element telemetry stream configuration"
+
+MAX_STREAMS = 25  # one search each
+SUGGEST_TERMS = 200  # stored values fetched per condition field to rank suggestions from
+METRIC_CANDIDATES = 10  # nearest metric names counted per stream
+SHOWN_SUGGESTIONS = 3
+SIMILAR = 0.5  # below this a stored value is "present" rather than "did you mean"
+NEAR_BEST = 0.15  # further alternatives are offered only when about as near as the best
+
+
+@dataclass
+class Suggestion:
+    value: str
+    docs: int | None  # documents in the window (None: known from the mapping only)
+    score: float
+
+    def text(self) -> str:
+        if self.docs is None:
+            return self.value
+        return f"{self.value} — {self.docs:,} doc{'s' if self.docs != 1 else ''} in the window"
+
+
+@dataclass
+class StreamCheck:
+    stream: StreamDef
+    metric_field: str | None
+    status: Status
+    docs: int = 0
+    newest: float | None = None
+    reason: str = ""  # one sentence: why it fails or warns
+    fix: str = ""  # "did you mean ..." for the hint
+    no_data_at_all: bool = False  # the window holds no document at all
+    rows: list[list[Any]] = field(default_factory=list)  # condition by condition
 
 
 def run(ctx: Context) -> StageResult:
-    return ctx.skip("This stage is not available in this build of stsdebug yet.")
+    s = ctx.settings
+    try:
+        defs = streamdefs.load(s.streams, s.streams_file)
+    except UsageError as exc:
+        return ctx.result(Status.ERROR, f"The stream definitions cannot be used: {exc}.")
+    if not defs:
+        return ctx.skip(
+            "No telemetry stream given, so no stream filter was checked.",
+            "Copy a stream's filters from the StackState UI (the stream's details) and give them "
+            "as --stream 'host=HOST,tags.KEY=VALUE,metric=values.METRIC' (repeatable), or as "
+            "--streams-file streams.yaml with a list of {name, conditions, metric}.",
+        )
+    if not s.es:
+        return ctx.skip(
+            f"{len(defs)} stream{'s' if len(defs) != 1 else ''} given, but no Elasticsearch URL "
+            "(--es) to check them against.",
+            "Give --es http://<stackstate-elasticsearch-master>:9200.",
+        )
+    cat = catalog(ctx)
+    es: ESSource = ctx.source("es")
+    upstream_ok = _upstream_ok(ctx)
+    if not cat.indices:
+        return ctx.result(
+            Status.FAIL,
+            f"No index matches {cat.pattern}, so no stream can draw data.",
+            hints=[Hint("See the Elasticsearch stage: the metric indices are missing.", RUNBOOK)],
+            missing_data=True,
+        )
+
+    checked = defs[:MAX_STREAMS]
+    checks = [_check(ctx, es, cat, d) for d in checked]
+    table = _summary_table(ctx, checks)
+    if len(defs) > MAX_STREAMS:
+        table.note = f"{len(defs) - MAX_STREAMS} more streams were not checked (one search each)."
+    evidence: list[Any] = [table]
+    for c in checks:
+        if c.status is Status.FAIL and c.rows:
+            evidence.append(
+                Table(
+                    f"Stream '{c.stream.name}', condition by condition",
+                    [
+                        "condition",
+                        "docs matching it alone",
+                        "docs matching all the others",
+                        "nearest stored values",
+                    ],
+                    c.rows,
+                    note="Counts are documents in the window. A condition whose removal brings "
+                    "documents back is the one that empties the stream.",
+                )
+            )
+    evidence.append(
+        Figures("Streams")
+        .add("streams checked", len(checks))
+        .add("layout", f"{cat.layout or 'unknown'} ({cat.layout_origin})")
+        .add("indices searched", cat.pattern)
+    )
+    hints = [Hint(f"Stream '{c.stream.name}': {c.fix}", RUNBOOK) for c in checks if c.fix]
+    fails = [c for c in checks if c.status is Status.FAIL]
+    warns = [c for c in checks if c.status is Status.WARN]
+    if fails:
+        hints.append(
+            Hint(
+                "Fill the stream's filters with the UI's auto-complete so that they use stored "
+                "names; a renamed metric or tag silently empties a stream.",
+                RUNBOOK,
+            )
+        )
+        shown = "; ".join(f"'{c.stream.name}': {c.reason.rstrip('.')}" for c in fails[:3])
+        more = f" and {len(fails) - 3} more" if len(fails) > 3 else ""
+        summary = (
+            f"{len(fails)} of {len(checks)} stream{'s' if len(checks) != 1 else ''} "
+            f"draw{'s' if len(checks) == 1 and len(fails) == 1 else ''} no data in the last "
+            f"{ctx.window.spec}: {shown}{more}."
+        )
+        if len(checks) > 1 and all(c.no_data_at_all for c in checks):
+            summary = (
+                f"No stream draws data: there are no documents at all in {cat.pattern} in the "
+                f"last {ctx.window.spec}."
+            )
+        elif len(checks) == 1:
+            summary = (
+                f"Stream '{fails[0].stream.name}' draws no data in the last {ctx.window.spec}: "
+                f"{fails[0].reason}"
+            )
+        # Only a cause of its own when the data is known to be in Elasticsearch.
+        missing = not upstream_ok or all(c.no_data_at_all for c in fails)
+        return ctx.result(Status.FAIL, summary, evidence, hints, missing_data=missing)
+    if warns:
+        shown = "; ".join(f"'{c.stream.name}': {c.reason.rstrip('.')}" for c in warns[:3])
+        return ctx.result(
+            Status.WARN,
+            f"{len(warns)} of {len(checks)} streams need attention: {shown}.",
+            evidence,
+            hints,
+        )
+    total = sum(c.docs for c in checks)
+    return ctx.result(
+        Status.PASS,
+        f"All {len(checks)} stream{'s' if len(checks) != 1 else ''} draw data: {total:,} matching "
+        f"documents in the last {ctx.window.spec}.",
+        evidence,
+        hints,
+    )
+
+
+def _upstream_ok(ctx: Context) -> bool:
+    es = ctx.results.get("elasticsearch")
+    return es is not None and es.status in (Status.PASS, Status.WARN)
+
+
+# --- one stream ------------------------------------------------------------------------------
+
+
+def _check(ctx: Context, es: ESSource, cat: Catalog, d: StreamDef) -> StreamCheck:
+    fields = cat.fields
+    metric, metric_note = _resolve_metric(cat, d.metric)
+    conds = [_cond_query(fields, c) for c in d.conditions]
+    metric_q = {"exists": {"field": metric}} if metric else None
+    newest = {"max": {"field": TS_FIELD}}
+    aggs: dict[str, Any] = {"all": {"filter": all_of(*conds, metric_q), "aggs": {"newest": newest}}}
+    for i, c in enumerate(d.conditions):
+        others = [q for j, q in enumerate(conds) if j != i]
+        without: dict[str, Any] = {"filter": all_of(*others, metric_q)}
+        term_field = fields.term_field.get(c.key)
+        if term_field:
+            terms = {"terms": {"field": term_field, "size": SUGGEST_TERMS}}
+            without["aggs"] = {"values": terms}
+            aggs[f"near_{i}"] = terms
+        aggs[f"without_{i}"] = without
+        aggs[f"only_{i}"] = {"filter": conds[i]}
+    candidates: list[str] = []
+    if metric:
+        candidates = _metric_candidates(cat, metric)
+        without_metric: dict[str, Any] = {"filter": all_of(*conds)}
+        if candidates:
+            without_metric["aggs"] = {
+                "candidates": {
+                    "filters": {"filters": {n: {"exists": {"field": n}} for n in candidates}}
+                }
+            }
+        aggs["without_metric"] = without_metric
+        aggs["only_metric"] = {"filter": metric_q}
+    window = window_query(ctx.window.start, ctx.window.end, TS_FIELD)
+    body = es.search(cat.window_target, window, aggs)
+    a = body.get("aggregations") or {}
+    total = total_hits(body)
+    matched = _count(a.get("all"))
+    check = StreamCheck(d, metric, Status.PASS, docs=matched)
+    check.newest = to_epoch_seconds(((a.get("all") or {}).get("newest") or {}).get("value"))
+
+    if matched > 0:
+        age = None if check.newest is None else ctx.now - check.newest
+        stale_after = STALE_AFTER_S.get(ctx.integration.kind, 600.0)
+        if age is not None and age > stale_after:
+            check.status = Status.WARN
+            check.reason = (
+                f"its newest point is {age_text(age)} old: the data behind it may have stopped."
+            )
+        elif metric is None:
+            check.status = Status.WARN
+            check.reason = (
+                "no metric field given (metric=...), so only its conditions were checked."
+            )
+        if metric_note and check.status is Status.PASS:
+            check.reason = metric_note
+        return check
+
+    check.status = Status.FAIL
+    if total == 0:
+        check.no_data_at_all = True
+        check.reason = f"there are no documents at all in {cat.pattern} in the window."
+        check.fix = "No data reached Elasticsearch in the window: see the earlier stages."
+        # The mapping still tells whether the stream could match once data flows again.
+        unknown = _unmapped(cat, d, metric, candidates)
+        if unknown:
+            check.reason = check.reason[:-1] + f"; besides, {unknown[0]}."
+            check.fix += " Besides, " + "; ".join(unknown) + "."
+        return check
+
+    # Which condition empties it? A field missing from the mapping does for certain;
+    # otherwise the condition whose removal alone brings documents back.
+    rows: list[list[Any]] = []
+    unmapped: list[str] = []  # fixes for fields that do not exist
+    relaxed: list[tuple[str, str]] = []  # (what, fix) for conditions whose removal helps
+    for i, c in enumerate(d.conditions):
+        alone = _count(a.get(f"only_{i}"))
+        without = a.get(f"without_{i}") or {}
+        others = _count(without)
+        if not fields.has(c.key):
+            near = get_close_matches(c.key, sorted(fields.leaves), n=SHOWN_SUGGESTIONS, cutoff=0.6)
+            did = f"; did you mean {' or '.join(near)}" if near else ""
+            rows.append([str(c), alone, others, f"no field {c.key} in the mapping{did}"])
+            unmapped.append(f"{c.key} is not a field of the indices{did}")
+            continue
+        # Values stored on the documents the other conditions match, else anywhere in the window.
+        terms = without.get("values") if others > 0 else a.get(f"near_{i}")
+        suggestions = _rank(c.value, _options(terms))
+        suspect = alone == 0 or others > 0
+        rows.append([str(c), alone, others, _suggestion_text(suggestions) if suspect else ""])
+        if others > 0:
+            relaxed.append(
+                (str(c), _fix_text(c.key, c.value, suggestions, alone=alone, selected=True))
+            )
+    if metric:
+        alone = _count(a.get("only_metric"))
+        without = a.get("without_metric") or {}
+        others = _count(without)
+        buckets = (without.get("candidates") or {}).get("buckets") or {}
+        counted = [(n, _count(buckets.get(n))) for n in candidates]
+        with_docs: list[tuple[str, int | None]] = [(n, k) for n, k in counted if k > 0]
+        in_mapping = fields.has(metric)
+        # With no document to count on, the mapping's names are still worth offering.
+        suggestions = _rank(metric, with_docs or [(n, None) for n in candidates])
+        label = f"metric field {metric}" + ("" if in_mapping else " (not in the mapping)")
+        suspect = not in_mapping or alone == 0 or others > 0
+        rows.append([label, alone, others, _suggestion_text(suggestions) if suspect else ""])
+        if not in_mapping:
+            unmapped.append(_metric_fix(metric, "is not in the mapping", suggestions))
+        elif others > 0:
+            relaxed.append(
+                (
+                    f"metric field {metric}",
+                    _metric_fix(
+                        metric, "is on none of the documents its conditions match", suggestions
+                    ),
+                )
+            )
+    check.rows = rows
+    if unmapped:
+        check.reason = f"{_first_only(unmapped[0])}."
+        check.fix = "; ".join(unmapped + [fix for _, fix in relaxed]) + "."
+        return check
+    if len(relaxed) == 1:
+        what, fix = relaxed[0]
+        check.reason = f"{what} empties it ({_first_only(fix)})."
+        check.fix = fix + "."
+        return check
+    if relaxed:
+        check.reason = (
+            f"dropping any one of {', '.join(w for w, _ in relaxed)} brings documents back; "
+            "together they match nothing."
+        )
+        check.fix = "; ".join(fix for _, fix in relaxed) + "."
+        return check
+    empty_alone = [i for i in range(len(d.conditions)) if _count(a.get(f"only_{i}")) == 0]
+    if empty_alone:
+        named = ", ".join(str(d.conditions[i]) for i in empty_alone)
+        one = len(empty_alone) == 1
+        check.reason = (
+            f"{named} match{'es' if one else ''} no document in the window on "
+            f"{'its' if one else 'their'} own."
+        )
+        check.fix = (
+            "; ".join(
+                _fix_text(
+                    d.conditions[i].key,
+                    d.conditions[i].value,
+                    _rank(d.conditions[i].value, _options(a.get(f"near_{i}"))),
+                )
+                for i in empty_alone
+            )
+            + "."
+        )
+        return check
+    check.reason = "each condition matches documents, but no document matches all of them together."
+    check.fix = (
+        "Compare the conditions with one document of the series "
+        "(host, tags and metric name together)."
+    )
+    return check
+
+
+def _unmapped(cat: Catalog, d: StreamDef, metric: str | None, candidates: list[str]) -> list[str]:
+    """Fields of the stream that the mapping does not have, with the nearest mapped names."""
+    fields = cat.fields
+    out = []
+    for c in d.conditions:
+        if not fields.has(c.key):
+            near = get_close_matches(c.key, sorted(fields.leaves), n=SHOWN_SUGGESTIONS, cutoff=0.6)
+            did = f"; did you mean {' or '.join(near)}" if near else ""
+            out.append(f"{c.key} is not a field of the indices{did}")
+    if metric and not fields.has(metric):
+        suggestions = _rank(metric, [(n, None) for n in candidates])
+        out.append(_metric_fix(metric, "is not in the mapping", suggestions))
+    return out
+
+
+def _options(terms: Any) -> list[tuple[str, int | None]]:
+    """(value, docs) of a terms aggregation."""
+    buckets = (terms or {}).get("buckets") if isinstance(terms, dict) else None
+    return [
+        (str(b.get("key")), int(b.get("doc_count") or 0))
+        for b in buckets or []
+        if isinstance(b, dict)
+    ]
+
+
+def _metric_fix(metric: str, what: str, suggestions: list[Suggestion]) -> str:
+    fix = f"metric field {metric} {what}"
+    if suggestions and suggestions[0].score >= SIMILAR:
+        fix += f"; did you mean {suggestions[0].text()}"
+        fix += "".join(f", or {s.text()}" for s in suggestions[1:])
+    elif suggestions:
+        fix += "; metric fields there: " + ", ".join(s.text() for s in suggestions)
+    return fix
+
+
+def _resolve_metric(cat: Catalog, metric: str | None) -> tuple[str | None, str]:
+    """The metric field to query, and a note when it was read differently than given."""
+    if metric is None:
+        return ("value", "") if cat.layout == "single" else (None, "")
+    fields = cat.fields
+    if cat.layout == "multi" and not metric.startswith("values.") and not fields.has(metric):
+        candidate = f"values.{metric}"
+        if fields.has(candidate):
+            return candidate, f"metric field read as {candidate}."
+    return metric, ""
+
+
+def _metric_candidates(cat: Catalog, metric: str) -> list[str]:
+    """Mapped metric fields nearest to the one given (the given one is not among them)."""
+    fields = cat.fields
+    if cat.layout == "single":
+        pool = [
+            p for p, t in fields.leaves.items() if t not in ("keyword", "text", "date", "boolean")
+        ]
+    else:
+        pool = [f"values.{n}" for n in fields.metric_names()]
+    pool = [p for p in pool if p != metric and p != TS_FIELD and p != "timeReceived"]
+    ranked = sorted(pool, key=lambda p: -_similarity(metric, p))
+    return ranked[:METRIC_CANDIDATES]
+
+
+def _cond_query(fields: FieldMap, c: Condition) -> dict[str, Any]:
+    """Exact match, as a telemetry stream's condition means it."""
+    if c.key in fields.term_field:
+        return {"term": {fields.term(c.key): c.value}}
+    if fields.leaves.get(c.key) == "text":  # text without a keyword sub-field
+        return {"match_phrase": {c.key: c.value}}
+    return {"term": {c.key: c.value}}  # unmapped: matches nothing, as it would in StackState
+
+
+# --- suggestions -----------------------------------------------------------------------------
+
+
+def _similarity(a: str, b: str) -> float:
+    # Metric fields share "values."; comparing it would make every metric look alike.
+    a, b = a.removeprefix("values."), b.removeprefix("values.")
+    la, lb = a.lower(), b.lower()
+    if la == lb:
+        return 0.99  # differs in case only
+    ratio = SequenceMatcher(None, la, lb).ratio()
+    # The UI's auto-complete offers names that start with what was typed.
+    if lb.startswith(la) or la.startswith(lb):
+        ratio = max(ratio, 0.8)
+    return ratio
+
+
+def _rank(target: str, options: list[tuple[str, int | None]]) -> list[Suggestion]:
+    """Nearest first (similarity, then documents in the window).
+
+    Alternatives are offered only when about as near as the best one."""
+    scored = [Suggestion(v, n, _similarity(target, v)) for v, n in options if v != target]
+    scored.sort(key=lambda s: (-round(s.score, 1), -(s.docs or 0), s.value))
+    if scored and scored[0].score >= SIMILAR:
+        floor = max(SIMILAR, scored[0].score - NEAR_BEST)
+        return [s for s in scored if s.score >= floor][:SHOWN_SUGGESTIONS]
+    # Nothing alike: offer the most frequent stored values instead.
+    scored.sort(key=lambda s: (-(s.docs or 0), s.value))
+    for s in scored:
+        s.score = 0.0
+    return scored[:SHOWN_SUGGESTIONS]
+
+
+def _first_only(fix: str) -> str:
+    """A fix with its first suggestion only (for the one-line summary)."""
+    return fix.split(", or ", 1)[0]
+
+
+def _suggestion_text(suggestions: list[Suggestion]) -> str:
+    return "; ".join(s.text() for s in suggestions)
+
+
+def _fix_text(
+    key: str, value: str, suggestions: list[Suggestion], *, alone: int = 0, selected: bool = False
+) -> str:
+    """``alone``: documents the condition matches by itself; ``selected``: the suggestions
+    come from the documents the other conditions select."""
+    head = (
+        f"{key}={value} matches nothing"
+        if alone == 0
+        else f"{key}={value} matches none of the documents the other conditions select"
+    )
+    if not suggestions:
+        if selected:
+            return f"{head}: they carry no {key}"
+        return f"{head} and {key} has no stored values in the window"
+    if suggestions[0].score >= SIMILAR:
+        rest = "".join(f", or {s.text()}" for s in suggestions[1:])
+        return f"{head}; did you mean {suggestions[0].text()}{rest}"
+    present = ", ".join(s.text() for s in suggestions)
+    where = "there" if selected else "in the window"
+    return f"{head}; {key} holds e.g. {present} {where}"
+
+
+# --- evidence --------------------------------------------------------------------------------
+
+
+def _summary_table(ctx: Context, checks: list[StreamCheck]) -> Table:
+    rows = []
+    for c in checks:
+        age = None if c.newest is None else round(max(0.0, ctx.now - c.newest), 1)
+        rows.append(
+            [
+                c.stream.name,
+                ", ".join(str(x) for x in c.stream.conditions) or "(none)",
+                c.metric_field or "(none)",
+                c.docs,
+                age,
+                c.status.value,
+                c.reason,
+            ]
+        )
+    return Table(
+        f"Streams in the last {ctx.window.spec}",
+        ["stream", "conditions", "metric field", "docs", "newest age (s)", "result", "why"],
+        rows,
+    )
+
+
+def _count(agg: Any) -> int:
+    return int((agg or {}).get("doc_count") or 0) if isinstance(agg, dict) else 0

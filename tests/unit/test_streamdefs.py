@@ -1,0 +1,160 @@
+"""Stream definitions: --stream text and --streams-file YAML/JSON, and their one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stsdebug.errors import UsageError
+from stsdebug.streamdefs import Condition, load, load_file, parse_stream
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "streams"
+
+
+def test_parse_stream_conditions_and_reserved_metric_key() -> None:
+    s = parse_stream("host=i-0abc,tags.region=eu-west-1,metric=values.aws.ec2.cpuutilization", 2)
+    assert s.conditions == (Condition("host", "i-0abc"), Condition("tags.region", "eu-west-1"))
+    assert s.metric == "values.aws.ec2.cpuutilization"
+    assert s.name == "stream 2" and s.origin == "--stream #2"
+    assert (
+        s.describe() == "host=i-0abc, tags.region=eu-west-1, metric=values.aws.ec2.cpuutilization"
+    )
+
+
+def test_parse_stream_whitespace_quotes_and_trailing_comma() -> None:
+    s = parse_stream(' host = web-1 , labels="a,b", name=x=y ,')
+    assert s.conditions == (
+        Condition("host", "web-1"),
+        Condition("labels", "a,b"),
+        Condition("name", "x=y"),  # only the first '=' separates key and value
+    )
+    assert s.metric is None
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "empty"),
+        ("host", "'host' is not KEY=VALUE"),
+        ("=x", "empty key"),
+        ("host=", "condition 'host' has an empty value"),
+        ("host=a,host=b", "condition 'host' is given twice"),
+        ("metric=a,metric=b", "metric= is given twice"),
+        ("metric=", "metric= needs a field name"),
+        ("host name=a", "'host name' is not a field name"),
+        ('labels="a,b', "unbalanced double quote"),
+        ('labels=a"b"', "quoted as a whole"),
+        ("metric=values.x y", "metric field 'values.x y' is not a field name"),
+    ],
+)
+def test_parse_stream_rejects_bad_input_in_one_line(text: str, message: str) -> None:
+    with pytest.raises(UsageError) as err:
+        parse_stream(text)
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+    assert str(err.value).startswith("--stream #1")
+
+
+def test_metric_only_stream_is_allowed_but_nothing_at_all_is_not() -> None:
+    assert parse_stream("metric=values.system.load.norm").conditions == ()
+    with pytest.raises(UsageError, match="at least one condition"):
+        parse_stream(",,")
+
+
+def test_yaml_file_in_all_three_condition_shapes() -> None:
+    streams = load_file(str(FIXTURES / "streams.yaml"))
+    assert [s.name for s in streams] == [
+        "EC2 CPU (multi-metric layout)",
+        "Load (StackState's own {key, value} shape)",
+        "EC2 CPU (single-metric layout)",
+    ]
+    assert streams[0].conditions == (
+        Condition("host", "i-0abc"),
+        Condition("tags.region", "eu-west-1"),
+    )
+    assert streams[1].conditions == (Condition("host", "web-1"), Condition("tags.env", "prod"))
+    assert streams[2].conditions[0] == Condition("name", "aws.ec2.cpuutilization")
+    assert streams[2].metric == "value"
+    assert streams[1].origin == "streams.yaml item 2"
+
+
+def test_json_file_wrapped_and_non_string_values() -> None:
+    streams = load_file(str(FIXTURES / "streams.json"))
+    assert streams[1].conditions == (Condition("tags.port", "8080"), Condition("tags.tls", "true"))
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        (
+            "bad_unknown_key.yaml",
+            "item 1: unknown key 'metricField'; a stream has name, conditions, metric",
+        ),
+        ("bad_syntax.yaml", "not valid YAML or JSON (line 3 column"),
+        ("bad_not_a_list.json", "expected a list of streams"),
+        ("bad_null_value.yaml", "condition 'host' needs a single value"),
+        ("missing.yaml", "no such file"),
+    ],
+)
+def test_bad_files_give_one_line(name: str, message: str) -> None:
+    with pytest.raises(UsageError) as err:
+        load_file(str(FIXTURES / name))
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+    assert f"streams file {FIXTURES / name}" in str(err.value)
+
+
+def test_bad_json_reports_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    path.write_text('[{"name": "a",\n "conditions": {"host": }}]', encoding="utf-8")
+    with pytest.raises(UsageError, match=r"not valid JSON \(line 2 column"):
+        load_file(str(path))
+
+
+def test_empty_list_and_directory(tmp_path: Path) -> None:
+    (tmp_path / "e.yaml").write_text("[]\n", encoding="utf-8")
+    with pytest.raises(UsageError, match="empty"):
+        load_file(str(tmp_path / "e.yaml"))
+    with pytest.raises(UsageError, match="is a directory"):
+        load_file(str(tmp_path))
+
+
+def test_load_combines_flags_and_file_and_rejects_duplicate_names(tmp_path: Path) -> None:
+    both = load(["host=a,metric=values.x"], str(FIXTURES / "streams.yaml"))
+    assert [s.origin for s in both][:2] == ["--stream #1", "streams.yaml item 1"]
+    path = tmp_path / "dup.yaml"
+    path.write_text("- {name: a, conditions: {host: x}}\n- {name: a, conditions: {host: y}}\n")
+    with pytest.raises(UsageError, match="'a' is used twice"):
+        load([], str(path))
+    assert load([], None) == []
+
+
+def test_unnamed_file_items_get_distinct_names(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text("- {conditions: {host: x}}\n- {conditions: {host: y}}\n")
+    assert [s.name for s in load(["host=z"], str(path))] == ["stream 1", "s.yaml #1", "s.yaml #2"]
+
+
+def test_metric_as_condition_key_in_a_file_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text("- {name: a, conditions: {metric: values.x}}\n")
+    with pytest.raises(UsageError, match="names the metric field"):
+        load_file(str(path))
+
+
+def test_check_rejects_bad_streams_before_running_anything() -> None:
+    from typer.testing import CliRunner
+
+    from stsdebug.cli import app
+
+    runner = CliRunner()
+    # Port 1 is never contacted: the definitions are refused first.
+    for args, message in (
+        (["--stream", "host"], "--stream #1 'host': 'host' is not KEY=VALUE"),
+        (["--streams-file", str(FIXTURES / "bad_syntax.yaml")], "not valid YAML or JSON"),
+    ):
+        res = runner.invoke(app, ["check", "--es", "http://127.0.0.1:1", *args])
+        assert res.exit_code == 2
+        assert message in res.output
+        assert "Traceback" not in res.output and len(res.output.strip().splitlines()) == 1
