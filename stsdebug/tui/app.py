@@ -1,0 +1,594 @@
+"""The stsdebug TUI: run a trace live (or open a saved one) and browse its stages.
+
+The trace runs on a thread worker; its events come back to the app with
+``call_from_thread`` so the UI never blocks. Every run has an id and a cancel
+``threading.Event``; events of a run that was replaced are dropped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.css.query import NoMatches
+from textual.events import Key, Resize
+from textual.screen import ModalScreen
+from textual.timer import Timer
+from textual.widgets import Footer, Input, ListView, Static
+
+from stsdebug import __version__
+from stsdebug.errors import StsdebugError
+from stsdebug.model import TraceResult
+from stsdebug.settings import Settings
+from stsdebug.trace import Event, StageFinished, StageStarted, TraceFinished
+from stsdebug.tui import display, files
+from stsdebug.tui.palette import StsdebugCommands
+from stsdebug.tui.run_state import RunView
+from stsdebug.tui.runner import Runner, TraceRunner, plan_of
+from stsdebug.tui.screens import ConfirmScreen, HelpScreen, IntegrationScreen, PromptScreen
+from stsdebug.tui.widgets.detail import DetailPane
+from stsdebug.tui.widgets.header import TraceHeader
+from stsdebug.tui.widgets.pipeline import PipelineStrip
+from stsdebug.tui.widgets.stage_list import StageList
+from stsdebug.tui.widgets.verdict import VerdictBanner
+
+# Below this the layout cannot show the strip, the list and the detail side by side.
+MIN_WIDTH = 60
+MIN_HEIGHT = 18
+WIDE = 120  # from here the stage list gets wider and shows summaries
+FOOTER_WIDE = 100  # from here the footer has room for every key and the palette
+SPIN_INTERVAL = 0.1
+
+# Actions that need live settings (not available for a trace loaded from a file).
+LIVE_ACTIONS = {"rerun", "integration", "window", "probe"}
+
+
+class RunnerFailed:
+    """The runner itself raised (not a stage: stages already become `error`)."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+class StsdebugApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "stsdebug"
+    COMMANDS = App.COMMANDS | {StsdebugCommands}
+
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("r", "rerun", "Rerun"),
+        Binding("i", "integration", "Integration"),
+        Binding("w", "window", "Window"),
+        Binding("p", "probe", "Probe"),
+        Binding("s", "save", "Save"),
+        Binding("e", "export", "Export"),
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("escape", "cancel", "Cancel run", key_display="Esc"),
+        # The same key, left out of a narrow footer (the banner says "Escape cancels").
+        Binding("escape", "cancel_quiet", "Cancel run", show=False),
+    ]
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        loaded: TraceResult | None = None,
+        *,
+        runner: Runner | None = None,
+        loaded_from: Path | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        animate: bool = True,
+        ascii_only: bool | None = None,
+        cwd: Path | None = None,
+    ) -> None:
+        super().__init__()
+        if settings is None and loaded is None:
+            raise ValueError("StsdebugApp needs settings to run a trace or a loaded trace")
+        self.settings = settings
+        self.loaded = loaded
+        self.loaded_from = loaded_from
+        self.runner: Runner = runner or TraceRunner()
+        self.clock = clock
+        self.animate = animate
+        self.ascii_only = display.use_ascii() if ascii_only is None else ascii_only
+        self.marks = display.marks(self.ascii_only)
+        self.frames = display.spinner(self.ascii_only)
+        self.cwd = cwd or Path.cwd()
+        self.view = RunView.loaded(loaded) if loaded is not None else RunView()
+        self.run_id = 0
+        self.cancel_event: threading.Event | None = None
+        self.run_settings: Settings | None = None  # those of the run shown (probe may differ)
+        self.query_text = ""
+        self.last_trace: TraceResult | None = loaded
+        self._frame = 0
+        self._user_moved = False
+        self._spin_timer: Timer | None = None
+        self._closed = False
+        self._kinds: dict[str, str] = {}
+        self._wide_footer: bool | None = None
+
+    # --- layout -------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield TraceHeader(id="header")
+        yield PipelineStrip(ascii_only=self.ascii_only, id="pipeline")
+        yield VerdictBanner(id="verdict")
+        with Horizontal(id="main"):
+            yield StageList(id="stages")
+            with Vertical(id="detail-column"):
+                yield FilterBox(
+                    placeholder="filter the evidence (Enter keeps it, Escape clears)",
+                    id="filter",
+                    compact=True,
+                )
+                yield DetailPane(id="detail")
+        yield Static(id="too-small")
+        yield Footer(compact=True, id="footer")
+
+    def on_mount(self) -> None:
+        self._apply_size(self.size.width, self.size.height)
+        self.query_one("#filter", Input).display = False
+        if self.animate:
+            self._spin_timer = self.set_interval(SPIN_INTERVAL, self._tick)
+        if self.loaded is None:
+            self.start_run()
+        else:
+            self._select_verdict_stage()
+            self.refresh_view()
+        self.query_one(StageList).focus()
+
+    def on_resize(self, event: Resize) -> None:
+        self._apply_size(event.size.width, event.size.height)
+
+    def _apply_size(self, width: int, height: int) -> None:
+        small = width < MIN_WIDTH or height < MIN_HEIGHT
+        screen = self.default_screen  # not a dialog that may be on top
+        screen.set_class(small, "-too-small")
+        screen.set_class(width >= WIDE, "-wide")
+        wide_footer = width >= FOOTER_WIDE
+        if wide_footer != self._wide_footer:
+            # Rebuilding the footer is costly: only when it crosses the width.
+            self._wide_footer = wide_footer
+            with contextlib.suppress(NoMatches):
+                # The footer lists every key; the palette has its own entry in the help.
+                self.query_one("#footer", Footer).show_command_palette = wide_footer
+            self.refresh_bindings()
+        if small:
+            self.query_one("#too-small", Static).update(
+                Content(
+                    f"Terminal too small: {width}x{height}.\n"
+                    f"stsdebug needs {MIN_WIDTH}x{MIN_HEIGHT}.\n"
+                    "Enlarge the window, or press q to quit."
+                )
+            )
+
+    # --- rendering --------------------------------------------------------
+    def refresh_view(self) -> None:
+        trace = self.view.trace or self.last_trace
+        live = self.run_settings or self.settings
+        if live is not None and (self.view.running or trace is None):
+            integration = self.view.integration or live.integration or "custom"
+            kind = self._kind(integration)
+            window = live.window
+            target = live.redacted()
+            version = __version__
+            trace_for_time = None
+        else:
+            assert trace is not None
+            integration, kind, window = trace.integration, trace.kind, trace.window.spec
+            target, version, trace_for_time = trace.target, trace.version, trace
+        source = self.loaded_from.name if self.loaded_from else ("file" if self.loaded else None)
+        parts = display.header_parts(
+            trace_for_time,
+            integration=integration,
+            kind=kind,
+            window=window,
+            version=version,
+            target=target,
+            source=source,
+        )
+        if live is not None and live.probe and self.view.running:
+            parts.insert(3, "probe: writing one marked metric")
+        self.query_one(TraceHeader).show(parts, self.ascii_only)
+        self.query_one(PipelineStrip).show(self.view.stages, self.marks, self._spin_frame())
+        banner = self.view.banner()
+        mark = self.frames[self._frame % len(self.frames)] if self.view.running else None
+        self.query_one(VerdictBanner).show(banner, mark or self.marks.get(banner.status, "?"))
+        stages = self.query_one(StageList)
+        stages.show(
+            self.view.stages, self.marks, self._spin_frame(), self.clock(), select=self._selected
+        )
+        self._show_detail()
+
+    def _kind(self, integration: str) -> str:
+        if integration not in self._kinds:  # the catalog is parsed once per name, not per event
+            try:
+                from stsdebug.integrations import find
+
+                self._kinds[integration] = find(integration).kind
+            except StsdebugError:
+                self._kinds[integration] = "?"
+        return self._kinds[integration]
+
+    def _spin_frame(self) -> str:
+        return self.frames[self._frame % len(self.frames)]
+
+    @property
+    def _selected(self) -> str | None:
+        return self.query_one(StageList).selected_id
+
+    def _show_detail(self) -> None:
+        sid = self._selected
+        view = next((s for s in self.view.stages if s.id == sid), None)
+        self.query_one(DetailPane).show(view, self.query_text, self.marks)
+
+    def _tick(self) -> None:
+        if not self.view.running or self._closed:
+            return
+        self._frame += 1
+        frame = self._spin_frame()
+        try:
+            self.query_one(PipelineStrip).show(self.view.stages, self.marks, frame)
+            self.query_one(StageList).show(self.view.stages, self.marks, frame, self.clock())
+            self.query_one(VerdictBanner).show(self.view.banner(), frame)
+        except NoMatches:
+            return  # the app is closing: its widgets are already gone
+
+    def on_list_view_highlighted(self, event: ListView.Highlighted) -> None:
+        if event.list_view.id == "stages":
+            self._show_detail()
+
+    def on_list_view_selected(self, event: ListView.Selected) -> None:
+        # Enter on a stage moves into its evidence.
+        self._user_moved = True
+        self.query_one(DetailPane).focus_first_table()
+
+    def on_key(self, event: Key) -> None:
+        if event.key in ("up", "down", "home", "end", "pageup", "pagedown"):
+            self._user_moved = True
+
+    def _select_verdict_stage(self) -> None:
+        trace = self.view.trace
+        target = trace.verdict.stage if trace is not None else None
+        if target is None and self.view.stages:
+            target = self.view.stages[0].id
+        stages = self.query_one(StageList)
+        stages.show(self.view.stages, self.marks, self._spin_frame(), self.clock(), select=target)
+        if target:
+            stages.select(target)
+
+    # --- running ----------------------------------------------------------
+    def start_run(self, settings: Settings | None = None) -> None:
+        """Start a run with ``settings`` (default: the app's), replacing any run in progress."""
+        run_settings = settings or self.settings
+        assert run_settings is not None
+        if self.cancel_event is not None:
+            self.cancel_event.set()
+        self.run_id += 1
+        self.run_settings = run_settings
+        self.cancel_event = threading.Event()
+        self._user_moved = False
+        try:
+            from stsdebug.integrations import find
+
+            integration = find(run_settings.integration or "custom").name
+        except StsdebugError as exc:
+            self.view.runner_failed(str(exc))
+            self.refresh_view()
+            return
+        self.view.start(plan_of(self.runner, run_settings), integration)
+        self.refresh_bindings()
+        self.refresh_view()
+        self.run_worker(
+            partial(self._work, self.run_id, run_settings, self.cancel_event),
+            name=f"trace-{self.run_id}",
+            group="trace",
+            thread=True,
+            exit_on_error=False,
+        )
+
+    def _work(self, run_id: int, settings: Settings, cancel: threading.Event) -> None:
+        """On the worker thread: run the trace, passing every event back to the app."""
+        try:
+            trace = self.runner(settings, partial(self._post, run_id), cancel)
+        except StsdebugError as exc:
+            self._post(run_id, RunnerFailed(str(exc)))
+        except Exception as exc:  # noqa: BLE001 - shown in the banner, never a crashed UI
+            self._post(run_id, RunnerFailed(f"{type(exc).__name__}: {exc}"))
+        else:
+            # A runner need not send TraceFinished itself; the returned trace is final.
+            self._post(run_id, TraceFinished(trace))
+
+    def _post(self, run_id: int, event: Event | RunnerFailed) -> None:
+        if self._closed:
+            return
+        # RuntimeError: the app stopped between the check and the call.
+        with contextlib.suppress(RuntimeError):
+            self.call_from_thread(self._apply, run_id, event)
+
+    def _apply(self, run_id: int, event: Event | RunnerFailed) -> None:
+        if run_id != self.run_id or self._closed:
+            return  # a replaced run, or the app is closing
+        with contextlib.suppress(NoMatches):  # the app is closing: its widgets are gone
+            self._apply_event(event)
+
+    def _apply_event(self, event: Event | RunnerFailed) -> None:
+        view = self.view
+        if isinstance(event, StageStarted):
+            view.stage_started(event.index, event.id, event.title, self.clock())
+        elif isinstance(event, StageFinished):
+            view.stage_finished(event.index, event.result)
+        elif isinstance(event, TraceFinished):
+            if view.trace is event.result:
+                return
+            was_running = view.running
+            view.trace_finished(event.result)
+            self.last_trace = event.result
+            if was_running and not self._user_moved:
+                self._select_verdict_stage()
+            self.refresh_bindings()
+        elif isinstance(event, RunnerFailed):
+            view.runner_failed(event.message)
+            self.refresh_bindings()
+        self.refresh_view()
+
+    # --- actions ----------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel":
+            return self.view.running and self.size.width >= FOOTER_WIDE
+        if action == "cancel_quiet":
+            return self.view.running and self.size.width < FOOTER_WIDE
+        # Under a dialog only quit works; the dialog has its own keys.
+        return action == "quit" or not isinstance(self.screen, ModalScreen)
+
+    def _read_only(self) -> bool:
+        if self.settings is None:
+            self.notify(
+                "This trace was loaded from a file and is read-only. "
+                "Run `stsdebug tui` with check options to trace live.",
+                title="Read-only",
+                severity="warning",
+                markup=False,
+            )
+            return True
+        return False
+
+    def action_rerun(self) -> None:
+        if self._read_only():
+            return
+        self.start_run()
+
+    def action_cancel_quiet(self) -> None:
+        self.action_cancel()
+
+    def action_cancel(self) -> None:
+        if self.cancel_event is not None and self.view.cancel():
+            self.cancel_event.set()
+            self.refresh_bindings()
+            self.refresh_view()
+            self.notify("Run cancelled.", markup=False)
+
+    def action_integration(self) -> None:
+        if self._read_only():
+            return
+        from stsdebug.integrations import load_catalog
+
+        def picked(name: str | None) -> None:
+            if name and self.settings is not None:
+                self.settings = replace(self.settings, integration=name)
+                self.start_run()
+
+        current = self.view.integration or (self.settings.integration if self.settings else None)
+        self.push_screen(IntegrationScreen(load_catalog().values(), current), picked)
+
+    def action_window(self) -> None:
+        if self._read_only():
+            return
+        assert self.settings is not None
+        from stsdebug.settings import parse_window
+
+        def chosen(value: str | None) -> None:
+            if value and self.settings is not None:
+                self.settings = replace(self.settings, window=value)
+                self.start_run()
+
+        self.push_screen(
+            PromptScreen(
+                "Time window",
+                self.settings.window,
+                "How far back to look: 30s, 15m, 2h, 1d (at most 30d). Enter runs.",
+                validate=parse_window,
+            ),
+            chosen,
+        )
+
+    def action_probe(self) -> None:
+        if self._read_only():
+            return
+        assert self.settings is not None
+        settings = self.settings
+        if not settings.receiver:
+            self.notify(
+                "The probe sends its metric through the receiver: give --receiver URL "
+                "(and its API key) to use it.",
+                title="Probe not available",
+                severity="warning",
+                markup=False,
+            )
+            return
+        host = f" (host {display.one_line(settings.probe_host)})" if settings.probe_host else ""
+        message = (
+            f"The probe sends one marked metric{host} to the receiver intake API at "
+            f"{display.one_line(settings.receiver)} and follows it through Kafka and "
+            "Elasticsearch.\n\nThis WRITES to the system being diagnosed. Send it?"
+        )
+
+        def answered(yes: bool | None) -> None:
+            if yes and self.settings is not None:
+                # Only this run probes: a later `r` must not write again unasked.
+                self.start_run(replace(self.settings, probe=True))
+
+        self.push_screen(ConfirmScreen("Run the probe?", message, "Send probe", danger=True), answered)
+
+    def _finished_trace(self) -> TraceResult | None:
+        trace = self.view.trace or self.last_trace
+        if trace is None:
+            self.notify("No finished trace yet: wait for the run to end.", markup=False)
+        return trace
+
+    def action_save(self) -> None:
+        trace = self._finished_trace()
+        if trace is None:
+            return
+        self._ask_path("Save the JSON trace", files.default_name(trace, "json"), trace.to_json() + "\n")
+
+    def action_export(self) -> None:
+        trace = self._finished_trace()
+        if trace is None:
+            return
+        try:
+            render = files.html_renderer()
+        except Exception as exc:  # noqa: BLE001 - a broken renderer must not crash the UI
+            render = None
+            reason = f"{type(exc).__name__}: {exc}"
+        else:
+            reason = "this build of stsdebug has no HTML report renderer"
+        if render is None:
+            self.notify(
+                f"HTML export is unavailable: {reason}.",
+                title="HTML export",
+                severity="warning",
+                markup=False,
+            )
+            return
+        try:
+            html = render(trace)
+        except Exception as exc:  # noqa: BLE001
+            self.notify(
+                f"HTML export failed: {type(exc).__name__}: {exc}",
+                severity="error",
+                markup=False,
+            )
+            return
+        self._ask_path("Export the HTML report", files.default_name(trace, "html"), html)
+
+    def _ask_path(self, title: str, default: str, text: str) -> None:
+        def chosen(value: str | None) -> None:
+            if not value:
+                return
+            path = Path(value).expanduser()
+            if not path.is_absolute():
+                path = self.cwd / path
+            if path.exists() and not path.is_dir():
+
+                def overwrite(yes: bool | None) -> None:
+                    if yes:
+                        self._write(path, text)
+
+                self.push_screen(
+                    ConfirmScreen("File exists", f"{path} exists. Overwrite it?", "Overwrite"),
+                    overwrite,
+                )
+                return
+            self._write(path, text)
+
+        self.push_screen(
+            PromptScreen(title, default, f"File name (relative to {self.cwd}). Enter writes."),
+            chosen,
+        )
+
+    def _write(self, path: Path, text: str) -> None:
+        protected = [self.loaded_from] if self.loaded_from else []
+        try:
+            written = files.write_atomic(path, text, protected)
+        except StsdebugError as exc:
+            self.notify(str(exc), title="Not written", severity="error", markup=False)
+            return
+        self.notify(f"Wrote {written}", markup=False)
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "filter":
+            self.query_text = event.value
+            self._show_detail()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            if not event.value.strip():
+                event.input.display = False
+            self.query_one(StageList).focus()
+
+    def clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        self.query_text = ""
+        box.display = False
+        self.query_one(StageList).focus()
+        self._show_detail()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.marks))
+
+    def action_quit(self) -> None:  # type: ignore[override]
+        self.exit(self.exit_code())
+
+    def exit_code(self) -> int:
+        """Like `stsdebug check`: the last finished live trace decides; viewing a file is 0."""
+        if self.loaded is not None and self.settings is None:
+            return 0
+        trace = self.view.trace or self.last_trace
+        if trace is None:
+            return 0
+        from stsdebug.trace import exit_code
+
+        return exit_code(trace, self.settings.fail_on if self.settings else "fail")
+
+    def on_unmount(self) -> None:
+        # The worker thread runs in the loop's executor, which is joined on exit:
+        # make a run in progress stop, and stop showing its events.
+        self._closed = True
+        if self._spin_timer is not None:
+            self._spin_timer.stop()
+        if self.cancel_event is not None:
+            self.cancel_event.set()
+
+
+class FilterBox(Input):
+    """The `/` filter; Escape here clears it (instead of cancelling a run)."""
+
+    BINDINGS = [Binding("escape", "clear", "Clear filter", key_display="Esc")]
+
+    def action_clear(self) -> None:
+        app = self.app
+        if isinstance(app, StsdebugApp):
+            app.clear_filter()
+
+
+def run_tui(
+    settings: Settings | None,
+    loaded: TraceResult | None,
+    *,
+    loaded_from: Path | None = None,
+    runner: Runner | None = None,
+) -> int:
+    """Open the TUI: run a trace with ``settings`` live, or show ``loaded`` read-only.
+
+    Returns the exit code (that of the last finished live trace, as `stsdebug check`
+    would; 0 when viewing a loaded trace or when no run finished).
+    """
+    app = StsdebugApp(settings, loaded, runner=runner, loaded_from=loaded_from)
+    code = app.run()
+    return int(code or 0)

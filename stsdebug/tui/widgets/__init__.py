@@ -1,0 +1,1 @@
+"""TUI widgets, one module per part of the screen."""
