@@ -90,6 +90,7 @@ class Settings:
     timeout: float = 10.0
     probe: bool = False
     probe_host: str | None = None
+    probe_timeout: float = 30.0  # seconds the probe waits for its record at each hop
     fail_on: str = "fail"
     fault_hint: list[str] = field(default_factory=list)  # sandbox: faults injected, for the report
     # where these came from
@@ -189,6 +190,10 @@ def _profile_values(
 ) -> tuple[dict[str, Any], str | None, str | None]:
     explicit = config_path or env.get(ENV_PREFIX + "CONFIG")
     path = Path(explicit).expanduser() if explicit else default_config_path()
+    if not explicit and (profile or env.get(ENV_PREFIX + "PROFILE")) == "sandbox":
+        sandbox = _sandbox_profile(path, env)
+        if sandbox is not None:
+            path, explicit = sandbox, str(sandbox)
     if not explicit and not path.exists():
         if profile:
             raise ConfigError(
@@ -220,6 +225,23 @@ def _profile_values(
             v if v == "-" or Path(v).is_absolute() else str(base / v) for v in values["receiver_log"]
         ]
     return values, str(path), str(name)
+
+
+def _sandbox_profile(user_config: Path, env: Mapping[str, str]) -> Path | None:
+    """The profile file `stsdebug sandbox up` wrote, unless the user's config has its own 'sandbox'."""
+    if user_config.exists():
+        profiles = load_config(user_config).get("profiles")
+        if isinstance(profiles, dict) and "sandbox" in profiles:
+            return None
+    from stsdebug.sandbox.paths import profile_path, state_dir
+
+    path = profile_path(state_dir(env))
+    if not path.exists():
+        raise ConfigError(
+            f"profile 'sandbox' asked for, but no sandbox is up (looked in {path.parent}); "
+            "start one with `stsdebug sandbox up`"
+        )
+    return path
 
 
 def _read_secret_file(path: str, origin: str) -> str:
@@ -254,6 +276,7 @@ def resolve(
         env_name = ENV_PREFIX + key.upper()
         if env_name in env:
             merged[key] = _coerce(key, env[env_name], f"environment variable {env_name}")
+            secret_sources.pop(key, None)  # a direct value beats a profile's *_env/*_file
     for base in SECRET_FIELDS:
         for suffix in ("_env", "_file"):
             env_name = ENV_PREFIX + (base + suffix).upper()
@@ -267,6 +290,7 @@ def resolve(
         if key not in known:
             raise UsageError(f"unknown option {key}")
         merged[key] = _coerce(key, value, f"--{key.replace('_', '-')}")
+        secret_sources.pop(key, None)
     for base, (key, value, origin) in secret_sources.items():
         if base in flags:  # a direct value given as a flag wins
             continue

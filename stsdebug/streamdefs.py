@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from stsdebug.errors import UsageError
 METRIC_KEY = "metric"
 MAX_CONDITIONS = 20
 _KEY = re.compile(r"[A-Za-z0-9_@][A-Za-z0-9_.@\-]*\Z")
-_FILE_KEYS = ("name", "conditions", "metric")
+_FILE_KEYS = ("name", "conditions", "metric", "integration")
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,9 @@ class StreamDef:
     conditions: tuple[Condition, ...]
     metric: str | None  # the metric field, e.g. values.aws.ec2.cpuutilization or value
     origin: str  # where it was given, for messages: "--stream #1", "streams.yaml item 2"
+    # A streams file may serve several integrations; a stream naming one is checked
+    # only when that integration is traced.
+    integration: str | None = None
 
     def describe(self) -> str:
         parts = [str(c) for c in self.conditions]
@@ -159,7 +162,11 @@ def _from_item(item: Any, where: str, file_name: str, index: int) -> StreamDef:
             )
         metric = _field(metric.strip(), where)
     conditions = [_condition(k, v, where) for k, v in _pairs(item.get("conditions"), where)]
-    return _finish(str(name).strip(), conditions, metric, f"{file_name} item {index}", where)
+    integration = item.get("integration")
+    if integration is not None and (not isinstance(integration, str) or not integration.strip()):
+        raise UsageError(f"{where}: 'integration' must be an integration name such as mysql")
+    d = _finish(str(name).strip(), conditions, metric, f"{file_name} item {index}", where)
+    return replace(d, integration=integration.strip().lower()) if integration else d
 
 
 def _pairs(raw: Any, where: str) -> list[tuple[str, Any]]:

@@ -55,6 +55,9 @@ def render(trace: TraceResult) -> str:
         elif s.status is Status.WARN:
             out = ET.SubElement(case, "system-out")
             out.text = "WARNING: " + _details(s)
+        elif s.evidence:  # what a pass was based on (a probe timeline, counts)
+            out = ET.SubElement(case, "system-out")
+            out.text = _details(s)
     verdict = ET.SubElement(suite, "system-out")
     verdict.text = _clean(f"Verdict: {trace.verdict.status.value}: {trace.verdict.sentence}")
     suites = ET.Element("testsuites")

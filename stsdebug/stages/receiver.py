@@ -1,12 +1,560 @@
-"""Stage `receiver`: placeholder until its checks land."""
+"""Stage `receiver`: did the StackState receiver accept the agents' data and put it on Kafka?
+
+Inputs: the receiver log (``--receiver-log``: a file, a directory of rotated
+logs, or ``-`` for stdin) and/or its health endpoint (``--receiver`` →
+``<receiver>/health``, or ``--receiver-health`` for Kubernetes ``:1618/readiness``).
+
+Judgement (docs/stages/receiver.md explains why):
+
+* fail  - a Kafka producer failure in the window (timeouts, metadata, broker
+          unavailable, network): the receiver cannot put messages on the bus;
+        - JSON deserialization errors in every minute the log covers in the
+          window (at least 3 minutes): the sender's intake fails every time;
+        - the health endpoint answers 5xx.
+* warn  - other deserialization errors, API key/authorization rejections,
+          payloads too large, Kafka warnings (not-leader, record too large),
+          other ERROR entries; or a clean log with an unreachable health endpoint.
+* pass  - the log's window holds none of those, and/or health answered 2xx.
+* error - nothing gave a verdict and the health endpoint could not be checked,
+          or the input is not a receiver log.
+* skip  - no receiver input, or a log with nothing in the window and no health URL.
+"""
 
 from __future__ import annotations
 
-from stsdebug.model import StageResult
+import time
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+
+from stsdebug.errors import SourceError, UsageError
+from stsdebug.model import Evidence, Figures, Hint, LogLine, LogSample, StageResult, Status, Table
+from stsdebug.receiverlog import (
+    CATEGORY_TITLES,
+    OTHER_REASONS,
+    Bucket,
+    Sample,
+    ScanResult,
+    describe_tz,
+    parse_tz,
+)
+from stsdebug.redact import Redactor
 from stsdebug.stages.base import Context
 
 TITLE = "StackState receiver"
+# A log scan is not a network call, but a big one takes a while: allow it time.
+BUDGET_CALLS = 12.0
+
+RUNBOOK = "StackState receiver"
+STEADY_MINUTES = 3  # deserialization errors in every one of at least this many minutes -> fail
+TABLE_ROWS = 20
+
+
+@dataclass
+class Health:
+    url: str
+    state: str  # ok | unhealthy | unreachable
+    status: int | None = None
+    detail: str = ""  # one sentence (unreachable) or a body excerpt
+    elapsed_ms: float | None = None
+
+
+@dataclass
+class LogVerdict:
+    status: Status | None  # None: the log gives no verdict for the window (summary says why)
+    summary: str
+    unusable: bool = False  # the input is not a receiver log: with nothing else, an error
 
 
 def run(ctx: Context) -> StageResult:
-    return ctx.skip("This stage is not available in this build of stsdebug yet.")
+    s = ctx.settings
+    health_url = _health_url(s.receiver, s.receiver_health)
+    if not s.receiver_log and not health_url:
+        return ctx.skip(
+            "No receiver input given: no receiver log and no receiver URL.",
+            "Give --receiver-log /opt/stackstate/var/log/stackstate-receiver/stackstate-receiver.log "
+            "(Kubernetes: kubectl logs <release>-receiver-<hash> | stsdebug check --receiver-log -) "
+            "and/or --receiver https://HOST:7077.",
+        )
+    started = time.time()
+    budget = max(5.0, s.timeout * BUDGET_CALLS + 2.0)
+    # Bad input (a missing file, an unknown zone) is reported before anything is waited for.
+    try:
+        tz = parse_tz(s.receiver_log_tz)
+    except ValueError as exc:
+        raise UsageError(f"receiver_log_tz: {exc}") from None
+    logs = ctx.source("logs") if s.receiver_log else None
+    inputs = logs.receiver_inputs() if logs is not None else []
+    health = _check_health(ctx, health_url) if health_url else None
+
+    evidence: list[Evidence] = []
+    hints: list[Hint] = []
+    verdict: LogVerdict | None = None
+    if logs is not None:
+        # Leave time to assemble the result before the trace's budget for this stage ends.
+        deadline = started + budget - 3.0
+        report = logs.scan(
+            inputs, (ctx.window.start, ctx.window.end), tz, deadline=deadline, cancel=ctx.cancel.is_set
+        )
+        ctx.cache["receiver.scan"] = report.result
+        verdict = _judge_log(ctx, report.result, report.skipped, tz, evidence, hints)
+    if health is not None:
+        evidence.append(_health_figures(health))
+    status, summary = _combine(verdict, health, hints)
+    return ctx.result(status, summary, evidence, hints)
+
+
+# --- health ------------------------------------------------------------------------
+
+
+def _health_url(receiver: str | None, explicit: str | None) -> str | None:
+    if explicit:
+        return explicit
+    if not receiver:
+        return None
+    base = receiver.split("?", 1)[0].rstrip("/")
+    for suffix in ("/stsAgent/intake", "/stsAgent"):
+        if base.endswith(suffix):
+            base = base[: -len(suffix)]
+    return base + "/health"
+
+
+def _check_health(ctx: Context, url: str) -> Health:
+    from stsdebug.sources.http import HttpStatusError, display_url
+
+    http = ctx.source("http")
+    shown = display_url(url)
+    try:
+        resp = http.get(url, system="the receiver health endpoint")
+    except HttpStatusError as exc:
+        if exc.status >= 500:
+            return Health(shown, "unhealthy", exc.status, exc.body[:200])
+        return Health(shown, "unreachable", exc.status, str(exc))
+    except SourceError as exc:
+        return Health(shown, "unreachable", None, str(exc))
+    return Health(shown, "ok", resp.status, resp.excerpt(), resp.elapsed_ms)
+
+
+def _health_figures(h: Health) -> Figures:
+    f = Figures("Receiver health endpoint").add("URL", h.url)
+    if h.status is not None:
+        f.add("HTTP status", h.status)
+    if h.elapsed_ms is not None:
+        f.add("Answered in", round(h.elapsed_ms), "ms")
+    if h.state == "unreachable":
+        f.add("Problem", h.detail)
+    elif h.detail:
+        f.add("Body", h.detail)
+    return f
+
+
+def _combine(verdict: LogVerdict | None, health: Health | None, hints: list[Hint]) -> tuple[Status, str]:
+    """One status and sentence from what the log said and what the health endpoint said."""
+    health_clause = ""
+    if health is not None:
+        if health.state == "ok":
+            health_clause = f"its health endpoint answered HTTP {health.status}"
+        elif health.state == "unhealthy":
+            health_clause = f"its health endpoint answered HTTP {health.status}: the receiver reports itself unhealthy"
+            hints.append(Hint(
+                "The receiver reports itself unhealthy: check the receiver process or pod "
+                "(kubectl get pods; kubectl logs <release>-receiver-<hash>) and what it depends on (Kafka).",
+                RUNBOOK,
+            ))
+        else:
+            health_clause = f"its health endpoint could not be checked: {_unsentence(health.detail)}"
+            hints.append(Hint(
+                "Check the receiver URL and that the receiver runs. Linux: https://HOST:7077/health. "
+                "Kubernetes: the health endpoints are on port 1618 (/liveness, /readiness); give "
+                "--receiver-health http://<receiver-pod-or-service>:1618/readiness.",
+                RUNBOOK,
+            ))
+
+    if verdict is None or verdict.status is None:
+        log_part = verdict.summary if verdict is not None else ""
+        if health is None:
+            # Only a log, and it gave no verdict.
+            if verdict is not None and verdict.unusable:
+                return Status.ERROR, _sentence(log_part)
+            return Status.SKIP, _sentence(f"Nothing to judge in the receiver log: {log_part}")
+        if health.state == "ok":
+            status, lead = Status.PASS, f"The receiver is up: {health_clause}"
+        elif health.state == "unhealthy":
+            status, lead = Status.FAIL, f"The receiver is not healthy: {health_clause}"
+        else:
+            status, lead = Status.ERROR, f"Could not check the receiver: {health_clause}"
+        tail = f" The receiver log gives no verdict: {_unsentence(log_part)}." if log_part else ""
+        return status, _sentence(lead) + tail
+
+    status, summary = verdict.status, verdict.summary
+    if health is None:
+        return status, summary
+    if health.state == "unhealthy":
+        return Status.FAIL, f"{_unsentence(summary)}; and {health_clause}."
+    if health.state == "unreachable" and status is Status.PASS:
+        return Status.WARN, f"{_unsentence(summary)}, but {health_clause}."
+    return status, f"{_unsentence(summary)}; {health_clause}."
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def _unsentence(text: str) -> str:
+    return text.strip().rstrip(".")
+
+
+# --- the log -----------------------------------------------------------------------
+
+
+def _judge_log(
+    ctx: Context,
+    r: ScanResult,
+    skipped: list[str],
+    tz: tzinfo | None,
+    evidence: list[Evidence],
+    hints: list[Hint],
+) -> LogVerdict:
+    names = ", ".join(s.name for s in r.sources) or "the receiver log"
+    total = r.total_lines
+    fig = Figures("Receiver log")
+    evidence.append(fig)
+    _input_figures(fig, r, skipped, tz)
+
+    timed = r.has_headers
+    part = "in" if timed else "untimed"
+    if total == 0:
+        fig.add("Lines", 0)
+        why = f"{names} is empty" if not skipped else "every file was last written before the window"
+        return LogVerdict(None, why)
+    if not timed and not any(b.count for b in r.problems["untimed"].values()):
+        return LogVerdict(
+            None,
+            f"{names} does not look like a StackState receiver log: none of its {_n(total, 'line')} starts "
+            "with a logback timestamp and level (e.g. '2024-01-15 10:23:45,123 [thread] WARN  logger - ...')",
+            unusable=True,
+        )
+
+    # Where the lines fall against the window.
+    if timed:
+        fig.add("Lines in the window", r.lines["in"])
+        if r.lines["before"]:
+            fig.add("Lines before the window (not counted)", r.lines["before"])
+        if r.lines["after"]:
+            fig.add("Lines after the window end (not counted)", r.lines["after"])
+        if r.lines["untimed"]:
+            fig.add("Lines before the first timestamped entry (not counted)", r.lines["untimed"])
+    else:
+        fig.add("Lines", total)
+        fig.add("Timestamps", "none found: the window was not applied, every entry counts")
+
+    counts = {cat: r.count(part, cat) for cat in CATEGORY_TITLES}
+    for cat, title in CATEGORY_TITLES.items():
+        fig.add(f"{title}{' in the window' if timed else ''}", counts[cat])
+    for cat in ("deserialization", "kafka"):
+        before = r.bucket("before", cat)
+        if before.count:
+            fig.add(f"{CATEGORY_TITLES[cat]} before the window", f"{before.count:,} (last at {_fmt(before.last, tz)})")
+    if r.stopped:
+        fig.add("Scan", f"stopped early ({r.stopped}); the rest of the log was not read")
+
+    redactor = Redactor(ctx.settings.secret_values())
+    deser = r.bucket(part, "deserialization")
+    if deser.count:
+        evidence.append(_reason_table(f"{CATEGORY_TITLES['deserialization']} by reason", deser, tz))
+        evidence.extend(_samples(CATEGORY_TITLES["deserialization"], deser, redactor))
+    others = [c for c in ("kafka", "auth", "payload", "stale", "error", "warning") if counts[c]]
+    if others:
+        evidence.append(_other_table(r, part, others, tz))
+        for cat in others:
+            if cat != "warning":
+                evidence.extend(_samples(CATEGORY_TITLES[cat], r.bucket(part, cat), redactor))
+
+    if timed and r.lines["in"] == 0:
+        return LogVerdict(None, _nothing_in_window(ctx, r, tz, hints))
+
+    where = "in the window" if timed else "in the log (no timestamps, so the window was not applied)"
+    stopped = " (the scan stopped early; only part of the log was read)" if r.stopped else ""
+    # (status, headline for the summary, short form for "also: ...")
+    findings: list[tuple[Status, str, str]] = []
+    kafka = r.bucket(part, "kafka")
+    if kafka.fail_count:
+        findings.append((
+            Status.FAIL,
+            f"The receiver cannot put messages on Kafka: {_n(kafka.fail_count, 'Kafka producer failure')} "
+            f"{where}, the last at {_fmt(kafka.last, tz)} ({_top_reason(kafka)})",
+            _n(kafka.fail_count, "Kafka producer failure"),
+        ))
+        hints.append(Hint(
+            "The receiver cannot write to Kafka: check that the Kafka brokers are up and reachable from the "
+            "receiver (Kubernetes: the <release>-kafka pods, stackstate-kafka-headless:9092), then check "
+            "the topic with --kafka.",
+            "Kafka",
+        ))
+    if deser.count:
+        whole = deser.count - deser.partial_count
+        if whole and timed and _steady(deser, ctx.window.start, ctx.window.end, r):
+            findings.append((
+                Status.FAIL,
+                f"The receiver refused intake payloads in every minute of the window it logged: "
+                f"{_n(deser.count, 'JSON deserialization error')} ({_top_reason(deser)})",
+                _n(deser.count, "JSON deserialization error"),
+            ))
+        elif whole:
+            findings.append((
+                Status.WARN,
+                f"The receiver refused {_n(whole, 'intake payload')} with JSON deserialization "
+                f"errors {where}"
+                + (f" and dropped {_n(deser.partial_count, 'item')} from others" if deser.partial_count else "")
+                + f" ({_top_reason(deser)})",
+                _n(deser.count, "JSON deserialization error"),
+            ))
+        else:
+            findings.append((
+                Status.WARN,
+                f"The receiver dropped {_n(deser.count, 'item')} from accepted payloads with JSON "
+                f"deserialization errors {where} ({_top_reason(deser)})",
+                _n(deser.count, "JSON deserialization error"),
+            ))
+        hints.append(Hint(
+            "Find the sender and the payload: the agent logs each refused payload as 'Error code \"400 Bad "
+            "Request\" received while sending transaction to ...: Failed to deserialize JSON ...'. "
+            "Check a captured payload with `stsdebug validate payload.json`.",
+            RUNBOOK,
+        ))
+    kafka_warn = kafka.count - kafka.fail_count
+    if kafka_warn:
+        findings.append((
+            Status.WARN,
+            f"The receiver logged {_n(kafka_warn, 'Kafka producer warning')} {where} "
+            "(retried or single dropped records; data still flows)",
+            _n(kafka_warn, "Kafka producer warning"),
+        ))
+    auth = r.bucket(part, "auth")
+    if auth.count:
+        findings.append((
+            Status.WARN,
+            f"The receiver rejected {_n(auth.count, 'request')} for the API key or authorization "
+            f"{where} ({_top_reason(auth)})",
+            _n(auth.count, "API key rejection"),
+        ))
+        hints.append(Hint(
+            "Compare the API key the agent sends (stackstate.yaml api_key, or STS_API_KEY) with the "
+            "receiver's; the agent log says 'API Key invalid, dropping transaction'.",
+            "StackState Agent",
+        ))
+    payload = r.bucket(part, "payload")
+    if payload.count:
+        findings.append((
+            Status.WARN,
+            f"The receiver refused {_n(payload.count, 'payload')} as too large {where} ({_top_reason(payload)})",
+            _n(payload.count, "oversized payload"),
+        ))
+        hints.append(Hint(
+            "The receiver refused oversized requests (HTTP 413); the agent drops those transactions. "
+            "Send smaller batches or raise the receiver's request size limit.",
+            RUNBOOK,
+        ))
+    stale = r.bucket(part, "stale")
+    if stale.count:
+        findings.append((
+            Status.WARN,
+            f"The receiver dropped metric points as too old {_n(stale.count, 'time')} {where} "
+            f"({_top_reason(stale)})",
+            _n(stale.count, "drop of too-old points", "drops of too-old points"),
+        ))
+        hints.append(Hint(
+            "The receiver ignores data points older than it accepts: check the clock of the agent host and "
+            "the timestamps the integration sends (epoch seconds).",
+            RUNBOOK,
+        ))
+    errors = r.bucket(part, "error")
+    if errors.count:
+        findings.append((
+            Status.WARN,
+            f"The receiver logged {_n(errors.count, 'other ERROR entry', 'other ERROR entries')} {where} "
+            f"({_top_reason(errors)})",
+            _n(errors.count, "other error"),
+        ))
+
+    if not findings:
+        warned = counts["warning"]
+        extra = f"; {_n(warned, 'other warning')} listed" if warned else ""
+        scope = f"{r.lines['in']:,} lines in the window" if timed else f"{total:,} lines"
+        return LogVerdict(
+            Status.PASS,
+            _sentence(
+                f"The receiver log shows no deserialization errors, Kafka problems or rejections "
+                f"({scope}{extra}){stopped}"
+            ),
+        )
+    findings.sort(key=lambda f: f[0] is not Status.FAIL)  # stable: fails first, in order
+    status, headline, _ = findings[0]
+    also = [short for _, _, short in findings[1:]]
+    tail = f"; also {', '.join(also)}" if also else ""
+    return LogVerdict(status, _sentence(headline + tail + stopped))
+
+
+def _n(count: int, singular: str, plural: str | None = None) -> str:
+    return f"{count:,} {singular if count == 1 else (plural or singular + 's')}"
+
+
+def _worst(a: Status, b: Status) -> Status:
+    order = [Status.PASS, Status.WARN, Status.FAIL]
+    return a if order.index(a) >= order.index(b) else b
+
+
+def _steady(b: Bucket, start: float, end: float, r: ScanResult) -> bool:
+    """Errors in every whole minute of the part of the window the log covers."""
+    if r.first is None or r.last is None:
+        return False
+    lo, hi = max(start, r.first), min(end, r.last)
+    first_min = int(-(-lo // 60))  # first whole minute starting at or after lo
+    last_min = int(hi // 60) - 1  # last whole minute ending at or before hi
+    minutes = range(first_min, last_min + 1)
+    return len(minutes) >= STEADY_MINUTES and all(m in b.minutes for m in minutes)
+
+
+def _nothing_in_window(ctx: Context, r: ScanResult, tz: tzinfo | None, hints: list[Hint]) -> str:
+    w = ctx.window
+    if r.last is not None and r.last < w.start:
+        age = _age(w.end - r.last)
+        text = (
+            f"none of its {_n(r.total_lines, 'line')} falls in the last {w.spec} "
+            f"(its newest entry is {age} old, at {_fmt(r.last, tz)})"
+        )
+    elif r.first is not None and r.first > w.end:
+        text = (
+            f"all of its {_n(r.total_lines, 'line')} {'is' if r.total_lines == 1 else 'are'} dated after the window end "
+            f"(its oldest entry is at {_fmt(r.first, tz)})"
+        )
+    else:
+        text = f"none of its {_n(r.total_lines, 'line')} falls in the last {w.spec}"
+    hints.append(Hint(
+        "Give the current receiver log, or widen the window (e.g. --window 2d) to judge an older one.",
+        RUNBOOK,
+    ))
+    if r.naive_ts:
+        hints.append(Hint(
+            f"Its timestamps carry no time zone and were read as {describe_tz(tz)}. If the receiver logs "
+            "in another zone (containers usually log in UTC), set STSDEBUG_RECEIVER_LOG_TZ "
+            "(e.g. UTC or +02:00) or receiver_log_tz in the profile.",
+            RUNBOOK,
+        ))
+    return text
+
+
+def _input_figures(fig: Figures, r: ScanResult, skipped: list[str], tz: tzinfo | None) -> None:
+    if len(r.sources) == 1:
+        src = r.sources[0]
+        fig.add("Read", f"{src.name} ({_size(src.bytes)}, {src.lines:,} lines)")
+    else:
+        fig.add("Read", f"{len(r.sources)} inputs, oldest first ({_size(sum(s.bytes for s in r.sources))}, "
+                        f"{r.total_lines:,} lines): {', '.join(s.name for s in r.sources)}")
+    if skipped:
+        fig.add("Not read (rotated files last written before the window)", ", ".join(skipped))
+    if r.first is not None and r.last is not None:
+        fig.add("Log covers", f"{_fmt(r.first, tz)} to {_fmt(r.last, tz)}")
+    if r.naive_ts:
+        fig.add("Time zone", f"timestamps carry no zone; read as {describe_tz(tz)}")
+    long_lines = sum(s.long_lines for s in r.sources)
+    if long_lines:
+        fig.add("Over-long lines (only their first 4 KB read)", long_lines)
+
+
+def _top_reason(b: Bucket) -> str:
+    if not b.reasons:
+        return "no message"
+    reason, stat = max(b.reasons.items(), key=lambda kv: kv[1].count)
+    text = reason if len(reason) <= 120 else reason[:119] + "…"
+    more = len(b.reasons) - 1
+    quoted = f'"{text}"' if '"' not in text else (f"'{text}'" if "'" not in text else f"“{text}”")
+    return quoted + (f" and {_n(more, 'other reason')}" if more else "")
+
+
+def _reason_table(title: str, b: Bucket, tz: tzinfo | None) -> Table:
+    rows = sorted(b.reasons.items(), key=lambda kv: (-kv[1].count, kv[0]))
+    note = None
+    if len(rows) > TABLE_ROWS:
+        note = f"{len(rows) - TABLE_ROWS} more reasons not shown"
+        rows = rows[:TABLE_ROWS]
+    if any(reason == OTHER_REASONS for reason, _ in rows):
+        note = (note + "; " if note else "") + "reasons beyond the first 200 distinct ones are grouped"
+    return Table(
+        title,
+        ["reason", "count", "first seen", "last seen"],
+        [[reason, st.count, _fmt(st.first, tz), _fmt(st.last, tz)] for reason, st in rows],
+        note,
+    )
+
+
+def _other_table(r: ScanResult, part: str, cats: list[str], tz: tzinfo | None) -> Table:
+    ranked = [
+        (i, -st.count, cat, reason, st)
+        for i, cat in enumerate(cats)
+        for reason, st in r.bucket(part, cat).reasons.items()
+    ]
+    ranked.sort(key=lambda x: (x[0], x[1], x[3]))
+    rows: list[list[object]] = [
+        [CATEGORY_TITLES[cat], reason, st.count, _fmt(st.first, tz), _fmt(st.last, tz)]
+        for _, _, cat, reason, st in ranked
+    ]
+    note = None
+    if len(rows) > TABLE_ROWS:
+        note = f"{len(rows) - TABLE_ROWS} more rows not shown"
+        rows = rows[:TABLE_ROWS]
+    return Table("Other receiver problems", ["kind", "reason", "count", "first seen", "last seen"], rows, note)
+
+
+def _samples(title: str, b: Bucket, redactor: Redactor) -> list[LogSample]:
+    """First few and last few entries, one LogSample per input they come from."""
+    samples = b.samples()
+    if not samples:
+        return []
+    shown = "first and last" if b.count > len(samples) else "all"
+    out: list[LogSample] = []
+    for s in samples:
+        if not out or out[-1].source != s.source:
+            out.append(LogSample(f"{title} ({shown} of {b.count:,})", s.source, total_matches=b.count))
+        out[-1].lines.extend(_redacted_lines(s, redactor))
+    return out
+
+
+def _redacted_lines(s: Sample, redactor: Redactor) -> list[LogLine]:
+    """Redact around the match so its offsets stay right."""
+    lines: list[LogLine] = []
+    for ln in s.lines:
+        if ln.match is None:
+            lines.append(LogLine(ln.n, redactor.text(ln.text)))
+            continue
+        a, b = ln.match
+        pre, mid, post = (redactor.text(x) for x in (ln.text[:a], ln.text[a:b], ln.text[b:]))
+        lines.append(LogLine(ln.n, pre + mid + post, (len(pre), len(pre) + len(mid))))
+    return lines
+
+
+def _fmt(ts: float | None, tz: tzinfo | None) -> str:
+    if ts is None:
+        return "?"
+    dt = datetime.fromtimestamp(ts, tz) if tz is not None else datetime.fromtimestamp(ts).astimezone()
+    return dt.isoformat(sep=" ", timespec="seconds")
+
+
+def _age(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+def _size(n: int) -> str:
+    if n < 1024:
+        return f"{n} B"
+    if n < 1 << 20:
+        return f"{n / 1024:.1f} KB"
+    if n < 1 << 30:
+        return f"{n / (1 << 20):.1f} MB"
+    return f"{n / (1 << 30):.2f} GB"

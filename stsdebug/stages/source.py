@@ -59,7 +59,8 @@ def run(ctx: Context) -> StageResult:
     hints: list[Hint] = []
     findings: list[tuple[Status, str]] = []
 
-    if ctx.settings.mirror:
+    # Only the Prometheus integration goes through a mirror; aws, azure and splunk do not.
+    if ctx.settings.mirror and name == "prometheus":
         status, summary = _mirror(ctx, evidence, hints)
         findings.append((status, summary))
     elif name == "prometheus":
@@ -91,6 +92,11 @@ def _mirror(ctx: Context, evidence: list, hints: list[Hint]) -> tuple[Status, st
         hints.append(Hint("Check the mirror process is running and reachable from StackState on its port (default 9900).", RUNBOOK))
         return Status.ERROR, f"Prometheus mirror at {url} could not be tested: {str(exc).rstrip('.')}."
     kind = str(answer.get("_type", ""))
+    error = answer.get("error")
+    # A failure may also come wrapped: {"status": "FAILURE", "error": {"_type": ..., "message": ...}}
+    if isinstance(error, dict) and isinstance(error.get("_type"), str):
+        answer = {**answer, **error}
+        kind = error["_type"]
     evidence.append(Table("Mirror TestConnectionRequest", ["field", "value"], [[k, str(v)] for k, v in answer.items()]))
     if kind == "TestConnectionResponse" and str(answer.get("status", "")).upper() == "OK":
         return Status.PASS, f"Prometheus mirror at {url} answers TestConnection with OK."

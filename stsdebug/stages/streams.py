@@ -75,6 +75,13 @@ def run(ctx: Context) -> StageResult:
         defs = streamdefs.load(s.streams, s.streams_file)
     except UsageError as exc:
         return ctx.result(Status.ERROR, f"The stream definitions cannot be used: {exc}.")
+    given = len(defs)
+    defs = [d for d in defs if d.integration in (None, ctx.integration.name)]
+    if given and not defs:
+        return ctx.skip(
+            f"{given} stream{'s' if given != 1 else ''} given, none of them for "
+            f"{ctx.integration.name} (their 'integration' names another)."
+        )
     if not defs:
         return ctx.skip(
             "No telemetry stream given, so no stream filter was checked.",

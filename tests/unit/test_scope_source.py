@@ -145,3 +145,15 @@ def test_aws_nothing_arrives_fails(monkeypatch):
 def test_source_without_input_is_skip(monkeypatch):
     r = run_source(monkeypatch, integration="azure")
     assert r.status is Status.SKIP
+
+
+def test_mirror_wrapped_failure_is_named(monkeypatch):
+    r = run_source(monkeypatch, mirror={"status": "FAILURE", "error": {"_type": "MetricStoreConnectionError", "message": "down"}})
+    assert r.status is Status.FAIL and "MetricStoreConnectionError" in r.summary and "down" in r.summary
+
+
+def test_mirror_is_not_tested_for_aws(monkeypatch):
+    c = census("elasticsearch", 0)
+    c.matched, c.matched_newest = 10, NOW - 5
+    r = run_source(monkeypatch, integration="aws", mirror={"_type": "RemoteMirrorError"}, es_census=c)
+    assert r.status is Status.PASS and "mirror" not in r.summary.lower()

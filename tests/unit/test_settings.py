@@ -96,3 +96,13 @@ def test_parse_window(spec, seconds):
 def test_parse_window_rejects(spec):
     with pytest.raises(UsageError):
         parse_window(spec)
+
+
+def test_direct_secret_in_environment_beats_profile_secret_file(tmp_path):
+    key_file = tmp_path / "key"
+    key_file.write_text("from-file")
+    c = tmp_path / "c.toml"
+    c.write_text(f'[profiles.p]\nes = "http://x"\napi_key_file = "{key_file}"\n')
+    assert resolve({"config": str(c), "profile": "p"}, {}).api_key == "from-file"
+    s = resolve({"config": str(c), "profile": "p"}, {"STSDEBUG_API_KEY": "from-env"})
+    assert s.api_key == "from-env"

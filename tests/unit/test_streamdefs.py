@@ -158,3 +158,12 @@ def test_check_rejects_bad_streams_before_running_anything() -> None:
         assert res.exit_code == 2
         assert message in res.output
         assert "Traceback" not in res.output and len(res.output.strip().splitlines()) == 1
+
+
+def test_streams_file_item_may_name_its_integration(tmp_path):
+    from stsdebug.streamdefs import load_file
+
+    f = tmp_path / "s.yaml"
+    f.write_text("- name: a\n  integration: MySQL\n  conditions: {host: h}\n  metric: values.mysql.x\n- name: b\n  conditions: {host: h}\n")
+    a, b = load_file(str(f))
+    assert a.integration == "mysql" and b.integration is None

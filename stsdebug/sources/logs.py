@@ -1,0 +1,572 @@
+"""Log inputs: a file, a directory of rotated files (gzip too), or ``-`` for stdin.
+
+Everything is read in binary and streamed in large chunks; decoding, colour
+codes, CRLF and over-long lines are the scanner's business
+(``stsdebug.receiverlog``). Bad input is a ``UsageError`` with one line: a missing
+file, a directory without logs, a file that cannot be read, a corrupt gzip file,
+stdin that is a terminal or empty.
+
+A directory is read oldest first, so line numbers and "first/last seen" follow
+time: dated files (``x.2024-01-15.0.log``, ``x.log-20240115.gz``) by date and
+index, numbered files (``x.log.2.gz``, ``x.log.1``, ``x.1.log``) from the highest
+number down, then the live file (``x.log``). Files named for the receiver are
+preferred when the directory holds other logs too.
+
+Large plain files are scanned in two halves at once (a second process), which
+is what keeps a 1 GB log near grep's speed; see bench/README.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import os
+import pickle
+import re
+import subprocess
+import sys
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import tzinfo
+from pathlib import Path
+from typing import IO, Any
+
+from stsdebug.errors import SourceError, UsageError
+from stsdebug.receiverlog import (
+    CHUNK,
+    LINE_TEXT_CAP,
+    Scanner,
+    ScanResult,
+    SourceStats,
+    clean,
+    find_entry_start,
+)
+
+GZIP_MAGIC = b"\x1f\x8b"
+PARALLEL_MIN = 96 << 20  # plain files at least this big are split between two processes
+STDIN = "-"
+
+_LOG_NAME = re.compile(
+    r"""^(?P<base>.+?)
+        (?:
+            \.(?P<date>\d{4}-\d\d-\d\d)(?:\.(?P<didx>\d+))?\.log          # logback: x.2024-01-15.0.log
+          | \.log-(?P<date8>\d{8})(?:\.(?P<d8idx>\d+))?                   # logrotate dateext: x.log-20240115
+          | \.(?P<fidx>\d+)\.log                                          # logback fixed window: x.1.log
+          | \.log\.(?P<num>\d+)                                           # logrotate: x.log.1
+          | \.(?P<live>log|txt|out)                                       # the live file
+        )(?:\.gz)?$""",
+    re.X,
+)
+
+
+@dataclass(frozen=True)
+class LogInput:
+    """One input as given or found in a directory."""
+
+    name: str  # what outputs call it: the path as given, or "stdin"
+    path: Path | None  # None for stdin
+    gzip: bool = False
+    size: int | None = None
+    mtime: float | None = None
+    rotated: bool = False  # an older, rotated file (not the live one)
+
+
+# --- finding the inputs -----------------------------------------------------------
+
+
+def expand(specs: list[str], what: str = "--receiver-log") -> list[LogInput]:
+    """Turn paths as given into the inputs to read, in order. Raises UsageError."""
+    out: list[LogInput] = []
+    if sum(1 for s in specs if s == STDIN) > 1:
+        raise UsageError(f"{what} -: stdin can be given only once")
+    for spec in specs:
+        if spec == STDIN:
+            out.append(LogInput("stdin", None))
+            continue
+        path = Path(spec).expanduser()
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            raise UsageError(f"{what} {spec}: no such file or directory") from None
+        except OSError as exc:
+            raise UsageError(f"{what} {spec}: cannot read ({exc.strerror})") from None
+        if path.is_dir():
+            files = rotated_files(path)
+            if not files:
+                raise UsageError(
+                    f"{what} {spec}: no log files in this directory "
+                    "(looked for *.log, *.log.N, *.N.log, *.DATE.N.log and their .gz)"
+                )
+            out.extend(_describe(f, name=str(Path(spec) / f.name), rotated=not _is_live(f)) for f in files)
+        else:
+            out.append(_describe(path, name=spec, rotated=False, stat=st))
+    return out
+
+
+def _describe(path: Path, name: str, rotated: bool, stat: os.stat_result | None = None) -> LogInput:
+    try:
+        st = stat or path.stat()
+        with path.open("rb") as f:
+            magic = f.read(2)
+    except IsADirectoryError:
+        raise UsageError(f"{name}: is a directory inside a directory; give it directly") from None
+    except OSError as exc:
+        raise UsageError(f"{name}: cannot read ({exc.strerror})") from None
+    is_gz = magic == GZIP_MAGIC
+    if path.suffix == ".gz" and not is_gz and st.st_size > 0:
+        raise UsageError(f"{name}: not a gzip file, although its name ends in .gz")
+    if is_gz:
+        _check_gzip(path, name)
+    return LogInput(name, path, gzip=is_gz, size=st.st_size, mtime=st.st_mtime, rotated=rotated)
+
+
+def _check_gzip(path: Path, name: str) -> None:
+    """Fail early (one line) on a gzip file whose start cannot be decompressed."""
+    try:
+        with gzip.open(path, "rb") as g:
+            g.read(4096)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise UsageError(f"{name}: unreadable or corrupt gzip file ({_gzip_reason(exc)})") from None
+
+
+def _gzip_reason(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text.rstrip(".")
+
+
+def _is_live(path: Path) -> bool:
+    m = _LOG_NAME.match(path.name)
+    return bool(m and m.group("live") and not path.name.endswith(".gz"))
+
+
+def rotated_files(directory: Path) -> list[Path]:
+    """The log files in ``directory``, oldest first (see the module docstring)."""
+    try:
+        entries = [p for p in directory.iterdir() if p.is_file() and not p.name.startswith(".")]
+    except OSError as exc:
+        raise UsageError(f"{directory}: cannot list ({exc.strerror})") from None
+    logs = [p for p in entries if _LOG_NAME.match(p.name)]
+    receiver = [p for p in logs if "receiver" in p.name.lower()]
+    chosen = receiver or logs
+    return sorted(chosen, key=_age_key)
+
+
+def _age_key(path: Path) -> tuple[Any, ...]:
+    m = _LOG_NAME.match(path.name)
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        mtime = 0.0
+    assert m is not None
+    if m.group("date"):
+        return (0, m.group("date").replace("-", ""), int(m.group("didx") or 0), mtime, path.name)
+    if m.group("date8"):
+        return (0, m.group("date8"), int(m.group("d8idx") or 0), mtime, path.name)
+    number = m.group("num") or m.group("fidx")
+    if number is not None:
+        return (1, -int(number), 0, mtime, path.name)
+    if path.name.endswith(".gz"):
+        return (1, 0, 0, mtime, path.name)
+    return (2, 0, 0, mtime, path.name)
+
+
+# --- reading ----------------------------------------------------------------------
+
+
+class _GzipReader:
+    """readinto over a gzip stream; corruption becomes one UsageError line."""
+
+    def __init__(self, raw: IO[bytes], name: str) -> None:
+        self._g = gzip.GzipFile(fileobj=raw, mode="rb")
+        self._name = name
+
+    def readinto(self, buf: memoryview) -> int:
+        try:
+            return self._g.readinto(buf)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise UsageError(f"{self._name}: unreadable or corrupt gzip file ({_gzip_reason(exc)})") from None
+
+
+class _StdinReader:
+    """readinto over stdin that gives up at a deadline instead of blocking for ever."""
+
+    def __init__(self, stream: IO[bytes], deadline: float | None) -> None:
+        self._stream = stream
+        self._deadline = deadline
+        self.timed_out = False
+        try:
+            self._fd: int | None = stream.fileno()
+        except (OSError, AttributeError, ValueError):
+            self._fd = None  # not a real file (tests): read it directly
+        self._first: bytes | None = None
+        self._inflate: Any = None
+
+    def _raw(self, n: int) -> bytes:
+        if self._fd is None:
+            return self._stream.read(n)
+        if self._deadline is not None and sys.platform != "win32":
+            import select
+
+            remaining = self._deadline - time.time()
+            ready = select.select([self._fd], [], [], max(0.0, remaining))[0] if remaining > 0 else []
+            if not ready:
+                self.timed_out = True
+                return b""
+        return os.read(self._fd, n)
+
+    def peek_start(self) -> bytes:
+        """Read the first piece (to tell empty and gzip-compressed input apart)."""
+        self._first = self._raw(CHUNK)
+        if self._first.startswith(GZIP_MAGIC):
+            self._inflate = zlib.decompressobj(wbits=31)
+        return self._first
+
+    def readinto(self, buf: memoryview) -> int:
+        if self._inflate is None:
+            if self._first is not None:
+                data, self._first = self._first, None
+            else:
+                data = self._raw(len(buf))
+            buf[: len(data)] = data
+            return len(data)
+        while True:  # gzip on stdin: inflate at most len(buf) bytes at a time
+            if self._first is not None:
+                comp, self._first = self._first, None
+            elif self._inflate.unconsumed_tail:
+                comp = self._inflate.unconsumed_tail
+            else:
+                comp = self._raw(CHUNK)
+            if not comp:
+                if self._inflate.eof or self.timed_out:
+                    return 0
+                raise UsageError("--receiver-log -: the gzip stream on stdin ends early (truncated)")
+            try:
+                out = self._inflate.decompress(comp, len(buf))
+            except zlib.error as exc:
+                raise UsageError(f"--receiver-log -: unreadable or corrupt gzip on stdin ({exc})") from None
+            if self._inflate.eof and self._inflate.unused_data:
+                rest = self._inflate.unused_data  # another gzip member follows
+                self._inflate = zlib.decompressobj(wbits=31)
+                self._first = rest
+            if out:
+                buf[: len(out)] = out
+                return len(out)
+
+
+@contextlib.contextmanager
+def open_input(inp: LogInput, deadline: float | None = None, stdin: IO[bytes] | None = None) -> Iterator[Any]:
+    """A reader with ``readinto`` for one input."""
+    if inp.path is None:
+        stream = stdin if stdin is not None else sys.stdin.buffer
+        if stdin is None and sys.stdin.isatty():
+            raise UsageError(
+                "--receiver-log -: stdin is a terminal; pipe the log in, e.g. "
+                "kubectl logs <receiver-pod> | stsdebug check --receiver-log -"
+            )
+        yield _StdinReader(stream, deadline)
+        return
+    try:
+        raw = inp.path.open("rb", buffering=0)
+    except OSError as exc:
+        raise UsageError(f"{inp.name}: cannot read ({exc.strerror})") from None
+    with raw:
+        yield _GzipReader(raw, inp.name) if inp.gzip else raw  # type: ignore[misc]
+
+
+def iter_lines(inp: LogInput, deadline: float | None = None, stdin: IO[bytes] | None = None) -> Iterator[tuple[int, str]]:
+    """(1-based number, text) for each line: decoded with replacement, colour codes and CR
+    dropped, at most LINE_TEXT_CAP characters kept of each. For small logs (agent logs)."""
+    buf = bytearray(CHUNK)
+    carry = b""
+    n = 0
+    skipping = False
+    with open_input(inp, deadline, stdin) as reader:
+        if isinstance(reader, _StdinReader):
+            reader.peek_start()
+        while True:
+            with memoryview(buf) as mv:
+                got = reader.readinto(mv)
+            if not got:
+                break
+            data = carry + bytes(buf[:got])
+            parts = data.split(b"\n")
+            carry = parts.pop()
+            for raw in parts:
+                if skipping:
+                    skipping = False
+                    continue
+                n += 1
+                yield n, clean(raw[: LINE_TEXT_CAP * 4].decode("utf-8", "replace"))
+            if len(carry) > LINE_TEXT_CAP * 4:
+                n += 1
+                yield n, clean(carry[: LINE_TEXT_CAP * 4].decode("utf-8", "replace"))
+                carry = b""
+                skipping = True
+    if carry and not skipping:
+        n += 1
+        yield n, clean(carry.decode("utf-8", "replace"))
+
+
+# --- scanning receiver logs -------------------------------------------------------
+
+
+@dataclass
+class ScanReport:
+    result: ScanResult
+    skipped: list[str]  # rotated files not read: last written before the window
+
+
+def scan(
+    inputs: list[LogInput],
+    window: tuple[float, float] | None,
+    tz: tzinfo | None,
+    *,
+    deadline: float | None = None,
+    cancel: Callable[[], bool] | None = None,
+    stdin: IO[bytes] | None = None,
+    parallel_min: int = PARALLEL_MIN,
+    parallel: bool | None = None,
+    skip_old: bool = True,
+) -> ScanReport:
+    """Scan the inputs in order into one ScanResult (line numbers restart per input).
+
+    Plain files of ``parallel_min`` bytes or more are split between two processes when
+    ``parallel`` is True, or (None) when a second CPU is idle.
+    """
+    result = ScanResult()
+    skipped: list[str] = []
+
+    def stop() -> bool:
+        if cancel is not None and cancel():
+            return True
+        return deadline is not None and time.time() > deadline
+
+    for inp in inputs:
+        if stop():
+            result.stopped = "cancelled" if cancel is not None and cancel() else "deadline"
+            break
+        # A rotated file last written before the window holds nothing in it: not read.
+        if skip_old and window is not None and inp.rotated and inp.mtime is not None and inp.mtime < window[0] - 60:
+            skipped.append(inp.name)
+            continue
+        big = inp.path is not None and not inp.gzip and (inp.size or 0) >= parallel_min
+        if big and (parallel if parallel is not None else _idle_cpu()):
+            part = _scan_parallel(inp, window, tz, deadline, stop)
+        else:
+            part = _scan_one(inp, window, tz, stop, deadline, stdin)
+        result.sources.extend(part.sources)
+        result.merge(part)
+        if part.stopped:
+            result.stopped = "cancelled" if cancel is not None and cancel() else "deadline"
+            break
+    return ScanReport(result, skipped)
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # type: ignore[attr-defined]
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _idle_cpu() -> bool:
+    """Is a second CPU free? On a busy machine a second process only adds its start-up."""
+    cpus = _cpus()
+    if cpus < 2:
+        return False
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return True
+    return load <= cpus - 1
+
+
+def _scan_one(
+    inp: LogInput,
+    window: tuple[float, float] | None,
+    tz: tzinfo | None,
+    stop: Callable[[], bool],
+    deadline: float | None,
+    stdin: IO[bytes] | None,
+) -> ScanResult:
+    scanner = Scanner(inp.name, window, tz)
+    with open_input(inp, deadline, stdin) as reader:
+        if isinstance(reader, _StdinReader):
+            first = reader.peek_start()
+            if not first:
+                if reader.timed_out:
+                    raise SourceError("Nothing arrived on stdin before the time allowed ran out.", system="stdin")
+                raise UsageError(
+                    "--receiver-log -: stdin is empty; pipe the receiver log in, e.g. "
+                    "kubectl logs <receiver-pod> | stsdebug check --receiver-log -"
+                )
+        try:
+            scanner.read_from(reader, stop=stop)
+        except OSError as exc:
+            raise SourceError(f"Reading {inp.name} failed: {exc.strerror or exc}.", system="logs") from None
+        if isinstance(reader, _StdinReader) and reader.timed_out:
+            scanner.result.stopped = "deadline"
+    return scanner.close().finish()
+
+
+# -- two processes for one big file ---------------------------------------------------
+
+
+def _split_point(path: Path, offset: int) -> int:
+    """The first entry start at or after ``offset`` (so no entry is cut in two)."""
+    with path.open("rb") as f:
+        f.seek(max(0, offset - 1))
+        data = f.read(8 << 20)
+    nl = data.find(b"\n")
+    if nl < 0:
+        return -1
+    start = find_entry_start(data[nl + 1 :])
+    return -1 if start < 0 else offset + nl + start
+
+
+def _scan_range(
+    path: str, name: str, start: int, end: int, window: tuple[float, float] | None, tz: tzinfo | None,
+    deadline: float | None,
+) -> ScanResult:
+    """Scan bytes [start, end) of a plain file. Runs in a child process too."""
+    scanner = Scanner(name, window, tz)
+
+    def stop() -> bool:
+        return deadline is not None and time.time() > deadline
+
+    with open(path, "rb", buffering=0) as f:
+        f.seek(start)
+        scanner.read_from(f, stop=stop, limit=end - start)
+    return scanner.close().finish()
+
+
+def _worker() -> None:  # pragma: no cover - runs in the child process
+    """Child side of _scan_parallel: pickled arguments on stdin, pickled result on stdout."""
+    args = pickle.loads(sys.stdin.buffer.read())
+    sys.stdout.buffer.write(pickle.dumps(_scan_range(*args), protocol=pickle.HIGHEST_PROTOCOL))
+    sys.stdout.buffer.flush()
+
+
+def _scan_parallel(
+    inp: LogInput,
+    window: tuple[float, float] | None,
+    tz: tzinfo | None,
+    deadline: float | None,
+    stop: Callable[[], bool],
+) -> ScanResult:
+    """Scan the second half of a big file in a child process while this one scans the first.
+
+    A plain ``python -c`` child (not multiprocessing): it needs no ``__main__``
+    guard from whoever imported us, and any trouble with it only costs speed, as
+    the second half is then scanned here.
+    """
+    assert inp.path is not None and inp.size is not None
+    mid = _split_point(inp.path, inp.size // 2)
+    if mid <= 0:
+        return _scan_one(inp, window, tz, stop, deadline, None)
+    args = (str(inp.path), inp.name, mid, inp.size, window, tz, deadline)
+    proc = _start_worker(args)
+    first = _scan_range(str(inp.path), inp.name, 0, mid, window, tz, deadline)
+    second: ScanResult | None = None
+    if proc is not None:
+        out = b""
+        try:
+            while True:
+                try:
+                    out, _ = proc.communicate(timeout=0.1)
+                    break
+                except subprocess.TimeoutExpired:
+                    if stop():
+                        first.stopped = "deadline"
+                        return _one_source(first, inp.name)
+            if proc.returncode == 0:
+                second = pickle.loads(out)
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError):
+            second = None
+        finally:
+            if proc.poll() is None:
+                proc.kill()  # our own child, by its handle
+                proc.wait(1)
+    if second is None:
+        second = _scan_range(str(inp.path), inp.name, mid, inp.size, window, tz, deadline)
+    first.merge(second, line_offset=first.total_lines)
+    first.sources.extend(second.sources)
+    return _one_source(first, inp.name)
+
+
+def _start_worker(args: tuple[Any, ...]) -> subprocess.Popen[bytes] | None:
+    if not sys.executable:
+        return None
+    package_root = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "from stsdebug.sources.logs import _worker; _worker()"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        assert proc.stdin is not None
+        proc.stdin.write(pickle.dumps(args, protocol=pickle.HIGHEST_PROTOCOL))
+        proc.stdin.close()
+    except (OSError, ValueError):
+        return None
+    return proc
+
+
+def _one_source(result: ScanResult, name: str) -> ScanResult:
+    """Fold the per-range source stats of one file into one."""
+    parts = [s for s in result.sources if s.name == name]
+    if len(parts) <= 1:
+        return result
+    merged = SourceStats(name)
+    for s in parts:
+        merged.lines += s.lines
+        merged.bytes += s.bytes
+        merged.headers |= s.headers
+        merged.long_lines += s.long_lines
+        for ts in (s.first, s.last):
+            if ts is not None:
+                merged.first = ts if merged.first is None else min(merged.first, ts)
+                merged.last = ts if merged.last is None else max(merged.last, ts)
+    result.sources = [s for s in result.sources if s.name != name] + [merged]
+    return result
+
+
+def scan_paths(
+    specs: list[str],
+    window: tuple[float, float] | None,
+    tz: tzinfo | None,
+    **kwargs: Any,
+) -> ScanResult:
+    """expand + scan, for scripts and the benchmark."""
+    return scan(expand(specs), window, tz, **kwargs).result
+
+
+# --- the source object stages get ----------------------------------------------------
+
+
+class LogSource:
+    """What ``ctx.source("logs")`` returns."""
+
+    def __init__(self, receiver_log: list[str] | None = None, timeout: float = 10.0) -> None:
+        self.receiver_log = list(receiver_log or [])
+        self.timeout = timeout
+
+    def receiver_inputs(self) -> list[LogInput]:
+        return expand(self.receiver_log, "--receiver-log")
+
+    def scan(self, inputs: list[LogInput], window: tuple[float, float] | None, tz: tzinfo | None,
+             **kwargs: Any) -> ScanReport:
+        return scan(inputs, window, tz, **kwargs)
+
+    def close(self) -> None:
+        pass
+
+
+def from_settings(settings: Any) -> LogSource:
+    return LogSource(list(settings.receiver_log or []), float(settings.timeout))
