@@ -16,7 +16,8 @@ from typing import Annotated, Any, Optional
 import typer
 
 from stsdebug import __version__
-from stsdebug.errors import StsdebugError, UsageError
+from stsdebug.commands import clean_errors
+from stsdebug.errors import UsageError
 
 app = typer.Typer(
     name="stsdebug",
@@ -90,6 +91,7 @@ def _common(
     tag: Annotated[Optional[list[str]], typer.Option(help="Only records with this tag, KEY:VALUE. Repeatable.", rich_help_panel=_M)] = None,
     probe: Annotated[Optional[bool], typer.Option("--probe", help="Send one marked metric through the receiver and follow it (writes!).", rich_help_panel=_T)] = None,
     probe_host: Annotated[Optional[str], typer.Option(help="Host name the probe metric carries.", rich_help_panel=_T)] = None,
+    probe_timeout: Annotated[Optional[float], typer.Option(help="Seconds the probe waits at each hop (default 30).", rich_help_panel=_T)] = None,
 ) -> None:  # pragma: no cover - only its signature is used
     ...
 
@@ -148,19 +150,9 @@ def _input_paths(s: Any) -> list[Path]:
 
 
 def _write(path: str, text: str, protected: list[Path]) -> None:
-    """Write an output file without ever overwriting one of the inputs."""
-    target = Path(path)
-    if target.resolve() in protected:
-        raise UsageError(f"{path}: is one of the inputs; refusing to overwrite it")
-    if target.is_dir():
-        raise UsageError(f"{path}: is a directory")
-    tmp = target.with_name(f".{target.name}.stsdebug-tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise UsageError(f"{path}: cannot write ({exc.strerror})") from None
+    from stsdebug.outfiles import write_atomic
+
+    write_atomic(path, text, protected)
 
 
 def _render(trace: Any, fmt: Format, verbose: bool = False) -> str:
@@ -344,23 +336,6 @@ OPTIONAL_COMMANDS = (
 )
 
 
-def _clean_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Known errors become one line on stderr and their exit code, never a traceback."""
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except StsdebugError as exc:
-            sys.stderr.write(f"stsdebug: error: {exc}\n")
-            raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            sys.stderr.write("stsdebug: interrupted\n")
-            raise typer.Exit(130) from None
-
-    return wrapper
-
 
 def _finalize() -> None:
     import importlib
@@ -373,8 +348,7 @@ def _finalize() -> None:
                 raise
     for info in app.registered_commands:
         if info.callback is not None and not getattr(info.callback, "_clean", False):
-            info.callback = _clean_errors(info.callback)
-            info.callback._clean = True  # type: ignore[attr-defined]
+            info.callback = clean_errors(info.callback)
 
 
 _finalize()

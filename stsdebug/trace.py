@@ -85,6 +85,7 @@ class Trace:
         seconds = parse_window(settings.window)
         self.window = Window(self.now - seconds, self.now, settings.window)
         self.redactor = Redactor(settings.secret_values())
+        self.probe: Any = None  # the probe's result, when --probe asked for one
 
     def run(self) -> TraceResult:
         sources = Sources(self.settings, self.source_overrides)
@@ -99,6 +100,7 @@ class Trace:
         )
         results: list[StageResult] = []
         try:
+            self.probe = self._run_probe(ctx) if self.settings.probe else None
             for index, stage in enumerate(self.stages):
                 self.on_event(StageStarted(index, stage.id, stage.title))
                 if self.cancel.is_set():
@@ -176,8 +178,39 @@ class Trace:
         result.duration_ms = round(duration, 1)
         return result
 
+    def _run_probe(self, ctx: Context) -> Any:
+        """Send and follow the probe before the stages run, under its own budget."""
+        from stsdebug.stages import probe
+
+        box: dict[str, Any] = {}
+
+        def target() -> None:
+            try:
+                box["result"] = probe.run(ctx)
+            except Exception as exc:  # noqa: BLE001 - a broken probe must not break the trace
+                box["error"] = exc
+
+        worker = threading.Thread(target=target, name="probe", daemon=True)
+        worker.start()
+        budget = 3 * max(10.0, self.settings.probe_timeout) + self.settings.timeout + 5
+        t0 = time.perf_counter()
+        while worker.is_alive() and time.perf_counter() - t0 < budget and not self.cancel.is_set():
+            worker.join(0.05)
+        if "result" in box:
+            return box["result"]
+        reason = box.get("error") or f"did not finish within {budget:.0f} s"
+        result = probe.ProbeResult(probe.new_probe_id(), self.settings.probe_host or "", self.now)
+        from stsdebug.model import Hop
+
+        result.hops.append(Hop("receiver", Status.ERROR, None, f"The probe could not run: {reason}."))
+        return result
+
     def _after(self, result: StageResult, earlier: list[StageResult]) -> StageResult:
-        """Redact, and show an expected downstream failure as `blocked`."""
+        """Merge the probe's findings, redact, and show an expected downstream failure as `blocked`."""
+        if self.probe is not None:
+            from stsdebug.stages.probe import merge
+
+            result = merge(result, self.probe)
         first_fail = next((r for r in earlier if r.status is Status.FAIL), None)
         if result.status is Status.FAIL and result.missing_data and first_fail is not None:
             result.status = Status.BLOCKED

@@ -58,3 +58,15 @@ def kafka_server(request: pytest.FixtureRequest) -> str:
     """Bootstrap string of each Kafka implementation in turn, so a test runs on both."""
     server: ServerProcess = request.getfixturevalue(request.param)
     return servers.kafka_bootstrap(server)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the developer's own stsdebug config, sandbox or STSDEBUG_* environment."""
+    import os
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    for key in list(os.environ):
+        if key.startswith("STSDEBUG_"):
+            monkeypatch.delenv(key)
+

@@ -72,7 +72,7 @@ def kafka_fail() -> TraceResult:
                             'Error code "400 Bad Request" received while sending transaction to '
                             '"https://receiver:7077/stsAgent/intake/?api_key=<redacted>": Failed to deserialize JSON on fields: , '
                             "with message: Object is missing required member 'internalHostname', dropping it",
-                            (95, 119),
+                            (97, 125),
                         )
                     ],
                     total_matches=14,

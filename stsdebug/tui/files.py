@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 
-from stsdebug.errors import UsageError
+from stsdebug import outfiles
 from stsdebug.model import TraceResult
 
 HTML_MODULE = "stsdebug.render.html"
@@ -35,18 +35,4 @@ def html_renderer() -> Callable[[TraceResult], str] | None:
 
 def write_atomic(path: str | Path, text: str, protected: Iterable[Path] = ()) -> Path:
     """Write ``text`` to ``path`` via a temporary file; never over one of ``protected``."""
-    target = Path(path).expanduser()
-    if not str(path).strip():
-        raise UsageError("no file name given")
-    if target.resolve() in {p.resolve() for p in protected}:
-        raise UsageError(f"{path}: is the trace that was loaded; refusing to overwrite it")
-    if target.is_dir():
-        raise UsageError(f"{path}: is a directory")
-    tmp = target.with_name(f".{target.name}.stsdebug-tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise UsageError(f"{path}: cannot write ({exc.strerror or exc})") from None
-    return target
+    return outfiles.write_atomic(path, text, protected, protected_is="the trace that was loaded")

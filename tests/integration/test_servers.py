@@ -463,7 +463,7 @@ def test_kafka_consumer_group_seen_by_admin(
         bootstrap_timeout_ms=TIMEOUT_MS,
     )
     try:
-        got = _poll_until(member, 5, timeout_s=10)
+        got = _poll_until(member, 5, timeout_s=30)
         assert got, "group member received nothing"
         member.commit()
         committed = member.committed(tp)

@@ -1,0 +1,198 @@
+"""The sandbox's named faults: each breaks one real link of the pipeline.
+
+Every fault names the integration it affects, the stage stsdebug should name first
+for it (the verdict of ``stsdebug check --profile sandbox --integration <it>``: a
+failure, or a warning where only part of the data is lost), and how a support
+engineer meets it in the field. docs/sandbox.md tells the same
+story at length; ``stsdebug sandbox faults`` lists the catalog.
+
+Faults that stop data "began" FAULT_AGE_S before ``sandbox up`` (see
+stsdebug.sandbox.world): the backfilled history shows the data flowing until then
+and stopping after, so a check with the profile's window sees what it would see in
+the field some minutes after the breakage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from difflib import get_close_matches
+
+from stsdebug.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    integration: str
+    expected_stage: str
+    description: str  # one line: what is broken
+    field: str  # how it shows up for the user, before anyone runs stsdebug
+    fix: str  # what makes it go away in a real installation
+    # "fail" when the integration's data stops; "warn" when only part of it is lost and
+    # the rest flows, so no stage fails and the verdict is the first warning.
+    expected_status: str = "fail"
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "name": self.name,
+            "integration": self.integration,
+            "expected_stage": self.expected_stage,
+            "description": self.description,
+        }
+
+
+_ALL = (
+    Fault(
+        "receiver-unreachable",
+        "system",
+        "agent",
+        "The agent posts to a receiver address where nothing listens (wrong port in sts_url).",
+        "Every push integration goes quiet at once; the agent keeps running and its checks "
+        "keep collecting.",
+        "Point sts_url in stackstate.yaml at the receiver (port 7077, or <base>/receiver on "
+        "Kubernetes) and check firewalls between the agent and the receiver.",
+    ),
+    Fault(
+        "invalid-api-key",
+        "system",
+        "agent",
+        "The agent sends an API key the receiver does not know; the receiver answers 403.",
+        "After a reinstall or key rotation no push data arrives; the receiver is up and "
+        "answers health checks.",
+        "Set api_key in stackstate.yaml (stackstate.apiKey in the agent's Helm values) to the "
+        "receiver API key of this installation and restart the agent.",
+    ),
+    Fault(
+        "malformed-payloads",
+        "mysql",
+        "agent",
+        "A proxy between agent and receiver cuts the larger mysql payloads short; the "
+        "receiver rejects them with 400 Failed to deserialize JSON.",
+        "MySQL metrics are gone while small checks (cpu, load, memory) still arrive.",
+        "Raise the proxy's request body limit or route the agent around it; the receiver "
+        "log's deserialization errors name the field and the parser's complaint.",
+    ),
+    Fault(
+        "reserved-metric-names",
+        "mysql",
+        "agent",
+        "Custom queries in the mysql check name metrics timestamp.* and host.*; the receiver "
+        "drops every metric whose name starts with a reserved prefix (the rest flows).",
+        "Two custom MySQL metrics never show up although `stackstate-agent check mysql` "
+        "reports them; the integration's other metrics arrive.",
+        "Rename the metrics in conf.d/mysql.d/conf.yaml custom_queries so that no name starts "
+        "with host, labels, name, tags, timeReceived, timestamp or values.",
+        expected_status="warn",
+    ),
+    Fault(
+        "stale-timestamps",
+        "system",
+        "kafka",
+        "The agent host's clock runs 2 hours behind; the receiver ignores points older than "
+        "its 1 hour limit.",
+        "Host metrics stop although the agent log shows it posting successfully (with "
+        "timestamps two hours old).",
+        "Fix NTP on the agent host; points the receiver ignored are not resent.",
+    ),
+    Fault(
+        "kafka-down",
+        "system",
+        "receiver",
+        "Kafka is down behind the receiver: the receiver accepts payloads but cannot produce "
+        "them to sts_multi_metrics.",
+        "All push integrations stop; the agents report successful posts.",
+        "Bring Kafka back (pods, disk, broker logs); the receiver logs Kafka producer "
+        "errors until it can produce again.",
+    ),
+    Fault(
+        "mover-stopped",
+        "system",
+        "elasticsearch",
+        "The Kafka-to-Elasticsearch mover (mm2es) stopped; its consumer group lag grows and "
+        "the metric indices go stale.",
+        "Every push integration's charts stop at the same moment while Kafka keeps filling.",
+        "Restart mm2es and read its log for why it stopped; it resumes from its committed "
+        "offsets.",
+    ),
+    Fault(
+        "es-read-only",
+        "system",
+        "elasticsearch",
+        "Elasticsearch hit the flood-stage disk watermark and put a read_only_allow_delete "
+        "block on today's metric index; bulk writes get 429.",
+        "All metrics stop at once; Elasticsearch answers reads normally.",
+        "Free disk space, then lift the block (PUT <index>/_settings "
+        '{"index.blocks.read_only_allow_delete": null}).',
+    ),
+    Fault(
+        "field-limit",
+        "mysql",
+        "elasticsearch",
+        "Today's index reached index.mapping.total_fields.limit; documents carrying a new "
+        "mysql metric name are rejected.",
+        "After a check upgrade added a metric, that integration's data stops; others flow.",
+        "Raise index.mapping.total_fields.limit in the sts_multi_metrics index template "
+        "(installations often use 5000) and look for metric names that embed ids.",
+    ),
+    Fault(
+        "renamed-metric",
+        "system",
+        "streams",
+        "An agent upgrade renamed system.cpu.iowait to system.cpu.io_wait; the stream's "
+        "metric field matches nothing any more.",
+        "One chart is empty while the host's other streams draw data.",
+        "Edit the stream and pick the metric again with auto-complete.",
+    ),
+    Fault(
+        "wrong-tag-value",
+        "mysql",
+        "streams",
+        "The MySQL stream filters on tags.env = production; the data carries env:prod.",
+        "A newly added stream never shows data; the integration itself is healthy.",
+        "Correct the condition (use auto-complete: it offers the stored values).",
+    ),
+    Fault(
+        "mirror-unreachable",
+        "prometheus",
+        "source",
+        "The Prometheus mirror is down: StackState cannot reach it for the pull path.",
+        "Prometheus streams show no data and Test Connection in the mirror source settings "
+        "fails.",
+        "Start the mirror and make its port reachable from StackState.",
+    ),
+    Fault(
+        "mirror-store-error",
+        "prometheus",
+        "source",
+        "The mirror runs but cannot reach Prometheus; it answers MetricStoreConnectionError.",
+        "Test Connection reports a failure from the mirror; streams are empty.",
+        "Fix the connection details JSON of the mirror source (Prometheus URL, "
+        "credentials).",
+    ),
+    Fault(
+        "aws-credentials-expired",
+        "aws",
+        "source",
+        "The AWS StackPack's credentials expired; the plugin's CloudWatch calls fail and no "
+        "aws.* data reaches Elasticsearch.",
+        "AWS charts stop; StackState's server log shows ExpiredToken errors.",
+        "Renew the credentials (or the role) in the AWS StackPack instance.",
+    ),
+)
+
+FAULTS: dict[str, Fault] = {f.name: f for f in _ALL}
+
+
+def find(name: str) -> Fault:
+    key = name.strip().lower()
+    if key in FAULTS:
+        return FAULTS[key]
+    near = get_close_matches(key, list(FAULTS), n=3, cutoff=0.5)
+    hint = f"; did you mean {' or '.join(near)}?" if near else ""
+    raise UsageError(f"unknown fault {name!r}{hint} (see `stsdebug sandbox faults`)")
+
+
+def resolve(names: list[str]) -> list[Fault]:
+    """Faults by name, in catalog order, each once."""
+    wanted = {find(n).name for n in names}
+    return [f for f in _ALL if f.name in wanted]

@@ -1,0 +1,518 @@
+"""The sandbox receiver: StackState's HTTP intake in front of the sts_multi_metrics topic.
+
+- ``POST /stsAgent/intake?api_key=KEY`` checks the key (403 otherwise), validates the
+  payload with stsdebug.payloads (the rules of ``stsdebug validate``), answers 400
+  ``Failed to deserialize JSON on fields: <fields>, with message: <reason>`` for a
+  payload the receiver cannot read, drops metrics it refuses (reserved names) and
+  points older than its age limit, and queues the rest as ``{"MultiMetric": ...}``
+  records for Kafka. Like the real one it answers before Kafka has the records: a
+  broken Kafka shows in its log and health, not in the agent's answers.
+- ``GET /health``: 200 while Kafka accepts connections, 503 otherwise.
+- ``GET /api/topic/<topic>?limit=&offset=&partition=``: the StackState topic API.
+
+Its log is in logback's Linux layout. Every method that does something at a moment
+takes that moment (``t``) as an argument, so the backfill replays history through
+this same code with past timestamps.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import queue
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from stsdebug.payloads import ERROR, RULES, Problem, decode_payload, validate_text
+from stsdebug.sandbox import world
+from stsdebug.sandbox.formats import LogFile, logback_line, multi_metrics, record_value
+
+LOGGER_MAIN = "com.stackstate.receiver.ReceiverMain$"
+LOGGER_INTAKE = "com.stackstate.receiver.intake.IntakeRoute"
+LOGGER_AUTH = "com.stackstate.receiver.intake.ApiKeyAuthenticator"
+LOGGER_CONVERT = "com.stackstate.receiver.intake.MetricsConverter"
+LOGGER_STATS = "com.stackstate.receiver.intake.IntakeStatistics"
+LOGGER_PRODUCER = "com.stackstate.receiver.kafka.MultiMetricsProducer"
+LOGGER_NETWORK = "org.apache.kafka.clients.NetworkClient"
+CLIENT_ID = "sts-receiver-multi-metrics"
+HTTP_THREAD = "sts-receiver-akka.actor.default-dispatcher-{n}"
+PRODUCER_THREAD = f"kafka-producer-network-thread | {CLIENT_ID}"
+
+# Errors that make the receiver (or health synchronization after it) drop data while it
+# still accepts the payload; every other error rejects the payload with 400.
+DROPPED_RULES = frozenset(
+    {"metric.reserved-name", "event.reserved-name", "timestamp.not-seconds", "timestamp.non-positive"}
+    | {rule for rule in RULES if rule.startswith("health.")}
+)
+STATS_EVERY_S = 60.0
+_NETWORK_LOG_EVERY_S = 10.0  # the Kafka client repeats its connection warning this often
+_DOWN_RETRY_S = 3.0  # after a failed send, batches fail at once for this long
+
+
+@dataclass
+class Batch:
+    t: float
+    records: list[tuple[bytes, bytes]]  # (key, value)
+
+
+@dataclass
+class _Stats:
+    payloads: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    produced: int = 0
+    failed: int = 0
+    since: float = 0.0
+
+
+@dataclass
+class IntakeAnswer:
+    status: int
+    body: str
+    records: int = 0
+    dropped: int = 0
+
+
+class Receiver:
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        kafka_bootstrap: str,
+        log: LogFile,
+        topic: str = world.TOPIC,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.api_key = api_key
+        self.kafka_bootstrap = kafka_bootstrap
+        self.topic = topic
+        self.log = log
+        self.host = host
+        self.port = port
+        self.clock = clock
+        self._queue: queue.Queue[Batch | None] = queue.Queue()
+        self._pending = 0
+        self._pending_lock = threading.Condition()
+        self._producer: Any = None
+        self._down_until = 0.0
+        self._last_network_log = -1e18
+        self._stats = _Stats()
+        self._stats_lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._threads: list[threading.Thread] = []
+        self._topic_lock = threading.Lock()
+        self._topic_consumer: Any = None
+        self._stop = threading.Event()
+        self._http_n = 0
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self, t: float) -> None:
+        """Bind the HTTP port and start the producer; log the startup as of ``t``."""
+        self._stats.since = t
+        self.log.write(
+            logback_line(t, "main", "INFO", LOGGER_MAIN, "Starting StackState receiver"),
+            logback_line(t, "main", "INFO", LOGGER_PRODUCER,
+                         f"Producing multi metrics to topic {self.topic} on {self.kafka_bootstrap}"),
+        )
+        server = ThreadingHTTPServer((self.host, self.port), _handler(self))
+        server.daemon_threads = True
+        self._server = server
+        self.port = server.server_address[1]
+        self.log.write(logback_line(t, "main", "INFO", LOGGER_MAIN,
+                                    f"Receiver intake listening on http://{self.host}:{self.port}/stsAgent"))
+        producer = threading.Thread(target=self._produce_loop, name="receiver-producer", daemon=True)
+        producer.start()
+        self._threads.append(producer)
+
+    def serve(self) -> None:
+        """Serve HTTP in a thread (after the backfill, so history is not interleaved)."""
+        assert self._server is not None
+        thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                  name="receiver-http", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._server is not None:
+            if any(t.name == "receiver-http" for t in self._threads):
+                self._server.shutdown()
+            self._server.server_close()
+        self._queue.put(None)
+        for thread in self._threads:
+            thread.join(timeout=3)
+        with contextlib.suppress(Exception):
+            if self._producer is not None:
+                self._producer.close(timeout=1)
+        with contextlib.suppress(Exception):
+            if self._topic_consumer is not None:
+                self._topic_consumer.close()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every queued batch was produced or given up on."""
+        deadline = time.monotonic() + timeout
+        with self._pending_lock:
+            while self._pending:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._pending_lock.wait(left)
+        return True
+
+    # -- intake ---------------------------------------------------------------------------
+
+    def intake(self, body: bytes, api_key: str | None, t: float, peer: str = "127.0.0.1") -> IntakeAnswer:
+        thread = self._thread_name()
+        with self._stats_lock:
+            self._stats.payloads += 1
+        if not api_key or api_key != self.api_key:
+            with self._stats_lock:
+                self._stats.rejected += 1
+            why = "no API key given" if not api_key else "invalid API key"
+            self.log.write(logback_line(t, thread, "WARN", LOGGER_AUTH,
+                                        f"Rejected intake request from {peer}: {why} (403 Forbidden)"))
+            return IntakeAnswer(403, "API key is invalid")
+        report = validate_text(decode_payload(body), now=t, max_age_s=world.RECEIVER_MAX_AGE_S)
+        fatal = [p for p in report.problems if p.severity == ERROR and p.rule not in DROPPED_RULES]
+        if fatal:
+            fields_, message = _deserialization(fatal[0])
+            text = f"Failed to deserialize JSON on fields: {fields_}, with message: {message}"
+            with self._stats_lock:
+                self._stats.rejected += 1
+            self.log.write(logback_line(t, thread, "WARN", LOGGER_INTAKE, text))
+            return IntakeAnswer(400, text)
+        payload = json.loads(body)
+        host = str(payload.get("internalHostname") or "")
+        metrics = payload.get("metrics") or []
+        reserved = [p for p in report.problems if p.rule == "metric.reserved-name"]
+        dropped_idx = {i for p in reserved if (i := _metric_index(p)) is not None}
+        for p in reserved:
+            self.log.write(logback_line(
+                t, thread, "WARN", LOGGER_CONVERT,
+                f"Dropped metric from host {host}: Failed to deserialize JSON on fields: metrics, "
+                f"with message: {_first_clause(p.message)}",
+            ))
+        # Points older than the receiver's limit are ignored, whatever the payload says.
+        stale = [i for i, m in enumerate(metrics)
+                 if i not in dropped_idx and _seconds(m) is not None and t - _seconds(m) > world.RECEIVER_MAX_AGE_S]
+        if stale:
+            dropped_idx.update(stale)
+            newest = max(_seconds(metrics[i]) or 0.0 for i in stale)
+            self.log.write(logback_line(
+                t, thread, "WARN", LOGGER_CONVERT,
+                f"Ignored {len(stale)} metric point(s) from host {host} older than "
+                f"{world.RECEIVER_MAX_AGE_S / 3600:g} hour (newest point {_iso(newest)}, "
+                f"{(t - newest) / 60:.0f} minutes old)",
+            ))
+        kept = [m for i, m in enumerate(metrics) if i not in dropped_idx]
+        records = [(mm["host"].encode(), record_value(mm)) for mm in multi_metrics(kept, host)]
+        if records:
+            self._enqueue(Batch(t, records))
+        with self._stats_lock:
+            self._stats.accepted += 1
+        return IntakeAnswer(200, "{}", len(records), len(dropped_idx))
+
+    def _thread_name(self) -> str:
+        self._http_n = self._http_n % 8 + 1
+        return HTTP_THREAD.format(n=self._http_n + 4)
+
+    def tick(self, t: float) -> None:
+        """Called every cycle: logs the intake statistics once a minute."""
+        with self._stats_lock:
+            s = self._stats
+            if t - s.since < STATS_EVERY_S:
+                return
+            line = logback_line(
+                t, "sts-receiver-scheduler-1", "INFO", LOGGER_STATS,
+                f"Last {t - s.since:.0f} s: {s.payloads} intake payloads, {s.accepted} accepted, "
+                f"{s.rejected} rejected; {s.produced} records produced to {self.topic}, "
+                f"{s.failed} failed",
+            )
+            self._stats = _Stats(since=t)
+        self.log.write(line)
+
+    # -- Kafka ----------------------------------------------------------------------------
+
+    def _enqueue(self, batch: Batch) -> None:
+        with self._pending_lock:
+            self._pending += 1
+        self._queue.put(batch)
+
+    def _produce_loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            # Take whatever else is queued too: one round of sends, then one round of waits.
+            batches = [first]
+            stop = False
+            while len(batches) < 200:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                batches.append(more)
+            try:
+                self._produce(batches)
+            finally:
+                with self._pending_lock:
+                    self._pending -= len(batches)
+                    self._pending_lock.notify_all()
+            if stop:
+                return
+
+    def _produce(self, batches: list[Batch]) -> None:
+        if time.monotonic() < self._down_until or not self.kafka_reachable():
+            self._down_until = time.monotonic() + _DOWN_RETRY_S
+            for batch in batches:
+                self._failed(batch, None)
+            return
+        try:
+            producer = self._get_producer()
+            sent = [
+                (batch, [producer.send(self.topic, value=value, key=key, timestamp_ms=int(batch.t * 1000))
+                         for key, value in batch.records])
+                for batch in batches
+            ]
+        except Exception as exc:  # noqa: BLE001 - any producer failure is logged like the real one
+            for batch in batches:
+                self._failed(batch, f"{type(exc).__name__}: {exc}")
+            return
+        for batch, futures in sent:
+            try:
+                for future in futures:
+                    future.get(timeout=5)
+            except Exception as exc:  # noqa: BLE001 - as above
+                self._failed(batch, f"{type(exc).__name__}: {exc}")
+                continue
+            with self._stats_lock:
+                self._stats.produced += len(batch.records)
+
+    def _get_producer(self) -> Any:
+        if self._producer is None:
+            from kafka import KafkaProducer
+
+            self._producer = KafkaProducer(
+                bootstrap_servers=self.kafka_bootstrap,
+                client_id=CLIENT_ID,
+                acks=1,
+                linger_ms=0,
+                request_timeout_ms=3000,
+                max_block_ms=3000,
+                retries=0,
+                bootstrap_timeout_ms=3000,
+            )
+        return self._producer
+
+    def kafka_reachable(self, timeout: float = 0.3) -> bool:
+        host, _, port = self.kafka_bootstrap.rpartition(":")
+        try:
+            with socket.create_connection((host, int(port)), timeout=timeout):
+                return True
+        except OSError:
+            return False
+
+    def _failed(self, batch: Batch, detail: str | None) -> None:
+        n = len(batch.records)
+        with self._stats_lock:
+            self._stats.failed += n
+        lines = []
+        if batch.t - self._last_network_log >= _NETWORK_LOG_EVERY_S:
+            self._last_network_log = batch.t
+            lines.append(logback_line(
+                batch.t, PRODUCER_THREAD, "WARN", LOGGER_NETWORK,
+                f"[Producer clientId={CLIENT_ID}] Connection to node -1 (/{self.kafka_bootstrap}) "
+                "could not be established. Broker may not be available.",
+            ))
+        lines.append(logback_line(
+            batch.t, PRODUCER_THREAD, "ERROR", LOGGER_PRODUCER,
+            f"Failed to send {n} record(s) to Kafka topic {self.topic}",
+        ))
+        lines.append(
+            f"org.apache.kafka.common.errors.TimeoutException: Expiring {n} record(s) for "
+            f"{self.topic}-0:120000 ms has passed since batch creation"
+            + (f" ({detail})" if detail else "")
+        )
+        self.log.write(*lines)
+
+    # -- topic API ------------------------------------------------------------------------
+
+    def topic_messages(self, topic: str, limit: int, offset: int | None, partition: int) -> dict[str, Any]:
+        """``{"messages": [{key, partition, offset, message}]}``; raises OSError if Kafka is down."""
+        if not self.kafka_reachable():
+            raise OSError(f"Kafka at {self.kafka_bootstrap} is not reachable")
+        from kafka import TopicPartition
+
+        with self._topic_lock:
+            consumer = self._get_topic_consumer()
+            if topic not in (consumer.topics() or set()):
+                return {"messages": []}
+            tp = TopicPartition(topic, partition)
+            consumer.assign([tp])
+            begin = consumer.beginning_offsets([tp])[tp]
+            end = consumer.end_offsets([tp])[tp]
+            start = max(begin, end - limit) if offset is None else max(begin, offset)
+            out: list[dict[str, Any]] = []
+            if start < end:
+                consumer.seek(tp, start)
+                deadline = time.monotonic() + 3.0
+                while len(out) < limit and time.monotonic() < deadline:
+                    polled = consumer.poll(timeout_ms=200, max_records=limit - len(out))
+                    records = polled.get(tp, [])
+                    if not records and consumer.position(tp) >= end:
+                        break
+                    for r in records:
+                        out.append({
+                            "key": r.key.decode("utf-8", "replace") if r.key is not None else None,
+                            "partition": r.partition,
+                            "offset": r.offset,
+                            "message": _decode(r.value),
+                        })
+            return {"messages": out[:limit]}
+
+    def _get_topic_consumer(self) -> Any:
+        if self._topic_consumer is None:
+            from kafka import KafkaConsumer
+
+            self._topic_consumer = KafkaConsumer(
+                bootstrap_servers=self.kafka_bootstrap,
+                group_id=None,
+                enable_auto_commit=False,
+                request_timeout_ms=3000,
+                bootstrap_timeout_ms=3000,
+                consumer_timeout_ms=1000,
+            )
+        return self._topic_consumer
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _deserialization(p: Problem) -> tuple[str, str]:
+    """The receiver's (fields, message) for a problem that makes it reject the payload."""
+    fields_ = ""
+    if p.path.startswith("$.") and p.rule != "intake.missing-member":
+        fields_ = p.path[2:].split("[", 1)[0].split(".", 1)[0]
+    message = _first_clause(p.message)
+    if p.rule == "json.syntax":
+        message = message.removeprefix("invalid JSON: ")
+        # Jackson's wording for a body that was cut short.
+        if "string is not closed" in message:
+            message = "Unexpected end-of-input: was expecting closing quote for a string value"
+        elif "ends too early" in message:
+            message = "Unexpected end-of-input: expected close marker for Object"
+        elif p.line is not None:
+            message = f"{message} at [Source: (String); line: {p.line}, column: {p.column}]"
+    return fields_, message
+
+
+def _first_clause(message: str) -> str:
+    """A payloads message without its '; the receiver ...' consequence."""
+    return message.split("; the receiver", 1)[0].split("; metric names must", 1)[0]
+
+
+def _metric_index(p: Problem) -> int | None:
+    if not p.path.startswith("$.metrics["):
+        return None
+    try:
+        return int(p.path[len("$.metrics["):].split("]", 1)[0])
+    except ValueError:
+        return None
+
+
+def _seconds(metric: Any) -> float | None:
+    """A metric's timestamp in epoch seconds, or None when it is not a plain seconds value."""
+    try:
+        ts = float(metric[1])
+    except (TypeError, ValueError, IndexError):
+        return None
+    return ts if 0 < ts < 1e11 else None
+
+
+def _decode(value: bytes | None) -> Any:
+    if value is None:
+        return None
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value.decode("utf-8", "replace")
+
+
+def _iso(ts: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "akka-http/10.2.9"
+        sys_version = ""
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+            pass  # the receiver's root logger is at WARN: no access log
+
+        def _send(self, status: int, body: str, ctype: str = "application/json") -> None:
+            data = body.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_POST(self) -> None:  # noqa: N802 - stdlib name
+            url = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length > 0 else b""
+            if url.path.rstrip("/") not in ("/stsAgent/intake", "/stsAgent/api/v1/series"):
+                self._send(404, json.dumps({"error": f"The requested resource {url.path} could not be found."}))
+                return
+            key = (parse_qs(url.query).get("api_key") or [None])[0]
+            answer = receiver.intake(body, key, receiver.clock(), self.client_address[0])
+            ctype = "application/json" if answer.status == 200 else "text/plain; charset=UTF-8"
+            self._send(answer.status, answer.body, ctype)
+
+        def do_GET(self) -> None:  # noqa: N802 - stdlib name
+            url = urlsplit(self.path)
+            if url.path == "/health":
+                if receiver.kafka_reachable():
+                    self._send(200, json.dumps({"status": "UP", "kafka": "UP"}))
+                else:
+                    self._send(503, json.dumps({"status": "DOWN", "kafka": f"DOWN: cannot connect to {receiver.kafka_bootstrap}"}))
+                return
+            if url.path.startswith("/api/topic/"):
+                topic = url.path[len("/api/topic/"):].strip("/")
+                query = parse_qs(url.query)
+                try:
+                    limit = max(1, min(int((query.get("limit") or ["20"])[0]), 10000))
+                    offset_s = (query.get("offset") or [None])[0]
+                    offset = int(offset_s) if offset_s is not None else None
+                    partition = int((query.get("partition") or ["0"])[0])
+                except ValueError:
+                    self._send(400, json.dumps({"message": "limit, offset and partition must be integers"}))
+                    return
+                try:
+                    answer = receiver.topic_messages(topic, limit, offset, partition)
+                except Exception as exc:  # noqa: BLE001 - any Kafka failure is a 503 here
+                    self._send(503, json.dumps({"message": f"Cannot read topic {topic}: {exc}"}))
+                    return
+                self._send(200, json.dumps(answer))
+                return
+            self._send(404, json.dumps({"error": f"The requested resource {url.path} could not be found."}))
+
+    return Handler

@@ -1,0 +1,250 @@
+"""The opt-in probe: send one marked metric through the receiver and follow it.
+
+Reading logs and topics tells where data *was*; the probe tells where data *goes now*.
+It POSTs one valid intake payload carrying a metric that cannot collide with real
+data (``stsdebug.probe.marker``) and a unique ``stsdebug_probe_id`` tag, then polls
+Kafka (directly or through the topic API) and Elasticsearch for it, each with its own
+deadline, and — when streams are given — checks that a stream defined like the
+user's first one would select it. The per-hop timeline joins the trace as evidence
+of the stages it touches (``merge``): a probe that reached Kafka but not
+Elasticsearch makes the Elasticsearch stage fail with that evidence.
+
+Nothing here runs without ``--probe``.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from stsdebug import streamdefs
+from stsdebug.errors import SourceError, UsageError
+from stsdebug.model import Hop, StageResult, Status, Timeline
+from stsdebug.stages.base import Context
+
+PROBE_METRIC = "stsdebug.probe.marker"
+PROBE_TAG = "stsdebug_probe_id"
+POLL_S = 0.5
+RUNBOOK = "stsdebug probe: follow one marked metric"
+
+# hop name -> the stage whose evidence it is
+HOP_STAGE = {"receiver": "receiver", "kafka": "kafka", "elasticsearch": "elasticsearch", "stream": "streams"}
+
+
+@dataclass
+class ProbeResult:
+    probe_id: str
+    host: str
+    sent_at: float  # epoch seconds
+    hops: list[Hop] = field(default_factory=list)
+
+    def timeline(self) -> Timeline:
+        return Timeline("Probe: one marked metric followed through the pipeline", self.probe_id, list(self.hops))
+
+    def hop(self, name: str) -> Hop | None:
+        return next((h for h in self.hops if h.name == name), None)
+
+
+def new_probe_id() -> str:
+    # Lowercase hex only: it survives Elasticsearch's analyzers as one token.
+    return "p" + uuid.uuid4().hex[:16]
+
+
+def build_payload(probe_id: str, host: str, now: float, extra_tags: dict[str, str] | None = None) -> dict[str, Any]:
+    """A valid receiver intake payload (seed 003 format) with one marked gauge."""
+    tags = [f"{PROBE_TAG}:{probe_id}"] + [f"{k}:{v}" for k, v in (extra_tags or {}).items()]
+    return {
+        "collection_timestamp": int(now),
+        "internalHostname": host,
+        "events": {},
+        "metrics": [[PROBE_METRIC, int(now), 1.0, {"hostname": host, "type": "gauge", "tags": tags}]],
+        "service_checks": [],
+        "health": [],
+        "topologies": [],
+    }
+
+
+def _stream_like_users(ctx: Context) -> streamdefs.StreamDef | None:
+    try:
+        defs = streamdefs.load(ctx.settings.streams, ctx.settings.streams_file)
+    except UsageError:
+        return None
+    return defs[0] if defs else None
+
+
+def run(ctx: Context) -> ProbeResult:
+    s = ctx.settings
+    host = s.probe_host or socket.gethostname() or "stsdebug-probe"
+    stream = _stream_like_users(ctx)
+    extra = {c.key[5:]: c.value for c in stream.conditions if c.key.startswith("tags.")} if stream else {}
+    result = ProbeResult(new_probe_id(), host, time.time())
+    deadline_total = max(1.0, s.probe_timeout)
+
+    # Hop 1: the receiver.
+    if not s.receiver:
+        result.hops.append(Hop("receiver", Status.ERROR, None, "No receiver URL given (--receiver): nothing was sent."))
+        return result
+    from stsdebug.sources import intake
+
+    payload = build_payload(result.probe_id, host, result.sent_at, extra)
+    t0 = time.monotonic()
+    try:
+        answer = intake.post(s.receiver, s.api_key, payload, s.timeout)
+    except SourceError as exc:
+        result.hops.append(Hop("receiver", Status.ERROR, None, f"Not delivered: {str(exc).rstrip('.')}."))
+        return result
+    at = (time.monotonic() - t0) * 1000
+    message = f" — {answer.body.strip()[:200]}" if answer.body.strip() else ""
+    if answer.status >= 300:
+        what = "refused the API key" if answer.status in (401, 403) else "rejected the payload"
+        result.hops.append(
+            Hop("receiver", Status.FAIL, round(at, 1), f"HTTP {answer.status} {answer.reason}: the receiver {what}{message}")
+        )
+        return result
+    result.hops.append(Hop("receiver", Status.PASS, round(at, 1), f"HTTP {answer.status} {answer.reason} in {answer.latency_ms:.0f} ms"))
+
+    # Hop 2: Kafka (push only; the receiver puts metrics on sts_multi_metrics).
+    if s.kafka or s.sts_api:
+        hop = _follow_kafka(ctx, result, t0, deadline=deadline_total)
+        result.hops.append(hop)
+        if hop.status is not Status.PASS:
+            return result
+
+    # Hop 3: Elasticsearch.
+    if s.es:
+        hop = _follow_es(ctx, result, t0, deadline=deadline_total)
+        result.hops.append(hop)
+        if hop.status is not Status.PASS:
+            return result
+        if stream is not None:
+            result.hops.append(_stream_hop(ctx, result, stream, t0))
+    return result
+
+
+def _poll(deadline_s: float, cancel: Any, look: Any) -> tuple[Any, str | None]:
+    """Call look() until it returns something truthy or the deadline passes."""
+    end = time.monotonic() + deadline_s
+    last_error: str | None = None
+    while True:
+        try:
+            found = look()
+            last_error = None
+        except SourceError as exc:
+            found, last_error = None, str(exc).rstrip(".")
+        if found or time.monotonic() >= end or cancel.is_set():
+            return found, last_error
+        time.sleep(POLL_S)
+
+
+def _follow_kafka(ctx: Context, result: ProbeResult, t0: float, deadline: float) -> Hop:
+    from stsdebug.sources.kafka import decode_value
+
+    s = ctx.settings
+    name = "kafka" if s.kafka else "topic_api"
+    try:
+        src = ctx.source(name)
+        info = src.describe_topic(s.topic)
+    except SourceError as exc:
+        return Hop("kafka", Status.ERROR, None, f"Could not look: {str(exc).rstrip('.')}.")
+    parts = [p.partition for p in info.partitions]
+
+    def look() -> float | None:
+        for tail in src.read_window(s.topic, parts, result.sent_at - 5, 2000):
+            for rec in tail.records:
+                mm = decode_value(rec.value)
+                if mm is not None and mm.tags.get(PROBE_TAG) == result.probe_id:
+                    return time.monotonic()
+        return None
+
+    found, err = _poll(deadline, ctx.cancel, look)
+    if found:
+        return Hop("kafka", Status.PASS, round((found - t0) * 1000, 1), f"on topic {s.topic}")
+    if err:
+        return Hop("kafka", Status.ERROR, None, f"Could not look: {err}.")
+    return Hop("kafka", Status.FAIL, None, f"not on topic {s.topic} within {deadline:.0f} s")
+
+
+def _term(field_name: str, value: str) -> dict[str, Any]:
+    # Dynamic mappings index strings as text with a .keyword sub-field; match either.
+    return {"bool": {"should": [{"term": {field_name: value}}, {"term": {f"{field_name}.keyword": value}}], "minimum_should_match": 1}}
+
+
+def _follow_es(ctx: Context, result: ProbeResult, t0: float, deadline: float) -> Hop:
+    from stsdebug.stages.elasticsearch import total_hits
+
+    s = ctx.settings
+    try:
+        es = ctx.source("es")
+    except SourceError as exc:
+        return Hop("elasticsearch", Status.ERROR, None, f"Could not look: {str(exc).rstrip('.')}.")
+    query = _term(f"tags.{PROBE_TAG}", result.probe_id)
+
+    def look() -> float | None:
+        return time.monotonic() if total_hits(es.search(s.index_pattern, query)) else None
+
+    found, err = _poll(deadline, ctx.cancel, look)
+    if found:
+        return Hop("elasticsearch", Status.PASS, round((found - t0) * 1000, 1), f"indexed in {s.index_pattern}")
+    if err:
+        return Hop("elasticsearch", Status.ERROR, None, f"Could not look: {err}.")
+    return Hop("elasticsearch", Status.FAIL, None, f"not indexed in {s.index_pattern} within {deadline:.0f} s")
+
+
+def _stream_hop(ctx: Context, result: ProbeResult, stream: streamdefs.StreamDef, t0: float) -> Hop:
+    """Would a stream defined like the user's first one select the probe?"""
+    from stsdebug.stages.elasticsearch import total_hits
+
+    s = ctx.settings
+    single = (s.es_layout or "") == "single" or (stream.metric or "") == "value"
+    conditions: list[dict[str, Any]] = [_term(f"tags.{PROBE_TAG}", result.probe_id)]
+    used = []
+    for c in stream.conditions:
+        value = result.host if c.key == "host" else PROBE_METRIC if c.key == "name" else c.value
+        conditions.append(_term(c.key, value))
+        used.append(f"{c.key}={value}")
+    metric_field = "value" if single else f"values.{PROBE_METRIC}"
+    conditions.append({"exists": {"field": metric_field}})
+    used.append(f"metric={metric_field}")
+    try:
+        hits = total_hits(ctx.source("es").search(s.index_pattern, {"bool": {"filter": conditions}}))
+    except SourceError as exc:
+        return Hop("stream", Status.ERROR, None, f"Could not look: {str(exc).rstrip('.')}.")
+    at = round((time.monotonic() - t0) * 1000, 1)
+    shape = ", ".join(used)
+    if hits:
+        return Hop("stream", Status.PASS, at, f"a stream like {stream.name!r} ({shape}) selects it")
+    return Hop("stream", Status.FAIL, at, f"a stream like {stream.name!r} ({shape}) does not select it")
+
+
+def merge(stage: StageResult, probe: ProbeResult) -> StageResult:
+    """Add the probe's evidence to the stage it touches, and let what it saw count."""
+    hops = [h for h in probe.hops if HOP_STAGE.get(h.name) == stage.id]
+    if not hops:
+        return stage
+    hop = hops[0]
+    stage.evidence.append(probe.timeline())
+    seen = f"Probe {probe.probe_id}: {hop.name} {hop.detail}"
+    if hop.status is Status.PASS:
+        if stage.status is Status.SKIP:
+            stage.status = Status.PASS
+            stage.summary = f"The probe reached {hop.name} after {hop.at_ms:.0f} ms ({hop.detail})."
+        return stage
+    if hop.status is Status.FAIL and stage.status in (Status.PASS, Status.WARN, Status.SKIP):
+        before = "" if stage.status is Status.SKIP else " " + stage.summary
+        stage.status = Status.FAIL
+        stage.summary = f"{seen}.{before}"
+        stage.missing_data = False
+        stage.hint(
+            "The probe is data sent now; earlier data may still be visible here. Look at what "
+            "stopped between the previous hop and this one.",
+            RUNBOOK,
+        )
+    elif hop.status is Status.FAIL and stage.status in (Status.FAIL, Status.BLOCKED):
+        stage.summary = f"{stage.summary.rstrip('.')}. The probe confirms it: {hop.detail}."
+    elif hop.status is Status.ERROR and stage.status is Status.SKIP:
+        stage.status = Status.ERROR
+        stage.summary = seen.rstrip(".") + "."
+    return stage

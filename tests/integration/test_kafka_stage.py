@@ -1,0 +1,339 @@
+"""The Kafka stage against real brokers: noida-db and Tansu (every test runs on both).
+
+Data is seeded with kafka-python's producer the way the receiver writes it (MultiMetric
+JSON, CreateTime timestamps, batched), and mm2es's position with committed offsets of a
+consumer group. The two brokers answer offset questions differently (Tansu's ListOffsets
+and offsets_for_times are wrong, see docs/test-servers.md); the stage must give the same
+figures on both, and say which method it used.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from stsdebug.model import Status
+from stsdebug.sources.kafka import KafkaSource
+from stsdebug.stages import kafka as kafka_stage
+from tests.integration import kafka_support as sup
+from tests.integration.kafka_support import Series
+
+pytestmark = pytest.mark.wire
+
+MYSQL = {"mysql.performance.queries": 12.0, "mysql.net.connections": 3.0}
+SYSTEM = {"system.load.norm": 0.4}
+
+
+@pytest.fixture(autouse=True)
+def _short_lag_sample(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kafka_stage, "LAG_SAMPLE_S", 0.2)
+
+
+def _broker(request: pytest.FixtureRequest) -> str:
+    return str(request.node.callspec.params["kafka_server"])
+
+
+def _seed(bootstrap: str, series: list[Series], *, partitions: int = 1, now: float) -> str:
+    topic = sup.unique()
+    sup.create_topic(bootstrap, topic, partitions)
+    sup.produce(bootstrap, topic, [r for s in series for r in s.records(now)], partitions=partitions)
+    return topic
+
+
+class CountingSource:
+    """The real KafkaSource, counting the reads (to show scope and kafka share one)."""
+
+    def __init__(self, real: KafkaSource) -> None:
+        self.real = real
+        self.calls: dict[str, int] = {}
+
+    def __getattr__(self, name: str) -> object:
+        attr = getattr(self.real, name)
+        if callable(attr):
+            def counted(*args: object, **kwargs: object) -> object:
+                self.calls[name] = self.calls.get(name, 0) + 1
+                return attr(*args, **kwargs)
+            return counted
+        return attr
+
+
+def test_pass_with_census_partitions_and_a_caught_up_group(
+    kafka_server: str, request: pytest.FixtureRequest
+) -> None:
+    now = time.time()
+    old = Series("db-old", MYSQL, 40, step=10, newest_age=3600)  # before the window
+    topic = _seed(
+        kafka_server,
+        [Series("db1", MYSQL, 20, step=10, newest_age=2), Series("web1", SYSTEM, 15, step=20), old],
+        now=now,
+    )
+    group = sup.unique("mm2es")
+    sup.commit(kafka_server, group, topic, {0: 75})
+    s = sup.settings(kafka=kafka_server, topic=topic)
+    real = KafkaSource(kafka_server, timeout=3)
+    counting = CountingSource(real)
+    trace = sup.Trace(s, stages=[sup.load_stage("scope"), sup.load_stage("kafka")], sources={"kafka": counting},
+                      now=now).run()
+    result = sup.stage(trace)
+
+    assert result.status is Status.PASS, result.summary
+    assert "20 mysql records" in result.summary
+    figs = sup.figures(result)
+    assert figs["records in window"] == 35
+    assert figs["mysql records (of those decoded)"] == 20
+    assert figs["records decoded"] == 35
+    assert 1.5 <= figs["newest mysql record age"] <= 10
+    assert figs["mysql reporting interval"] == pytest.approx(10.0, abs=0.5)
+    parts = sup.table(result, "Partitions of")
+    assert sup.column(parts, "records in window") == [35]
+    assert sup.column(parts, "end offset") == [75]
+    assert sup.column(parts, "leader") == [kafka_server]
+    # All 75 records fit the read: the window is counted there, nothing looked up.
+    assert sup.column(parts, "records in window counted by") == ["counted in the last 75 records read"]
+    if _broker(request) == "tansu":
+        # Tansu's ListOffsets answers the start of the last batch + 1: the fetch's mark wins.
+        assert "fetch high-water mark (ListOffsets answered" in (parts.note or "")
+    else:
+        assert parts.note == "End offsets: ListOffsets, confirmed by the fetch high-water mark."
+    prefixes = sup.table(result, "Metric prefixes")
+    assert dict(zip(sup.column(prefixes, "metric prefix"), sup.column(prefixes, "records"), strict=True)) == {
+        "mysql.": 20, "system.": 15,
+    }
+    lag = sup.table(result, "Consumer groups reading")
+    assert sup.column(lag, "group") == [group]
+    assert sup.column(lag, "lag") == [0]
+    assert sup.figures(result)[group] == "caught up"
+    # The scope stage read the census first; the Kafka stage reused it.
+    scope = sup.stage(trace, "scope")
+    assert sup.figures(scope)["Kafka: mysql records"] == 20
+    assert counting.calls.get("read_window") == 1
+    assert counting.calls.get("describe_topic") == 1
+
+
+def test_window_is_counted_past_the_read_cap_and_the_census_is_sampled(
+    kafka_server: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(kafka_stage, "CAP", 40)
+    now = time.time()
+    topic = _seed(
+        kafka_server,
+        [Series("db1", MYSQL, 300, step=2, newest_age=1), Series("db-old", MYSQL, 100, step=2, newest_age=1800)],
+        now=now,
+    )
+    result = sup.stage(sup.run(sup.settings(kafka=kafka_server, topic=topic), now=now))
+
+    figs = sup.figures(result)
+    assert figs["records in window"] == 300  # exact although only 40 were read
+    assert figs["records decoded"] == 40
+    assert figs["mysql records (of those decoded)"] == 40
+    assert "(of those decoded)" in result.summary
+    parts = sup.table(result, "Partitions of")
+    method = sup.column(parts, "records in window counted by")[0]
+    if _broker(request) == "tansu":
+        # Tansu's offsets_for_times answers offset 0: caught by the check, searched instead.
+        assert method.startswith("searched on record timestamps"), method
+        assert "offsets_for_times answer failed the timestamp check" in method
+    else:
+        assert method == "offsets_for_times (checked against record timestamps)"
+    assert "newest 2,000" not in (sup.table(result, "Metric prefixes").note or "")
+    assert "newest 40 records per partition were decoded" in (sup.table(result, "Metric prefixes").note or "")
+
+
+def test_every_partition_is_read_with_its_leader(kafka_server: str) -> None:
+    now = time.time()
+    topic = _seed(kafka_server, [Series("db1", MYSQL, 30, step=5)], partitions=3, now=now)
+    result = sup.stage(sup.run(sup.settings(kafka=kafka_server, topic=topic), now=now))
+
+    parts = sup.table(result, "Partitions of")
+    assert sup.column(parts, "partition") == [0, 1, 2]
+    assert sup.column(parts, "records in window") == [10, 10, 10]
+    assert sup.column(parts, "leader") == [kafka_server] * 3
+    assert sup.figures(result)["mysql records (of those decoded)"] == 30
+
+
+def test_no_records_in_the_window_fails_as_missing_data(kafka_server: str) -> None:
+    now = time.time()
+    topic = _seed(kafka_server, [Series("db1", MYSQL, 10, step=10, newest_age=3600)], now=now)
+    result = sup.stage(sup.run(sup.settings(kafka=kafka_server, topic=topic), now=now))
+
+    assert result.status is Status.FAIL
+    assert result.missing_data
+    assert "No records at all" in result.summary
+    assert "60 min old" in result.summary  # the newest record, found near the end
+    assert sup.figures(result)["records in window"] == 0
+    assert sup.column(sup.table(result, "Partitions of"), "end offset") == [10]
+
+
+def test_other_data_but_not_the_integrations_fails_with_the_census(kafka_server: str) -> None:
+    now = time.time()
+    topic = _seed(kafka_server, [Series("web1", SYSTEM, 12, step=10), Series("k8s", {"kubernetes.cpu": 1}, 5)],
+                  now=now)
+    result = sup.stage(sup.run(sup.settings(kafka=kafka_server, topic=topic), now=now))
+
+    assert result.status is Status.FAIL
+    assert result.missing_data
+    assert "none of them are mysql's" in result.summary
+    prefixes = sup.table(result, "Metric prefixes")
+    assert sup.column(prefixes, "metric prefix") == ["system.", "kubernetes."]
+    assert sup.column(prefixes, "records") == [12, 5]
+    assert all(age is not None for age in sup.column(prefixes, "newest age (s)"))
+    assert any("StackState Agent" in h.text for h in result.hints)
+
+
+def test_records_that_are_not_json_are_counted_and_aged_only(kafka_server: str) -> None:
+    now = time.time()
+    topic = sup.unique()
+    sup.create_topic(kafka_server, topic)
+    sup.produce(kafka_server, topic, [(now - 60 + i, b"\x0a\x08binary\x12" + bytes([i])) for i in range(25)])
+    result = sup.stage(sup.run(sup.settings(kafka=kafka_server, topic=topic), now=now))
+
+    assert result.status is Status.WARN
+    assert "not JSON" in result.summary
+    assert "25 records" in result.summary
+    assert sup.figures(result)["records in window"] == 25
+    assert "0a 08 62 69" in sup.text(result, "Record format")
+
+
+def test_stale_integration_data_warns(kafka_server: str) -> None:
+    now = time.time()
+    topic = _seed(
+        kafka_server,
+        [Series("db1", MYSQL, 20, step=10, newest_age=400), Series("web1", SYSTEM, 10, step=10)],
+        now=now,
+    )
+    result = sup.stage(sup.run(sup.settings(kafka=kafka_server, topic=topic), now=now))
+
+    assert result.status is Status.WARN, result.summary
+    assert "more than twice its reporting interval (10 s)" in result.summary
+    assert 395 <= sup.figures(result)["newest mysql record age"] <= 420
+
+
+def test_a_stuck_mm2es_group_warns(kafka_server: str) -> None:
+    now = time.time()
+    topic = _seed(kafka_server, [Series("db1", MYSQL, 30, step=10)], now=now)
+    group = sup.unique("mm2es")
+    sup.commit(kafka_server, group, topic, {0: 10})
+    result = sup.stage(sup.run(sup.settings(kafka=kafka_server, topic=topic), now=now))
+
+    assert result.status is Status.WARN, result.summary
+    assert f"consumer group {group} has no members and is not moving (20 records behind" in result.summary
+    lag = sup.table(result, "Consumer groups reading")
+    assert sup.column(lag, "committed") == [10]
+    assert sup.column(lag, "lag") == [20]
+    assert sup.column(lag, "moved") == [0]
+    # The next record it has to read is the 11th of 30, written 190 s before the newest.
+    assert 185 <= sup.column(lag, "next unread record age (s)")[0] <= 230
+
+
+def test_a_moving_mm2es_group_passes(kafka_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kafka_stage, "LAG_SAMPLE_S", 1.0)
+    now = time.time()
+    topic = _seed(kafka_server, [Series("db1", MYSQL, 60, step=5)], now=now)
+    group = sup.unique("mm2es")
+    sup.commit(kafka_server, group, topic, {0: 0})
+    stop = threading.Event()
+
+    def mover() -> None:  # commits steadily forward, as mm2es does while it works
+        offset = 0
+        while not stop.is_set() and offset < 60:
+            offset += 3
+            sup.commit(kafka_server, group, topic, {0: offset})
+            stop.wait(0.1)
+
+    thread = threading.Thread(target=mover, daemon=True)
+    thread.start()
+    try:
+        result = sup.stage(sup.run(sup.settings(kafka=kafka_server, topic=topic), now=now))
+    finally:
+        stop.set()
+        thread.join(10)
+
+    assert result.status is Status.PASS, result.summary
+    assert sup.column(sup.table(result, "Consumer groups reading"), "moved")[0] > 0
+    assert sup.figures(result)[group] in ("moving, keeping up", "caught up")
+
+
+def test_no_group_reading_the_topic_warns(kafka_server: str) -> None:
+    now = time.time()
+    topic = _seed(kafka_server, [Series("db1", MYSQL, 10, step=10)], now=now)
+    result = sup.stage(sup.run(sup.settings(kafka=kafka_server, topic=topic), now=now))
+
+    assert result.status is Status.WARN
+    assert "no consumer group has committed offsets" in result.summary
+
+
+def test_mm2es_group_flag_names_the_group_to_judge(kafka_server: str) -> None:
+    now = time.time()
+    topic = _seed(kafka_server, [Series("db1", MYSQL, 30, step=10)], now=now)
+    mover, idle = sup.unique("mover"), sup.unique("debugtool")
+    sup.commit(kafka_server, mover, topic, {0: 30})
+    sup.commit(kafka_server, idle, topic, {0: 1})  # someone's old group, far behind
+
+    named = sup.stage(sup.run(sup.settings(kafka=kafka_server, topic=topic, mm2es_group=mover), now=now))
+    assert named.status is Status.PASS, named.summary
+    assert sup.column(sup.table(named, "Consumer groups reading"), "group") == [mover]
+
+    missing = sup.stage(sup.run(
+        sup.settings(kafka=kafka_server, topic=topic, mm2es_group="nobody-" + mover), now=now
+    ))
+    assert missing.status is Status.WARN
+    assert f"consumer group nobody-{mover} has no committed offsets on {topic}" in missing.summary
+
+
+def test_missing_topic_fails_and_is_not_created(kafka_server: str) -> None:
+    topic = sup.unique("absent")
+    result = sup.stage(sup.run(sup.settings(kafka=kafka_server, topic=topic)))
+
+    assert result.status is Status.FAIL
+    assert f"Topic {topic} does not exist" in result.summary
+    assert not result.missing_data
+    assert topic not in sup.topics(kafka_server)
+
+
+def test_the_stage_is_read_only(kafka_server: str) -> None:
+    now = time.time()
+    topic = _seed(kafka_server, [Series("db1", MYSQL, 30, step=10)], now=now)
+    group = sup.unique("mm2es")
+    sup.commit(kafka_server, group, topic, {0: 12})
+    before = sup.groups(kafka_server)
+
+    sup.run(sup.settings(kafka=kafka_server, topic=topic), now=now)
+
+    assert sup.groups(kafka_server) == before  # no group of our own, ever
+    source = KafkaSource(kafka_server, timeout=3)
+    try:
+        assert source.group_offsets([group], topic)[0].committed == {0: 12}  # nothing committed
+    finally:
+        source.close()
+
+
+def test_payload_variants_decode_alike(kafka_server: str) -> None:
+    now = time.time()
+    topic = _seed(
+        kafka_server,
+        [
+            Series("db1", MYSQL, 10, step=10, wrapper=False, payload_ms=False),
+            Series("db2", MYSQL, 10, step=10, tags={"env": "prod"}),
+        ],
+        now=now,
+    )
+    s = sup.settings(kafka=kafka_server, topic=topic, tag=["env:prod"])
+    result = sup.stage(sup.run(s, now=now))
+    assert sup.figures(result)["mysql records (of those decoded)"] == 10  # only db2 has the tag
+
+    s = sup.settings(kafka=kafka_server, topic=topic, host=["db1"])
+    result = sup.stage(sup.run(s, now=now))
+    figs = sup.figures(result)
+    assert figs["mysql records (of those decoded)"] == 10  # bare objects with seconds decode too
+    assert figs["mysql reporting interval"] == pytest.approx(10.0, abs=0.5)
+
+
+def test_delayed_payload_timestamps_are_shown(kafka_server: str) -> None:
+    now = time.time()
+    topic = _seed(kafka_server, [Series("db1", MYSQL, 10, step=10, payload_offset=-1800)], now=now)
+    result = sup.stage(sup.run(sup.settings(kafka=kafka_server, topic=topic), now=now))
+
+    assert sup.figures(result)["payload timestamps behind Kafka's (median)"] == pytest.approx(1800, abs=2)
+    assert any("30 min older" in h.text for h in result.hints)
