@@ -12,11 +12,14 @@ import importlib
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+from stsdebug.errors import SourceError
 from stsdebug.integrations import Integration, Matcher
 from stsdebug.model import Evidence, Hint, StageResult, Status, Window
 from stsdebug.settings import Settings
+
+T = TypeVar("T")
 
 # name -> "module:factory"; a factory takes Settings and returns the source object.
 SOURCE_FACTORIES: dict[str, str] = {
@@ -74,6 +77,22 @@ class Context:
 
     def source(self, name: str) -> Any:
         return self.sources.get(name)
+
+    def once(self, key: str, make: Callable[[], T]) -> T:
+        """``make()`` once per trace: its result, or the SourceError it raised, is shared
+        with every later caller (the scope stage reads for the Kafka and ES stages)."""
+        if key in self.cache:
+            cached = self.cache[key]
+            if isinstance(cached, SourceError):
+                raise cached
+            return cached  # type: ignore[no-any-return]
+        try:
+            value = make()
+        except SourceError as exc:
+            self.cache[key] = exc
+            raise
+        self.cache[key] = value
+        return value
 
     def result(
         self,

@@ -91,18 +91,7 @@ class Catalog:
 
 def catalog(ctx: Context) -> Catalog:
     """The index list and the mappings of the window's indices; cached (errors too)."""
-    cached = ctx.cache.get("es.catalog")
-    if isinstance(cached, SourceError):
-        raise cached
-    if isinstance(cached, Catalog):
-        return cached
-    try:
-        cat = _read_catalog(ctx)
-    except SourceError as exc:
-        ctx.cache["es.catalog"] = exc
-        raise
-    ctx.cache["es.catalog"] = cat
-    return cat
+    return ctx.once("es.catalog", lambda: _read_catalog(ctx))
 
 
 def _read_catalog(ctx: Context) -> Catalog:
@@ -191,18 +180,7 @@ def census(ctx: Context) -> Census | None:
     """Documents in the window per metric prefix, via aggregations; None without --es."""
     if not ctx.settings.es:
         return None
-    cached = ctx.cache.get("es.census")
-    if isinstance(cached, SourceError):
-        raise cached
-    if isinstance(cached, Census):
-        return cached
-    try:
-        result = _take_census(ctx, catalog(ctx))
-    except SourceError as exc:
-        ctx.cache["es.census"] = exc
-        raise
-    ctx.cache["es.census"] = result
-    return result
+    return ctx.once("es.census", lambda: _take_census(ctx, catalog(ctx)))
 
 
 def _take_census(ctx: Context, cat: Catalog) -> Census:

@@ -92,18 +92,13 @@ def read(ctx: Context) -> TopicRead | None:
     """The topic as read once per trace: Kafka first, then the topic API; None without either."""
     if not _inputs(ctx):
         return None
-    cached = ctx.cache.get(CACHE_READ)
-    if isinstance(cached, SourceError):
-        raise cached
-    if isinstance(cached, TopicRead):
-        return cached
-    try:
-        result = _read(ctx)
-    except SourceError as exc:
-        ctx.cache[CACHE_READ] = exc
-        raise
-    ctx.cache[CACHE_READ] = result
-    return result
+    return ctx.once(CACHE_READ, lambda: _read(ctx))
+
+
+def _must_read(ctx: Context) -> TopicRead:
+    topic_read = read(ctx)
+    assert topic_read is not None  # callers check _inputs first
+    return topic_read
 
 
 def _read(ctx: Context) -> TopicRead:
@@ -149,20 +144,7 @@ def census(ctx: Context) -> Census | None:
     """
     if not _inputs(ctx):
         return None
-    cached = ctx.cache.get(CACHE_CENSUS)
-    if isinstance(cached, SourceError):
-        raise cached
-    if isinstance(cached, Census):
-        return cached
-    try:
-        topic_read = read(ctx)
-    except SourceError as exc:
-        ctx.cache[CACHE_CENSUS] = exc
-        raise
-    assert topic_read is not None
-    result = analyse(ctx, topic_read).census
-    ctx.cache[CACHE_CENSUS] = result
-    return result
+    return ctx.once(CACHE_CENSUS, lambda: analyse(ctx, _must_read(ctx)).census)
 
 
 # --- what the records say ---------------------------------------------------------------

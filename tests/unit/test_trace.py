@@ -145,3 +145,32 @@ def test_fake_sources_are_used():
 
     t = Trace(settings(), stages=stages(uses), sources={"kafka": FakeKafka()}).run()
     assert t.stages[0].status is Status.PASS and FakeKafka.closed
+
+
+def test_once_shares_a_result_and_a_source_error_between_stages():
+    calls = []
+
+    def failing():
+        calls.append(1)
+        raise SourceError("Cannot connect to Elasticsearch at x:1: connection refused")
+
+    seen = []
+
+    def a(ctx):
+        assert ctx.once("k", lambda: 41 + 1) == 42
+        try:
+            ctx.once("e", failing)
+        except SourceError as exc:
+            seen.append(str(exc))
+        return ctx.result(Status.PASS, "a")
+
+    def b(ctx):
+        assert ctx.once("k", lambda: 0) == 42
+        try:
+            ctx.once("e", failing)
+        except SourceError as exc:
+            seen.append(str(exc))
+        return ctx.result(Status.PASS, "b")
+
+    Trace(settings(), stages=stages(a, b)).run()
+    assert len(calls) == 1 and len(seen) == 2
