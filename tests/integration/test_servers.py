@@ -383,6 +383,19 @@ def test_wait_port(tmp_path: Path) -> None:
 # --- Kafka smoke tests (both brokers) ------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def noida(tmp_path_factory: pytest.TempPathFactory):
+    """A noida-db of this module's own: these smoke tests pin the server's behaviour, which
+    the session's shared noida-db no longer shows once other suites have used it (its log
+    start offsets move, first group joins stall)."""
+    proc = servers.start_noida(tmp_path_factory.mktemp("noida-smoke"), die_with_parent=True)
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+
 def test_kafka_produce_offsets_and_tail_read(
     kafka_server: str, request: pytest.FixtureRequest
 ) -> None:
