@@ -283,7 +283,9 @@ def _result(data: Any, system: str) -> QueryResult:
         if not isinstance(data, dict):
             raise ValueError("data")
         kind = str(data.get("resultType"))
-        raw = data.get("result")
+        raw: Any = data.get("result")
+        if kind in ("vector", "matrix") and not isinstance(raw, list):
+            raise ValueError("result")
         if kind == "vector":
             series = [PromSeries(dict(r.get("metric") or {}), [_point(r["value"])]) for r in raw]
             return QueryResult(kind, series)

@@ -76,14 +76,14 @@ def series(name: str, labels: Mapping[str, str] | None = None, *,
 
 def encode_write_request(timeseries: Iterable[Series]) -> bytes:
     """The uncompressed protobuf WriteRequest. Labels are written sorted by name, as
-    the specification requires; invalid names, empty series and duplicate label names
-    are a RemoteWriteError (a real receiver would have the whole request refused)."""
+    the specification requires; invalid names, empty series and values that are not
+    numbers are a UsageError (a real receiver would refuse the whole request)."""
     out = bytearray()
     for ts in timeseries:
         _check(ts)
         body = bytearray()
-        for name, value in sorted(ts.labels.items()):
-            label = _len_field(1, name.encode()) + _len_field(2, value.encode())
+        for name, text in sorted(ts.labels.items()):
+            label = _len_field(1, name.encode()) + _len_field(2, text.encode())
             body += _len_field(1, label)
         for ts_ms, value in ts.samples:
             sample = bytearray([(1 << 3) | _WIRE_FIXED64]) + struct.pack("<d", float(value))

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import httpx
 import pytest
@@ -131,6 +132,7 @@ def test_scalar_and_special_values_as_prometheus_sends_them() -> None:
         {"metric": {"a": "1"}, "value": [1, "+Inf"]}, {"metric": {}, "value": [1, "NaN"]}]}, "x")
     assert vec.series[0].points[0][1] == float("inf")
     assert vec.series[1].points[0][1] != vec.series[1].points[0][1]  # NaN
+    bad: Any
     for bad in ({"resultType": "vector", "result": [{"value": [1]}]},
                 {"resultType": "histogram", "result": []}, [], None):
         with pytest.raises(SourceError, match="could not read"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Any
 
 import httpx
 import pytest
@@ -17,7 +18,7 @@ from stsdebug.sandbox.servers import ServerProcess, free_port
 from stsdebug.sources import remote_write as rw
 
 
-def _read_back(vm_url: str, selector: str, at: float, *, timeout: float = 15.0) -> list[dict]:
+def _read_back(vm_url: str, selector: str, at: float, *, timeout: float = 15.0) -> list[dict[str, Any]]:
     """Poll the query API until the selector returns something (vmagent flushes each second)."""
     deadline = time.monotonic() + timeout
     while True:
@@ -73,7 +74,8 @@ def test_nan_staleness_marker_survives_round_trip() -> None:
     ({"__name__": "ok"}, [(1, "1")], "not a number"),
     ({"__name__": "ok"}, [(1.5, 1.0)], "not int64 milliseconds"),
 ])
-def test_invalid_series_are_refused_before_sending(labels: dict, samples: list, wanted: str) -> None:
+def test_invalid_series_are_refused_before_sending(labels: dict[str, str], samples: list[Any],
+                                                  wanted: str) -> None:
     with pytest.raises(UsageError, match=wanted):
         rw.encode([rw.Series(labels, samples)])
 
