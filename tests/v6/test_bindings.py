@@ -64,6 +64,22 @@ def test_component_presentation_charts_with_custom_tags() -> None:
     assert len(receiver) >= 10
 
 
+def test_sty_custom_tags_are_read_as_text() -> None:
+    # The Monitor node is StackVista/contrib-stackpacks' vmagent monitor (monitors.sty), cut
+    # short; STY files carry `!include` and `!icon` tags that plain YAML loaders refuse.
+    sty = """nodes:
+  - _type: "Monitor"
+    name: "Vmagent - Persistent queue is droppingData"
+    remediationHint: !include services/vmagent/persistentqueue-dropping-data.md.hbs
+  - _type: MetricBinding
+    name: with icon
+    icon: !icon suse-observability.svg
+    queries: [{expression: 'up{job="x"}'}]
+"""
+    (b,) = bindings.load(sty, source="m.sty")
+    assert b.name == "with icon" and b.queries[0].expression == 'up{job="x"}'
+
+
 def test_json_export_and_single_node() -> None:
     stj = json.dumps({"_version": "1.0.85", "nodes": [
         {"_type": "MetricBinding", "name": "x", "queries": [{"expression": "up", "alias": "a"}],
