@@ -159,9 +159,14 @@ class HttpSource:
         headers: dict[str, str] | None = None,
         params: dict[str, Any] | None = None,
         json_body: Any = None,
+        content: bytes | None = None,
         system: str | None = None,
     ) -> HttpResponse:
-        """One call. Raises SourceError (see the module docstring); never hangs past timeout."""
+        """One call. Raises SourceError (see the module docstring); never hangs past timeout.
+
+        ``content`` is a raw body (e.g. a snappy-compressed remote-write request); the
+        caller sets its Content-Type and Content-Encoding in ``headers``.
+        """
         system = system or self.system
         shown = display_url(url)
         parts = urlsplit(url) if isinstance(url, str) else None
@@ -170,7 +175,9 @@ class HttpSource:
         started = time.perf_counter()
         deadline = started + self.timeout
         try:
-            with self._client.stream(method, url, headers=headers, params=params, json=json_body) as resp:
+            with self._client.stream(
+                method, url, headers=headers, params=params, json=json_body, content=content
+            ) as resp:
                 chunks: list[bytes] = []
                 size = 0
                 for chunk in resp.iter_bytes():
