@@ -20,9 +20,9 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -331,11 +331,3 @@ def seeded(scenario: Scenario, tmp: Path) -> Iterator[dict[str, str]]:
         yield endpoints
     finally:
         proc.stop()
-
-
-def utc(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def index_rows(outcomes: Mapping[str, Outcome]) -> list[list[str]]:
-    return [[o.scenario.name, o.scenario.expected_text(), o.got_text(), o.category] for o in outcomes.values()]
