@@ -1,0 +1,108 @@
+"""The field corpus: stsdebug against StackState 5.1 situations, with a support engineer's verdicts.
+
+Each directory under fixtures/field/ is one situation an engineer meets on a real
+installation (inputs in StackState's real formats, Kafka and Elasticsearch seeded on a
+noida-db of its own) and the verdict an experienced StackState support engineer reaches
+from the same evidence. The test runs stsdebug through its public API (settings.resolve,
+Trace with the scenario's fixed "now") and compares.
+
+KNOWN_WRONG lists the scenarios stsdebug gets wrong today, one line each on why. They are
+strict xfails: when a change makes one right, its test fails until it is taken off the list.
+`python -m tests.field.report` prints the whole table.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.field import corpus
+
+pytestmark = pytest.mark.wire
+
+# Scenario -> what stsdebug gets wrong today (and would have to do to be right).
+KNOWN_WRONG: dict[str, str] = {
+    # agent: layouts and the transactional forwarder
+    "agent-rfc3339-refused": "RFC 3339 dates are not read: refused posts pass as 'no errors' (warn); read the layout per file",
+    "agent-json-refused": "log_format_json lines are not read: refused posts pass as 'no errors' (warn); parse JSON lines",
+    "agent-journald-retryablehttp-refused": "journalctl prefixes hide the agent lines: read through 'Mon DD HH:MM:SS host unit[pid]: '",
+    "agent-json-healthy": "JSON layout unread and 'Sent transactional payload' not counted as a post: false warn",
+    "agent-retryablehttp-debug-healthy": "'Sent transactional payload' is not counted as a successful post: false warn",
+    "tx-healthy-quiet": "'Sent transactional payload' is not counted as a successful post: false warn on a healthy agent",
+    "agent-numbers-in-text-healthy": "a quiet healthy log warns: posting ('Sent transactional payload', a success) is not taken as evidence",
+    "tx-reset-recovered": "'Sent transactional payload' after the reset is not seen as recovery: fail instead of warn",
+    "agent-log-is-a-receiver-log": "a file with no agent line at all warns 'no errors either'; it must be an error that says so",
+    "python-check-other-check-noise": "Python lines without a check id are blamed on the integration: tie them by check:<name> lines/file",
+    "check-output-custom-raw-metrics": "raw metrics inside === Topology === are not counted or named",
+    "status-ntp-offset-high": "'NTP offset is high' in status is ignored: the clock evidence must fail the agent stage",
+    # splunk is pushed in 5.1
+    "splunk-push-agent-refused": "splunk is catalogued as pull only: the agent log is ignored and the verdict is skip",
+    "python-check-splunk-metric-unreachable": "splunk is pull only (agent input ignored) and splunk_metric is not a catalog check",
+    "check-output-splunk-metric-raw": "splunk is pull only, so the check output is not read; its raw metrics are not counted",
+    # receiver
+    "receiver-k8s-utc-read-from-amsterdam": "zone-less Kubernetes lines read in local time: the outage falls outside the window (skip)",
+    "receiver-k8s-utc-read-from-new-york": "zone-less Kubernetes lines read in local time: an old outage lands in the window (false fail)",
+    "receiver-kafka-blip-recovered": "a 40 s Kafka blip with nothing since and fresh data downstream fails instead of warn (recovered)",
+    "receiver-stopped-missing-topics": "'Stopping receiver app. Topic check failed' / MissingKafkaTopics is an 'other error' warn, not a fail",
+    "receiver-numbers-in-text-healthy": "'413 ms' and 'host-413' are read as payloads refused as too large",
+    "receiver-points-too-old": "points dropped as too old every 15 s only warn; they must fail and name db-02's clock",
+    # Kafka and freshness
+    "kafka-interleaved-old-new": "interleaved old/new timestamps give 'no records in the last 15m' with the newest 1 s old",
+    "kafka-payload-clock-behind": "payload timestamps 2 h behind record times are not judged; the fail lands on Elasticsearch",
+    "mover-stopped-window-15m": "newest document 7 min old for 10 s data passes; judge freshness by the reporting interval",
+    "mover-stopped-window-1h": "same as 15m: a 7 min gap is within the fixed 10 min threshold, so Elasticsearch passes",
+    "mover-stopped-window-6h": "with 6 h the mover's stall is only a Kafka lag warning; Elasticsearch passes",
+    "system-stopped-20min-window-6h": "newest record 20 min old for 15 s data (80 intervals) only warns in a 6 h window",
+    "slow-interval-window-2m": "a 5 min reporting interval is not used: no record in a 2 m window fails a healthy check",
+    "all-push-stale-pull-fresh": "scope says 'only mysql is missing'; it must say every push integration stopped, pull is fresh",
+    # streams
+    "healthy-pipeline-mysql": "exported MetricStream JSON (_type, query.conditions, metricField) is refused: streams error",
+    "streams-metricstream-yaml-renamed-metric": "MetricStream YAML is refused (error), so the renamed metric is never named",
+    "streams-stackstate-metrics-bare-name": "MetricStream YAML on 'StackState Metrics' is refused: streams error",
+    # pull
+    "pull-aws-on-demand-not-in-es": "5.1 pulls CloudWatch on demand (not into ES); 'No aws documents arrived' must not fail",
+    "pull-aws-expired-token": "needs --server-log: the plugin's ExpiredToken errors are not read",
+    "pull-aws-healthy-server-noise": "needs --server-log",
+    "pull-azure-throttled": "needs --server-log: 429 TooManyRequests throttling is not read",
+    "pull-splunk-plugin-unauthorized": "needs --server-log: the Splunk plugin's 401 is not read",
+    "custom-check-by-name-error": "needs --check: a custom check cannot be named, so its errors are not judged as the integration's",
+}
+
+SCENARIOS = {s.name: s for s in corpus.all_scenarios()}
+
+
+def _param(name: str) -> object:
+    marks = []
+    if name in KNOWN_WRONG:
+        marks.append(pytest.mark.xfail(reason=KNOWN_WRONG[name], strict=True))
+    return pytest.param(name, marks=marks, id=name)
+
+
+@pytest.mark.parametrize("name", [_param(n) for n in SCENARIOS])
+def test_scenario(name: str) -> None:
+    outcome = corpus.run(SCENARIOS[name])
+    assert outcome.ok, outcome.explain()
+
+
+def test_known_wrong_names_exist() -> None:
+    assert not set(KNOWN_WRONG) - set(SCENARIOS), "KNOWN_WRONG names scenarios that do not exist"
+
+
+def test_corpus_size_and_balance() -> None:
+    kinds = [s.kind for s in SCENARIOS.values()]
+    assert len(kinds) >= 40
+    # False alarms send engineers to the wrong team too: a quarter at least is healthy or warn.
+    assert sum(k != "broken" for k in kinds) * 4 >= len(kinds)
+
+
+def test_every_scenario_names_its_sources() -> None:
+    missing = [s.name for s in SCENARIOS.values() if not s.sources or not s.expect.why]
+    assert not missing, f"scenarios without sources or a why: {missing}"
+
+
+def test_readme_lists_every_scenario() -> None:
+    from tests.field.report import readme_table
+
+    text = (corpus.FIELD / "README.md").read_text(encoding="utf-8")
+    assert readme_table(list(SCENARIOS.values())) in text, (
+        "fixtures/field/README.md is out of date: run python -m tests.field.report --readme"
+    )
