@@ -320,7 +320,7 @@ def _full(
     setting: str, path: str, redactor: Redactor, taken: set[str]
 ) -> tuple[BundleFile | None, InputRecord]:
     p = Path(path).expanduser()
-    name = _unique(f"inputs/{setting.replace('_', '-')}/{_safe(p.name)}", taken)
+    name = _unique(f"inputs/{setting.replace('_', '-')}/{safe_name(p.name)}", taken)
     try:
         with _open(p) as fh:
             text = fh.read(MAX_FULL_BYTES + 1)
@@ -385,7 +385,7 @@ def _excerpt(
     taken: set[str],
 ) -> tuple[BundleFile | None, InputRecord]:
     kind = "excerpts" if findings else "tail"
-    name = _unique(f"inputs/{setting.replace('_', '-')}/{_safe(path.name)}.{kind}.txt", taken)
+    name = _unique(f"inputs/{setting.replace('_', '-')}/{safe_name(path.name)}.{kind}.txt", taken)
     ranges = _ranges(findings, context)
     try:
         picked, total = _pick(path, ranges, tail=None if findings else TAIL_LINES)
@@ -453,7 +453,7 @@ def _reason(exc: BaseException) -> str:
     return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
 
 
-def _safe(name: str) -> str:
+def safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "input"
 
 
