@@ -185,3 +185,12 @@ def test_commands_never_import_the_cli() -> None:
         for p in COMMANDS_DIR.glob("*.py")
     }
     assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_no_output_is_written_over_the_config_file(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[profiles.p]\nes = "http://127.0.0.1:1"\ntimeout = 1\n')
+    before = config.read_bytes()
+    r = runner.invoke(app, ["check", "--config", str(config), "--profile", "p", "-f", "json", "-o", str(config)])
+    assert r.exit_code == 2 and "refusing to overwrite" in r.output
+    assert config.read_bytes() == before
