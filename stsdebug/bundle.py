@@ -10,11 +10,10 @@ file and line.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import html as html_mod
+import io
 import json
-import os
 import re
 import zipfile
 from collections import deque
@@ -26,16 +25,18 @@ from pathlib import Path
 from typing import Any
 
 from stsdebug import __version__
-from stsdebug.errors import StsdebugError, UsageError
+from stsdebug.errors import StsdebugError
 from stsdebug.model import LogSample, TraceResult
 from stsdebug.redact import Redactor
+from stsdebug.render import output
 from stsdebug.settings import Settings
+from stsdebug.sources import excerpts
+from stsdebug.sources.excerpts import LogInput
 
 SCHEMA = "stsdebug.bundle/1"
 CONTEXT_LINES = 20  # lines kept before and after each finding
 TAIL_LINES = 200  # a log without findings contributes its last lines
 MAX_FULL_BYTES = 5 * 1024 * 1024  # agent output / streams file beyond this are cut
-MAX_DIR_FILES = 50  # files looked at in a directory of rotated logs
 
 # Token formats the Redactor has no rule for: finding one in a bundle means an
 # input carried a credential stsdebug cannot recognise in context, so the
@@ -96,15 +97,13 @@ def build(
     created_at: float | None = None,
 ) -> Bundle:
     """Everything that goes into the zip, redacted and scanned (raises SecretLeak)."""
-    from stsdebug.render import html
-
     redactor = Redactor(settings.secret_values())
     created = datetime.now(timezone.utc) if created_at is None else datetime.fromtimestamp(
         created_at, tz=timezone.utc
     )
     trace_data = redactor.walk(trace.to_dict(), "trace.json")
     clean = TraceResult.from_dict(trace_data)
-    report = html.render(clean, template_dir=template_dir)
+    report = output.html(clean, template_dir)
     # The data is redacted already; this also covers a weak secret that happens to
     # be a word of the template's own text (e.g. a password "block").
     for needle in _needles(settings.secret_values()):
@@ -151,26 +150,17 @@ def build(
     return Bundle(files, manifest)
 
 
-def write(bundle: Bundle, path: Path, *, protected: Iterable[Path] = ()) -> None:
-    """Write the zip atomically; never over one of the inputs."""
-    target = Path(path)
-    if target.resolve() in {p.resolve() for p in protected}:
-        raise UsageError(f"{path}: is one of the inputs; refusing to overwrite it")
-    if target.is_dir():
-        raise UsageError(f"{path}: is a directory")
+def write(bundle: Bundle, path: Path, *, protected: Iterable[Path] = ()) -> Path:
+    """Write the zip through the one output layer: atomically, never over one of the inputs."""
     stamp = datetime.strptime(bundle.manifest["created_at"], "%Y-%m-%dT%H:%M:%SZ")
-    tmp = target.with_name(f".{target.name}.stsdebug-tmp")
-    try:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            for f in bundle.files:
-                info = zipfile.ZipInfo(f.name, date_time=stamp.timetuple()[:6])
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.external_attr = 0o644 << 16
-                zf.writestr(info, f.data)
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise UsageError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for f in bundle.files:
+            info = zipfile.ZipInfo(f.name, date_time=stamp.timetuple()[:6])
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, f.data)
+    return output.write(path, data.getvalue(), protected)
 
 
 def scan(files: Iterable[BundleFile], secrets: Iterable[str] = ()) -> None:
@@ -289,26 +279,44 @@ def _json(data: Any) -> bytes:
 
 
 # --- inputs ---------------------------------------------------------------------------------
+#
+# The bundle copies only what the trace read, opened through the same source functions
+# (stsdebug.sources.excerpts): the files of a directory of rotated logs are the ones the
+# trace's log source picks, never whatever else lies there. A file the trace quoted gets
+# excerpts around the quoted lines; an input it quoted nothing from gets the tail of its
+# newest (live) file, which the trace always reads (it may skip rotated files as older than
+# the window). An input whose stage is not in the trace's plan was not read at all. (A stage
+# that judged nothing still read its input: `skip` there means "nothing in the window".)
+
+# The stage that reads each input; streams files are read while the settings are checked.
+READ_BY = {"agent_output": "agent", "agent_log": "agent", "receiver_log": "receiver"}
 
 
 def _inputs(
     settings: Settings, trace: TraceResult, redactor: Redactor, context: int, taken: set[str]
 ) -> Iterator[tuple[BundleFile | None, InputRecord]]:
     samples = [ev for s in trace.stages for ev in s.evidence if isinstance(ev, LogSample)]
-    if settings.agent_output:
-        yield _full("agent_output", settings.agent_output, redactor, taken)
-    if settings.agent_log:
-        yield from _log("agent_log", settings.agent_log, samples, redactor, context, taken)
-    for path in settings.receiver_log:
-        if path == "-":
-            yield None, InputRecord(
-                "receiver_log", "-", None, "not included",
-                note="stdin was read once by the trace; its quoted lines are in trace.json",
-            )
-            continue
-        yield from _log("receiver_log", path, samples, redactor, context, taken)
-    if settings.streams_file:
-        yield _full("streams_file", settings.streams_file, redactor, taken)
+    given: list[tuple[str, list[str | None]]] = [
+        ("agent_output", [settings.agent_output]),
+        ("agent_log", [settings.agent_log]),
+        ("receiver_log", list(settings.receiver_log)),
+        ("streams_file", [settings.streams_file]),
+    ]
+    for setting, specs in given:
+        for spec in specs:
+            if not spec:
+                continue
+            if spec == "-":
+                yield None, InputRecord(
+                    setting, "-", None, "not included",
+                    note="stdin was read once by the trace; its quoted lines are in trace.json",
+                )
+            elif (unread := _not_read(trace, setting)) is not None:
+                yield None, InputRecord(setting, spec, None, "not included", note=unread)
+            elif setting in ("agent_output", "streams_file"):
+                yield _full(setting, spec, redactor, taken)
+            else:
+                yield from _log(setting, spec, samples, redactor, context, taken)
     if settings.agent_cmd:
         yield None, InputRecord(
             "agent_cmd", settings.agent_cmd, None, "not included",
@@ -316,87 +324,108 @@ def _inputs(
         )
 
 
-def _full(
-    setting: str, path: str, redactor: Redactor, taken: set[str]
-) -> tuple[BundleFile | None, InputRecord]:
-    p = Path(path).expanduser()
-    name = _unique(f"inputs/{setting.replace('_', '-')}/{_safe(p.name)}", taken)
+def _not_read(trace: TraceResult, setting: str) -> str | None:
+    """Why the trace did not read this input, or None if it did."""
+    stage_id = READ_BY.get(setting)
+    if stage_id is None:
+        return None
+    if trace.stage(stage_id) is None:
+        return f"not read by the trace: the {trace.integration} plan has no {stage_id} stage"
+    return None
+
+
+def _files(setting: str, spec: str) -> list[LogInput] | str:
+    """The files behind ``spec`` as the trace's source sees them, or why there are none."""
     try:
-        with _open(p) as fh:
-            text = fh.read(MAX_FULL_BYTES + 1)
-    except (OSError, EOFError) as exc:
-        return None, InputRecord(setting, path, None, "not included", note=f"cannot read: {_reason(exc)}")
+        return excerpts.files(spec, "--" + setting.replace("_", "-"))
+    except StsdebugError as exc:
+        return f"cannot read: {exc}"
+
+
+def _full(
+    setting: str, spec: str, redactor: Redactor, taken: set[str]
+) -> tuple[BundleFile | None, InputRecord]:
+    found = _files(setting, spec)
+    if isinstance(found, str):
+        return None, InputRecord(setting, spec, None, "not included", note=found)
+    inp = found[-1]  # a file given as such: exactly one
+    name = _unique(f"inputs/{setting.replace('_', '-')}/{safe_name(_base(inp))}", taken)
+    kept: list[str] = []
+    size = 0
     note = ""
-    if len(text) > MAX_FULL_BYTES:
-        text = text[:MAX_FULL_BYTES]
-        note = f"cut at {MAX_FULL_BYTES // (1024 * 1024)} MB"
-    body = redactor.text(text, name)
-    count = body.count("\n") + (0 if body.endswith("\n") or not body else 1)
+    try:
+        for _, text in excerpts.lines(inp):
+            size += len(text) + 1
+            if size > MAX_FULL_BYTES:
+                note = f"cut at {MAX_FULL_BYTES // (1024 * 1024)} MB"
+                break
+            kept.append(text)
+    except (OSError, StsdebugError) as exc:
+        return None, InputRecord(setting, spec, None, "not included", note=f"cannot read: {_reason(exc)}")
+    body = redactor.text("".join(line + "\n" for line in kept), name)
     return BundleFile(name, body.encode("utf-8")), InputRecord(
-        setting, path, name, "full", [[1, count]] if count else [], note
+        setting, spec, name, "full", [[1, len(kept)]] if kept else [], note
     )
 
 
 def _log(
     setting: str,
-    path: str,
+    spec: str,
     samples: list[LogSample],
     redactor: Redactor,
     context: int,
     taken: set[str],
 ) -> Iterator[tuple[BundleFile | None, InputRecord]]:
-    p = Path(path).expanduser()
-    if p.is_dir():
-        try:
-            members = sorted((c for c in p.iterdir() if c.is_file()), key=lambda c: c.name)
-        except OSError as exc:
-            yield None, InputRecord(setting, path, None, "not included", note=f"cannot read: {exc.strerror}")
-            return
-        members = members[:MAX_DIR_FILES]
-        with_findings = [m for m in members if _findings(m, samples)]
-        if with_findings:
-            for m in with_findings:
-                yield _excerpt(setting, m, _findings(m, samples), redactor, context, taken)
-        elif members:
-            newest = max(members, key=lambda m: m.stat().st_mtime)
-            yield _excerpt(setting, newest, [], redactor, context, taken)
-        else:
-            yield None, InputRecord(setting, path, None, "not included", note="empty directory")
+    found = _files(setting, spec)
+    if isinstance(found, str):
+        yield None, InputRecord(setting, spec, None, "not included", note=found)
         return
-    yield _excerpt(setting, p, _findings(p, samples), redactor, context, taken)
+    quoted = [(inp, lines) for inp in found if (lines := _findings(inp, samples))]
+    if quoted:
+        for inp, lines in quoted:
+            yield _excerpt(setting, inp, lines, redactor, context, taken)
+    else:
+        yield _excerpt(setting, found[-1], [], redactor, context, taken)  # newest: the live file
 
 
-def _findings(path: Path, samples: list[LogSample]) -> list[int]:
-    """Line numbers the trace quoted from this file."""
+def _base(inp: LogInput) -> str:
+    return inp.path.name if inp.path is not None else inp.name
+
+
+def _findings(inp: LogInput, samples: list[LogSample]) -> list[int]:
+    """Line numbers the trace quoted from this file (evidence names a file as its source
+    called it: the path as given, or for a directory member the directory/name)."""
+    base = _base(inp)
     lines: set[int] = set()
     for ev in samples:
         source = ev.source.strip()
-        if source in (str(path), path.name) or source.endswith(("/" + path.name, "\\" + path.name)):
+        if source in (inp.name, base) or source.endswith(("/" + base, "\\" + base)):
             lines.update(ln.n for ln in ev.lines if ln.n > 0)
     return sorted(lines)
 
 
 def _excerpt(
     setting: str,
-    path: Path,
+    inp: LogInput,
     findings: list[int],
     redactor: Redactor,
     context: int,
     taken: set[str],
 ) -> tuple[BundleFile | None, InputRecord]:
     kind = "excerpts" if findings else "tail"
-    name = _unique(f"inputs/{setting.replace('_', '-')}/{_safe(path.name)}.{kind}.txt", taken)
+    shown = str(inp.path) if inp.path is not None else inp.name
+    name = _unique(f"inputs/{setting.replace('_', '-')}/{safe_name(_base(inp))}.{kind}.txt", taken)
     ranges = _ranges(findings, context)
     try:
-        picked, total = _pick(path, ranges, tail=None if findings else TAIL_LINES)
-    except (OSError, EOFError) as exc:
-        return None, InputRecord(setting, str(path), None, "not included", note=f"cannot read: {_reason(exc)}")
+        picked, total = _pick(inp, ranges, tail=None if findings else TAIL_LINES)
+    except (OSError, StsdebugError) as exc:
+        return None, InputRecord(setting, shown, None, "not included", note=f"cannot read: {_reason(exc)}")
     if not findings and picked:
         ranges = [[picked[0][0], picked[-1][0]]]
     hits = set(findings)
     width = len(str(max(total, 1)))
     out = [
-        f"# stsdebug {kind} of {path} (redacted; {total} lines in all)",
+        f"# stsdebug {kind} of {shown} (redacted; {total} lines in all)",
         "# '>' marks a line the trace quoted as a finding",
     ]
     previous = 0
@@ -408,7 +437,7 @@ def _excerpt(
     body = redactor.text("\n".join(out) + "\n", name)
     note = "" if findings else f"no finding quoted from this file; its last {TAIL_LINES} lines"
     return BundleFile(name, body.encode("utf-8")), InputRecord(
-        setting, str(path), name, kind, [[lo, min(hi, total)] for lo, hi in ranges if lo <= total], note
+        setting, shown, name, kind, [[lo, min(hi, total)] for lo, hi in ranges if lo <= total], note
     )
 
 
@@ -423,37 +452,31 @@ def _ranges(findings: list[int], context: int) -> list[list[int]]:
     return merged
 
 
-def _pick(path: Path, ranges: list[list[int]], tail: int | None) -> tuple[list[tuple[int, str]], int]:
+def _pick(inp: LogInput, ranges: list[list[int]], tail: int | None) -> tuple[list[tuple[int, str]], int]:
     """The lines inside ``ranges`` (or the last ``tail`` lines), streaming the file once."""
     picked: list[tuple[int, str]] = []
     last: deque[tuple[int, str]] = deque(maxlen=tail or 1)
     total = 0
     i = 0
-    with _open(path) as fh:
-        for total, line in enumerate(fh, 1):  # noqa: B007 - total is the count afterwards
-            text = line.rstrip("\r\n")
-            if tail is not None:
-                last.append((total, text))
-                continue
-            while i < len(ranges) and total > ranges[i][1]:
-                i += 1
-            if i < len(ranges) and ranges[i][0] <= total:
-                picked.append((total, text))
+    for total, text in excerpts.lines(inp):  # noqa: B007 - total is the count afterwards
+        if tail is not None:
+            last.append((total, text))
+            continue
+        while i < len(ranges) and total > ranges[i][1]:
+            i += 1
+        if i < len(ranges) and ranges[i][0] <= total:
+            picked.append((total, text))
     return (list(last) if tail is not None else picked), total
 
 
-def _open(path: Path) -> Any:
-    # Rotated logs are often gzipped (logback: *.log.gz).
-    if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
-    return path.open(encoding="utf-8", errors="replace")
-
-
 def _reason(exc: BaseException) -> str:
+    if isinstance(exc, StsdebugError):
+        return str(exc)
     return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
 
 
-def _safe(name: str) -> str:
+def safe_name(name: str) -> str:
+    """``name`` as a file name inside the zip (and in the default bundle name)."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "input"
 
 

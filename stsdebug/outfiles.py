@@ -9,9 +9,9 @@ from stsdebug.errors import UsageError
 
 
 def write_atomic(
-    path: str | Path, text: str, protected: Iterable[Path] = (), *, protected_is: str = "one of the inputs"
+    path: str | Path, text: str | bytes, protected: Iterable[Path] = (), *, protected_is: str = "one of the inputs"
 ) -> Path:
-    """Write ``text`` to ``path`` through a temporary file, never over one of ``protected``."""
+    """Write ``text`` (or bytes: a zip) to ``path`` through a temporary file, never over one of ``protected``."""
     target = Path(path).expanduser()
     if not str(path).strip():
         raise UsageError("no file name given")
@@ -21,7 +21,10 @@ def write_atomic(
         raise UsageError(f"{path}: is a directory")
     tmp = target.with_name(f".{target.name}.stsdebug-tmp")
     try:
-        tmp.write_text(text, encoding="utf-8")
+        if isinstance(text, bytes):
+            tmp.write_bytes(text)
+        else:
+            tmp.write_text(text, encoding="utf-8")
         tmp.replace(target)
     except OSError as exc:
         tmp.unlink(missing_ok=True)

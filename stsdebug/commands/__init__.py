@@ -1,34 +1,12 @@
-"""Command groups that live in their own modules (tui, sandbox, demo, bundle), and the
-error handling every command shares."""
+"""The commands, one module per command group, and what they share.
 
-from __future__ import annotations
+- ``options``: every option declared once (typed ``Annotated`` aliases) and ``CheckOptions``,
+  the options a trace looks at, given to ``check``, ``tui`` and ``bundle`` by
+  ``@with_check_options``;
+- ``target``: from ``CheckOptions`` to checked ``Settings``, and the files that are inputs;
+- ``errors``: known errors as one line and their exit code (``clean_errors``);
+- output goes through ``stsdebug.render.output`` (the one output layer).
 
-import functools
-import sys
-from collections.abc import Callable
-from typing import Any
-
-import typer
-
-from stsdebug.errors import StsdebugError
-
-
-def clean_errors(
-    fn: Callable[..., Any], *, interrupted: str = "stsdebug: interrupted"
-) -> Callable[..., Any]:
-    """Known errors become one line on stderr and their exit code, never a traceback;
-    Ctrl-C is exit 130 with ``interrupted`` said once."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except StsdebugError as exc:
-            sys.stderr.write(f"stsdebug: error: {exc}\n")
-            raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            sys.stderr.write(interrupted + "\n")
-            raise typer.Exit(130) from None
-
-    wrapper._clean = True  # type: ignore[attr-defined]
-    return wrapper
+Each command module has ``register(app)``; ``stsdebug.cli`` assembles the app. Nothing here
+imports ``stsdebug.cli``.
+"""

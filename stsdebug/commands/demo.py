@@ -1,81 +1,88 @@
 """`stsdebug demo`: sandbox up with a fault, trace it, show the result, offer to tear down."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: typer reads these annotations at run time.
 
 import sys
-from collections.abc import Callable
-from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
+from stsdebug.commands.options import (
+    OUTPUT,
+    CheckOptions,
+    IntegrationOpt,
+    TemplateDirOpt,
+    TimeoutOpt,
+    WindowOpt,
+)
+from stsdebug.commands.sandbox import fault_names
+from stsdebug.commands.target import resolve
+from stsdebug.commands.tui import TraceRunner, interactive
+from stsdebug.errors import UsageError
+from stsdebug.render import output
+from stsdebug.settings import Settings
+
 DEFAULT_FAULT = "kafka-down"
 
-
-def interactive() -> bool:
-    return sys.stdin.isatty() and sys.stdout.isatty()
-
-
-def register(app: typer.Typer, with_check_options: Callable[..., Any]) -> None:
-    @app.command()
-    def demo(
-        fault: Annotated[str, typer.Option("--fault", help="The fault to inject (see `stsdebug sandbox faults`), or 'none' for a healthy sandbox.")] = DEFAULT_FAULT,
-        integration: Annotated[Optional[str], typer.Option("--integration", "-i", help="Integration to trace (default: the one the fault affects).")] = None,
-        keep: Annotated[bool, typer.Option("--keep", help="Leave the sandbox running afterwards.")] = False,
-        html: Annotated[Optional[str], typer.Option("--html", help="Where to write the HTML report (default: stsdebug-demo-<fault>.html). Not used with the TUI.")] = None,
-        no_tui: Annotated[bool, typer.Option("--no-tui", help="Print the text result even on a terminal.")] = False,
-    ) -> None:
-        """Show stsdebug at work: start the sandbox with a fault and trace it.
-
-        On a terminal the trace runs in the TUI; otherwise the text result is printed and
-        an HTML report written. Afterwards the sandbox is torn down: on a terminal you are
-        asked first; elsewhere it is, unless --keep.
-        """
-        from stsdebug.sandbox import control
-        from stsdebug.sandbox.faults import FAULTS, find
-
-        chosen = None if fault.strip().lower() == "none" else find(fault)
-        name = integration or (chosen.integration if chosen else "system")
-        state = control.up([chosen.name] if chosen else [])
-        what = f"fault {chosen.name}: {chosen.description}" if chosen else "no fault (healthy)"
-        sys.stdout.write(f"Sandbox up in {state.get('ready_s', 0):.1f} s with {what}\n")
-        teardown = not keep
-        try:
-            from stsdebug.cli import _resolve
-
-            settings = _resolve({"profile": "sandbox", "integration": name})
-            tui = _tui() if interactive() and not no_tui else None
-            if tui is not None:
-                tui(settings, None)
-            else:
-                _text(settings, chosen.name if chosen else None, html, FAULTS)
-            if not keep and interactive():
-                teardown = _ask("Tear the sandbox down now?")
-        finally:
-            if teardown:
-                control.down()
-                sys.stdout.write("Sandbox stopped.\n")
-            else:
-                sys.stdout.write(
-                    "The sandbox is still up: `stsdebug check --profile sandbox --integration "
-                    f"{name}` traces it again, `stsdebug sandbox down` stops it.\n"
-                )
+FaultOpt = Annotated[str, typer.Option("--fault", metavar="NAME", autocompletion=fault_names, help="The fault to inject (see `stsdebug sandbox faults`), or 'none' for a healthy sandbox.")]
+KeepOpt = Annotated[bool, typer.Option("--keep", help="Leave the sandbox running afterwards.")]
+DemoHtmlOpt = Annotated[Optional[str], typer.Option("--html", metavar="FILE", rich_help_panel=OUTPUT, help="Where to write the HTML report (default: stsdebug-demo-FAULT.html). Not used with the TUI.")]
+NoTuiOpt = Annotated[bool, typer.Option("--no-tui", rich_help_panel=OUTPUT, help="Print the text result even on a terminal.")]
 
 
-def _tui() -> Callable[..., int] | None:
+def demo(
+    fault: FaultOpt = DEFAULT_FAULT,
+    integration: IntegrationOpt = None,
+    window: WindowOpt = None,
+    timeout: TimeoutOpt = None,
+    keep: KeepOpt = False,
+    html: DemoHtmlOpt = None,
+    template_dir: TemplateDirOpt = None,
+    no_tui: NoTuiOpt = False,
+) -> None:
+    """Show stsdebug at work: start the sandbox with a fault and trace it.
+
+    The integration traced is the one the fault affects unless --integration says otherwise. On a terminal the trace runs in the TUI; otherwise the text result is printed and an HTML report written.
+
+    Afterwards the sandbox is torn down: on a terminal you are asked first; elsewhere it is, unless --keep.
+    """
+    from stsdebug.sandbox import control
+    from stsdebug.sandbox.faults import FAULTS, find
+
+    chosen = None if fault.strip().lower() == "none" else find(fault)
+    name = integration or (chosen.integration if chosen else "system")
+    state = control.up([chosen.name] if chosen else [])
+    what = f"fault {chosen.name}: {chosen.description}" if chosen else "no fault (healthy)"
+    sys.stdout.write(f"Sandbox up in {state.get('ready_s', 0):.1f} s with {what}\n")
+    teardown = not keep
     try:
-        from stsdebug.tui.app import run_tui
-    except ImportError:
-        return None
-    return run_tui
+        settings = resolve(CheckOptions(profile="sandbox", integration=name, window=window, timeout=timeout))
+        if interactive() and not no_tui:
+            from stsdebug.tui.app import run_tui
+
+            run_tui(settings, None, runner=TraceRunner())
+        else:
+            _text(settings, chosen.name if chosen else None, html, template_dir, FAULTS)
+        if not keep and interactive():
+            teardown = _ask("Tear the sandbox down now?")
+    finally:
+        if teardown:
+            control.down()
+            sys.stdout.write("Sandbox stopped.\n")
+        else:
+            sys.stdout.write(
+                "The sandbox is still up: `stsdebug check --profile sandbox --integration "
+                f"{name}` traces it again, `stsdebug sandbox down` stops it.\n"
+            )
 
 
-def _text(settings: Any, fault: str | None, html: str | None, catalog: dict[str, Any]) -> None:
-    from stsdebug.render import text
+def _text(
+    settings: Settings, fault: str | None, html: str | None, template_dir: str | None, catalog: dict[str, Any]
+) -> None:
     from stsdebug.trace import Trace
 
     trace = Trace(settings).run()
-    sys.stdout.write(text.render(trace))
+    sys.stdout.write(output.render(trace))
     if fault:
         expected = catalog[fault].expected_stage
         got = trace.verdict.stage
@@ -83,18 +90,13 @@ def _text(settings: Any, fault: str | None, html: str | None, catalog: dict[str,
             sys.stdout.write(f"\nstsdebug named {got}: the stage the fault {fault} breaks.\n")
         else:
             sys.stdout.write(f"\nThe fault {fault} breaks {expected}; stsdebug named {got or 'no stage'}.\n")
+    path = html or f"stsdebug-demo-{fault or 'healthy'}.html"
     try:
-        from stsdebug.render import html as html_render
-    except ImportError:
-        sys.stdout.write("No HTML report: this build of stsdebug has no HTML renderer.\n")
+        written = output.write(path, output.html(trace, template_dir))
+    except UsageError as exc:
+        sys.stdout.write(f"No HTML report: {exc}.\n")
         return
-    path = Path(html or f"stsdebug-demo-{fault or 'healthy'}.html")
-    try:
-        path.write_text(html_render.render(trace), encoding="utf-8")
-    except OSError as exc:
-        sys.stdout.write(f"No HTML report: cannot write {path} ({exc.strerror}).\n")
-        return
-    sys.stdout.write(f"HTML report: {path}\n")
+    sys.stdout.write(f"HTML report: {written}\n")
 
 
 def _ask(question: str) -> bool:
@@ -102,3 +104,7 @@ def _ask(question: str) -> bool:
         return typer.confirm(question, default=True)
     except (typer.Abort, EOFError, KeyboardInterrupt):
         return True
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(demo)

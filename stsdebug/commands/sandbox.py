@@ -5,45 +5,51 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from enum import Enum
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Optional, ParamSpec, TypeVar
 
 import typer
 
-from stsdebug.commands import clean_errors as shared_clean_errors
+from stsdebug.commands.errors import clean_errors as shared_clean_errors
+from stsdebug.commands.options import TextOrJson as Format
+from stsdebug.commands.options import TextOrJsonOpt
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-class Format(str, Enum):
-    text = "text"
-    json = "json"
+def fault_names(incomplete: str) -> list[str]:
+    """Shell completion of --fault: the sandbox's faults."""
+    from stsdebug.sandbox.faults import FAULTS
+
+    return [name for name in FAULTS if name.startswith(incomplete.lower())]
 
 
-def clean_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+def clean_errors(fn: Callable[P, R]) -> Callable[P, R]:
     """Known errors as one line and their exit code; Ctrl-C as exit 130 (after cleanup)."""
     return shared_clean_errors(
         fn, interrupted="stsdebug: interrupted; every sandbox process that had started was stopped"
     )
 
 
-def register(app: typer.Typer, with_check_options: Callable[..., Any]) -> None:
+def register(app: typer.Typer) -> None:
     sandbox = typer.Typer(
         name="sandbox",
         help="A local StackState-shaped pipeline (Kafka, Elasticsearch, receiver, mm2es, agent, "
         "pull plugins) with named faults, for trying stsdebug out and for testing it.",
         no_args_is_help=True,
         add_completion=False,
-        rich_markup_mode=None,
+        rich_markup_mode="rich",
     )
 
     @sandbox.command()
     @clean_errors
     def up(
-        fault: Annotated[Optional[list[str]], typer.Option("--fault", help="Break one link (see `sandbox faults`). Repeatable.")] = None,
-        es_port: Annotated[Optional[int], typer.Option(help="Elasticsearch port (default: a free one).")] = None,
-        kafka_port: Annotated[Optional[int], typer.Option(help="Kafka port (default: a free one).")] = None,
-        receiver_port: Annotated[Optional[int], typer.Option(help="Receiver port (default: a free one).")] = None,
-        mirror_port: Annotated[Optional[int], typer.Option(help="Prometheus mirror port (default: a free one).")] = None,
-        format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
+        fault: Annotated[Optional[list[str]], typer.Option("--fault", metavar="NAME", autocompletion=fault_names, help="Break one link (see `sandbox faults`). Repeatable.")] = None,
+        es_port: Annotated[Optional[int], typer.Option(metavar="PORT", help="Elasticsearch port (default: a free one).")] = None,
+        kafka_port: Annotated[Optional[int], typer.Option(metavar="PORT", help="Kafka port (default: a free one).")] = None,
+        receiver_port: Annotated[Optional[int], typer.Option(metavar="PORT", help="Receiver port (default: a free one).")] = None,
+        mirror_port: Annotated[Optional[int], typer.Option(metavar="PORT", help="Prometheus mirror port (default: a free one).")] = None,
+        format: TextOrJsonOpt = Format.text,
     ) -> None:
         """Start the sandbox (stopping one already up) and write the `sandbox` profile."""
         from stsdebug.sandbox import control
@@ -58,7 +64,7 @@ def register(app: typer.Typer, with_check_options: Callable[..., Any]) -> None:
     @sandbox.command()
     @clean_errors
     def down(
-        format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
+        format: TextOrJsonOpt = Format.text,
     ) -> None:
         """Stop every sandbox process and remove its data, logs and profile."""
         from stsdebug.sandbox import control
@@ -75,7 +81,7 @@ def register(app: typer.Typer, with_check_options: Callable[..., Any]) -> None:
     @sandbox.command()
     @clean_errors
     def status(
-        format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
+        format: TextOrJsonOpt = Format.text,
     ) -> None:
         """Show the running sandbox: endpoints, PIDs, logs, faults. Exit 1 if none is up."""
         from stsdebug.sandbox import control
@@ -90,7 +96,7 @@ def register(app: typer.Typer, with_check_options: Callable[..., Any]) -> None:
     @sandbox.command()
     @clean_errors
     def faults(
-        format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.text,
+        format: TextOrJsonOpt = Format.text,
     ) -> None:
         """List the faults: what each breaks, the integration it affects, the stage stsdebug should name."""
         from stsdebug.sandbox.faults import FAULTS

@@ -1,64 +1,98 @@
-"""`stsdebug tui [check options] [--load RUN.json]`: the interactive view of a trace."""
+"""`stsdebug tui [check options] [--load RUN.json]`: the interactive view of a trace.
+
+The TUI knows a trace only through a runner callable and the TraceResult it returns;
+``TraceRunner`` here is the runner that drives ``stsdebug.trace.Trace``.
+"""
+
+# No `from __future__ import annotations`: typer reads these annotations at run time.
 
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
+from stsdebug.commands.options import TARGET, CheckOptions, with_check_options
+from stsdebug.commands.target import require_input, resolve
 from stsdebug.errors import UsageError
+from stsdebug.model import TraceResult
+from stsdebug.settings import Settings
+
+LoadOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--load",
+        metavar="FILE",
+        rich_help_panel=TARGET,
+        help="Open a saved trace (JSON, or an HTML report) read-only instead of running one.",
+    ),
+]
+
+
+@dataclass
+class TraceRunner:
+    """The TUI's runner: ``stsdebug.trace.Trace``, optionally with given stages or sources.
+
+    Called on the TUI's worker thread with the settings, an ``on_event`` callback and a
+    cancel event; ``plan`` lets the TUI show every planned stage before it starts.
+    """
+
+    stages: Sequence[Any] | None = None
+    sources: Mapping[str, Any] | None = None
+    now: float | None = None
+
+    def plan(self, settings: Settings) -> list[tuple[str, str]]:
+        if self.stages is not None:
+            return [(s.id, s.title) for s in self.stages]
+        from stsdebug.integrations import find
+        from stsdebug.trace import planned_titles
+
+        return planned_titles(find(settings.integration or "custom"))
+
+    def __call__(self, settings: Settings, on_event: Any, cancel: threading.Event) -> TraceResult:
+        from stsdebug.trace import Trace
+
+        trace = Trace(settings, stages=self.stages, sources=self.sources, on_event=on_event,
+                      cancel=cancel, now=self.now)
+        return trace.run()
 
 
 def interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
-def register(app: typer.Typer, with_check_options: Callable[..., Any]) -> None:
-    @app.command()
-    @with_check_options
-    def tui(
-        flags: dict[str, Any],
-        load: Annotated[
-            Optional[str],
-            typer.Option(
-                "--load",
-                help="Open a saved trace (JSON, or an HTML report) read-only instead of running one.",
-            ),
-        ] = None,
-    ) -> None:
-        """Open the interactive TUI: run the trace live and browse each stage's evidence.
-
-        Keys: r rerun, i integration, w window, p probe, s save JSON, e export HTML,
-        / filter, Escape cancel, ? help, q quit.
-        """
-        if load:
-            given = [k for k, v in flags.items() if v not in (None, [], ())]
-            if given:
-                flag = "--" + given[0].replace("_", "-")
-                raise UsageError(f"--load opens a saved trace read-only; it cannot be combined with {flag}")
-            from stsdebug.model import TraceResult
-
-            path = Path(load)
-            trace = TraceResult.load(path)  # UsageError (exit 2) for anything not a trace
-            _need_terminal()
-            from stsdebug.tui.app import run_tui
-
-            raise typer.Exit(run_tui(None, trace, loaded_from=path))
-        from stsdebug.cli import NEEDS_INPUT, _resolve
-
-        settings = _resolve(flags)
-        if not settings.has_any_input():
-            sys.stderr.write(NEEDS_INPUT.replace("stsdebug check", "stsdebug tui", 1) + "\n")
-            raise typer.Exit(2)
-        _need_terminal()
-        from stsdebug.tui.app import run_tui
-
-        raise typer.Exit(run_tui(settings, None))
-
-
-def _need_terminal() -> None:
+def need_terminal() -> None:
     if not interactive():
         raise UsageError(
             "stsdebug tui needs an interactive terminal; use `stsdebug check` for scripts and pipes"
         )
+
+
+@with_check_options
+def tui(opts: CheckOptions, load: LoadOpt = None) -> None:
+    """Open the interactive TUI: run the trace live and browse each stage's evidence.
+
+    Keys: r rerun, i integration, w window, p probe, s save JSON, e export HTML, / filter, Escape cancel, ? help, q quit.
+    """
+    if load:
+        if given := opts.given():
+            raise UsageError(f"--load opens a saved trace read-only; it cannot be combined with {given[0]}")
+        path = Path(load)
+        trace = TraceResult.load(path)  # UsageError (exit 2) for anything not a trace
+        need_terminal()
+        from stsdebug.tui.app import run_tui
+
+        raise typer.Exit(run_tui(None, trace, loaded_from=path))
+    settings = resolve(opts)
+    require_input(settings, "tui")
+    need_terminal()
+    from stsdebug.tui.app import run_tui
+
+    raise typer.Exit(run_tui(settings, None, runner=TraceRunner()))
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(tui)

@@ -1,9 +1,10 @@
 """The self-contained HTML report: one file for a ticket, readable offline.
 
-Jinja2 templates (built in under ``stsdebug/templates/report/``; a team's own
-directory overrides any of them) with autoescape on. CSS, script and the
-pipeline picture are inline; a Content-Security-Policy forbids every network
-request and every script but our own (by hash). The trace itself is embedded as
+Jinja2 templates with autoescape on: the built-in ones are ``reports/templates/`` of the
+repository, installed as the package ``stsdebug.templates``; a team's own directory
+overrides any of them. CSS, script and the pipeline picture are inline; a
+Content-Security-Policy forbids every network request and every script but our own (by
+hash). The trace itself is embedded as
 JSON in ``<script type="application/json" id="stsdebug-trace">`` so that
 ``stsdebug report REPORT.html`` can re-read the file.
 """
@@ -66,7 +67,7 @@ _JSON_ESCAPES = {
 
 
 def builtin_templates() -> jinja2.BaseLoader:
-    return jinja2.PackageLoader("stsdebug", "templates/report")
+    return jinja2.PackageLoader("stsdebug.templates", ".")
 
 
 def environment(template_dir: str | Path | None = None) -> jinja2.Environment:

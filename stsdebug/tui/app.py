@@ -33,9 +33,10 @@ from stsdebug.trace import Event, StageFinished, StageStarted, TraceFinished
 from stsdebug.tui import display, files
 from stsdebug.tui.palette import StsdebugCommands
 from stsdebug.tui.run_state import RunView
-from stsdebug.tui.runner import Runner, TraceRunner, plan_of
-from stsdebug.tui.screens import ConfirmScreen, HelpScreen, IntegrationScreen, PromptScreen
+from stsdebug.tui.runner import Runner, RunnerFailed, plan_of
+from stsdebug.tui.screens import HelpScreen, IntegrationScreen, probe_confirm, window_prompt
 from stsdebug.tui.widgets.detail import DetailPane
+from stsdebug.tui.widgets.filter import FilterBox
 from stsdebug.tui.widgets.header import TraceHeader
 from stsdebug.tui.widgets.pipeline import PipelineStrip
 from stsdebug.tui.widgets.stage_list import StageList
@@ -47,16 +48,6 @@ MIN_HEIGHT = 18
 WIDE = 120  # from here the stage list gets wider and shows summaries
 FOOTER_WIDE = 100  # from here the footer has room for every key and the palette
 SPIN_INTERVAL = 0.1
-
-# Actions that need live settings (not available for a trace loaded from a file).
-LIVE_ACTIONS = {"rerun", "integration", "window", "probe"}
-
-
-class RunnerFailed:
-    """The runner itself raised (not a stage: stages already become `error`)."""
-
-    def __init__(self, message: str) -> None:
-        self.message = message
 
 
 class StsdebugApp(App[int]):
@@ -94,12 +85,14 @@ class StsdebugApp(App[int]):
         super().__init__()
         if settings is None and loaded is None:
             raise ValueError("StsdebugApp needs settings to run a trace or a loaded trace")
+        if settings is not None and runner is None:
+            raise ValueError("StsdebugApp needs a runner to run a trace live")
         self.settings = settings
         self.loaded = loaded
         self.loaded_from = loaded_from
-        self.runner: Runner = runner or TraceRunner()
+        self.runner: Runner | None = runner
         self.clock = clock
-        self.animate = animate
+        self.spin = animate  # not `animate`: that is App.animate, which widgets call
         self.ascii_only = display.use_ascii() if ascii_only is None else ascii_only
         self.marks = display.marks(self.ascii_only)
         self.frames = display.spinner(self.ascii_only)
@@ -114,7 +107,6 @@ class StsdebugApp(App[int]):
         self._user_moved = False
         self._spin_timer: Timer | None = None
         self._closed = False
-        self._kinds: dict[str, str] = {}
         self._wide_footer: bool | None = None
 
     # --- layout -------------------------------------------------------------
@@ -136,8 +128,8 @@ class StsdebugApp(App[int]):
 
     def on_mount(self) -> None:
         self._apply_size(self.size.width, self.size.height)
-        self.query_one("#filter", Input).display = False
-        if self.animate:
+        self.query_one("#filter", FilterBox).display = False
+        if self.spin:
             self._spin_timer = self.set_interval(SPIN_INTERVAL, self._tick)
         if self.loaded is None:
             self.start_run()
@@ -164,40 +156,22 @@ class StsdebugApp(App[int]):
             self.refresh_bindings()
         if small:
             self.query_one("#too-small", Static).update(
-                Content(
-                    f"Terminal too small: {width}x{height}.\n"
-                    f"stsdebug needs {MIN_WIDTH}x{MIN_HEIGHT}.\n"
-                    "Enlarge the window, or press q to quit."
-                )
+                Content(display.too_small(width, height, MIN_WIDTH, MIN_HEIGHT))
             )
 
     # --- rendering --------------------------------------------------------
     def refresh_view(self) -> None:
-        trace = self.view.trace or self.last_trace
         live = self.run_settings or self.settings
-        if live is not None and (self.view.running or trace is None):
-            integration = self.view.integration or live.integration or "custom"
-            kind = self._kind(integration)
-            window = live.window
-            target = live.redacted()
-            version = __version__
-            trace_for_time = None
-        else:
-            assert trace is not None
-            integration, kind, window = trace.integration, trace.kind, trace.window.spec
-            target, version, trace_for_time = trace.target, trace.version, trace
         source = self.loaded_from.name if self.loaded_from else ("file" if self.loaded else None)
-        parts = display.header_parts(
-            trace_for_time,
-            integration=integration,
-            kind=kind,
-            window=window,
-            version=version,
-            target=target,
+        parts = display.header_for(
+            self.view.trace or self.last_trace,
+            live,
+            running=self.view.running,
+            integration=self.view.integration,
+            kind_of=display.integration_kind,
+            version=__version__,
             source=source,
         )
-        if live is not None and live.probe and self.view.running:
-            parts.insert(3, "probe: writing one marked metric")
         self.query_one(TraceHeader).show(parts, self.ascii_only)
         self.query_one(PipelineStrip).show(self.view.stages, self.marks, self._spin_frame())
         banner = self.view.banner()
@@ -208,16 +182,6 @@ class StsdebugApp(App[int]):
             self.view.stages, self.marks, self._spin_frame(), self.clock(), select=self._selected
         )
         self._show_detail()
-
-    def _kind(self, integration: str) -> str:
-        if integration not in self._kinds:  # the catalog is parsed once per name, not per event
-            try:
-                from stsdebug.integrations import find
-
-                self._kinds[integration] = find(integration).kind
-            except StsdebugError:
-                self._kinds[integration] = "?"
-        return self._kinds[integration]
 
     def _spin_frame(self) -> str:
         return self.frames[self._frame % len(self.frames)]
@@ -285,6 +249,7 @@ class StsdebugApp(App[int]):
             self.view.runner_failed(str(exc))
             self.refresh_view()
             return
+        assert self.runner is not None  # a live app always has one (see __init__)
         self.view.start(plan_of(self.runner, run_settings), integration)
         self.refresh_bindings()
         self.refresh_view()
@@ -298,6 +263,7 @@ class StsdebugApp(App[int]):
 
     def _work(self, run_id: int, settings: Settings, cancel: threading.Event) -> None:
         """On the worker thread: run the trace, passing every event back to the app."""
+        assert self.runner is not None
         try:
             trace = self.runner(settings, partial(self._post, run_id), cancel)
         except StsdebugError as exc:
@@ -394,22 +360,13 @@ class StsdebugApp(App[int]):
         if self._read_only():
             return
         assert self.settings is not None
-        from stsdebug.settings import parse_window
 
         def chosen(value: str | None) -> None:
             if value and self.settings is not None:
                 self.settings = replace(self.settings, window=value)
                 self.start_run()
 
-        self.push_screen(
-            PromptScreen(
-                "Time window",
-                self.settings.window,
-                "How far back to look: 30s, 15m, 2h, 1d (at most 30d). Enter runs.",
-                validate=parse_window,
-            ),
-            chosen,
-        )
+        self.push_screen(window_prompt(self.settings.window), chosen)
 
     def action_probe(self) -> None:
         if self._read_only():
@@ -425,19 +382,12 @@ class StsdebugApp(App[int]):
                 markup=False,
             )
             return
-        host = f" (host {display.one_line(settings.probe_host)})" if settings.probe_host else ""
-        message = (
-            f"The probe sends one marked metric{host} to the receiver intake API at "
-            f"{display.one_line(settings.receiver)} and follows it through Kafka and "
-            "Elasticsearch.\n\nThis WRITES to the system being diagnosed. Send it?"
-        )
-
         def answered(yes: bool | None) -> None:
             if yes and self.settings is not None:
                 # Only this run probes: a later `r` must not write again unasked.
                 self.start_run(replace(self.settings, probe=True))
 
-        self.push_screen(ConfirmScreen("Run the probe?", message, "Send probe", danger=True), answered)
+        self.push_screen(probe_confirm(settings.receiver, settings.probe_host), answered)
 
     def _finished_trace(self) -> TraceResult | None:
         trace = self.view.trace or self.last_trace
@@ -447,76 +397,26 @@ class StsdebugApp(App[int]):
 
     def action_save(self) -> None:
         trace = self._finished_trace()
-        if trace is None:
-            return
-        self._ask_path("Save the JSON trace", files.default_name(trace, "json"), trace.to_json() + "\n")
+        if trace is not None:
+            self._save("Save the JSON trace", files.default_name(trace, "json"), files.as_json(trace))
 
     def action_export(self) -> None:
         trace = self._finished_trace()
         if trace is None:
             return
         try:
-            render = files.html_renderer()
-        except Exception as exc:  # noqa: BLE001 - a broken renderer must not crash the UI
-            render = None
-            reason = f"{type(exc).__name__}: {exc}"
-        else:
-            reason = "this build of stsdebug has no HTML report renderer"
-        if render is None:
-            self.notify(
-                f"HTML export is unavailable: {reason}.",
-                title="HTML export",
-                severity="warning",
-                markup=False,
-            )
+            page = files.as_html(trace)
+        except Exception as exc:  # noqa: BLE001 - a broken template must not crash the UI
+            self.notify(f"HTML export failed: {type(exc).__name__}: {exc}", severity="error", markup=False)
             return
-        try:
-            html = render(trace)
-        except Exception as exc:  # noqa: BLE001
-            self.notify(
-                f"HTML export failed: {type(exc).__name__}: {exc}",
-                severity="error",
-                markup=False,
-            )
-            return
-        self._ask_path("Export the HTML report", files.default_name(trace, "html"), html)
+        self._save("Export the HTML report", files.default_name(trace, "html"), page)
 
-    def _ask_path(self, title: str, default: str, text: str) -> None:
-        def chosen(value: str | None) -> None:
-            if not value:
-                return
-            path = Path(value).expanduser()
-            if not path.is_absolute():
-                path = self.cwd / path
-            if path.exists() and not path.is_dir():
-
-                def overwrite(yes: bool | None) -> None:
-                    if yes:
-                        self._write(path, text)
-
-                self.push_screen(
-                    ConfirmScreen("File exists", f"{path} exists. Overwrite it?", "Overwrite"),
-                    overwrite,
-                )
-                return
-            self._write(path, text)
-
-        self.push_screen(
-            PromptScreen(title, default, f"File name (relative to {self.cwd}). Enter writes."),
-            chosen,
-        )
-
-    def _write(self, path: Path, text: str) -> None:
+    def _save(self, title: str, default: str, text: str) -> None:
         protected = [self.loaded_from] if self.loaded_from else []
-        try:
-            written = files.write_atomic(path, text, protected)
-        except StsdebugError as exc:
-            self.notify(str(exc), title="Not written", severity="error", markup=False)
-            return
-        self.notify(f"Wrote {written}", markup=False)
+        files.save(self, title, default, text, cwd=self.cwd, protected=protected)
 
     def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
+        box = self.query_one("#filter", FilterBox)
         box.display = True
         box.focus()
 
@@ -531,8 +431,11 @@ class StsdebugApp(App[int]):
                 event.input.display = False
             self.query_one(StageList).focus()
 
+    def on_filter_box_cleared(self, event: FilterBox.Cleared) -> None:
+        self.clear_filter()
+
     def clear_filter(self) -> None:
-        box = self.query_one("#filter", Input)
+        box = self.query_one("#filter", FilterBox)
         box.value = ""
         self.query_text = ""
         box.display = False
@@ -564,17 +467,6 @@ class StsdebugApp(App[int]):
             self._spin_timer.stop()
         if self.cancel_event is not None:
             self.cancel_event.set()
-
-
-class FilterBox(Input):
-    """The `/` filter; Escape here clears it (instead of cancelling a run)."""
-
-    BINDINGS = [Binding("escape", "clear", "Clear filter", key_display="Esc")]
-
-    def action_clear(self) -> None:
-        app = self.app
-        if isinstance(app, StsdebugApp):
-            app.clear_filter()
 
 
 def run_tui(

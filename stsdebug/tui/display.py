@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stsdebug.model import Status, TraceResult
+
+if TYPE_CHECKING:
+    from stsdebug.settings import Settings
 
 # Display states beyond the result statuses: a stage that has not started, is
 # running, or was cancelled by the user.
@@ -164,3 +168,57 @@ def header_parts(
     if source:
         parts.append(f"loaded {one_line(source)} (read-only)")
     return parts
+
+
+def header_for(
+    trace: TraceResult | None,
+    live: Settings | None,
+    *,
+    running: bool,
+    integration: str | None,
+    kind_of: Callable[[str], str],
+    version: str,
+    source: str | None,
+) -> list[str]:
+    """The header of the screen: the run in progress (from its settings) or the trace shown."""
+    if live is not None and (running or trace is None):
+        name = integration or live.integration or "custom"
+        parts = header_parts(None, integration=name, kind=kind_of(name), window=live.window,
+                             version=version, target=live.redacted(), source=source)
+        if live.probe and running:
+            parts.insert(3, "probe: writing one marked metric")
+        return parts
+    assert trace is not None
+    return header_parts(trace, integration=trace.integration, kind=trace.kind,
+                        window=trace.window.spec, version=trace.version, target=trace.target,
+                        source=source)
+
+
+def probe_question(receiver: str | None, probe_host: str | None) -> str:
+    """What the probe confirmation asks (it writes to the system being diagnosed)."""
+    host = f" (host {one_line(probe_host)})" if probe_host else ""
+    return (
+        f"The probe sends one marked metric{host} to the receiver intake API at "
+        f"{one_line(receiver or '')} and follows it through Kafka and "
+        "Elasticsearch.\n\nThis WRITES to the system being diagnosed. Send it?"
+    )
+
+
+def too_small(width: int, height: int, min_width: int, min_height: int) -> str:
+    return (
+        f"Terminal too small: {width}x{height}.\n"
+        f"stsdebug needs {min_width}x{min_height}.\n"
+        "Enlarge the window, or press q to quit."
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def integration_kind(name: str) -> str:
+    """push or pull, from the catalog ("?" for a name it does not know); parsed once per name."""
+    from stsdebug.errors import StsdebugError
+    from stsdebug.integrations import find
+
+    try:
+        return find(name).kind
+    except StsdebugError:
+        return "?"

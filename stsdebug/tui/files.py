@@ -1,17 +1,25 @@
-"""Saving a trace from the TUI: default file names, safe writes, the optional HTML renderer."""
+"""Saving from the TUI: default file names, and the ask-confirm-write flow.
+
+Files are rendered and written through the one output layer (``stsdebug.render.output``),
+as `check` and `report` write theirs: atomically, and never over the trace that was loaded.
+"""
 
 from __future__ import annotations
 
-import importlib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
-from stsdebug import outfiles
+from textual.app import App
+
+from stsdebug.errors import StsdebugError
 from stsdebug.model import TraceResult
+from stsdebug.render import output
+from stsdebug.tui.screens import ConfirmScreen, PromptScreen
 
-HTML_MODULE = "stsdebug.render.html"
+LOADED = "the trace that was loaded"
 
 
 def default_name(trace: TraceResult, ext: str) -> str:
@@ -21,18 +29,44 @@ def default_name(trace: TraceResult, ext: str) -> str:
     return f"stsdebug-{name}-{stamp}.{ext}"
 
 
-def html_renderer() -> Callable[[TraceResult], str] | None:
-    """``stsdebug.render.html.render``, or None when this build has no HTML report."""
-    try:
-        module = importlib.import_module(HTML_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name in (HTML_MODULE, "jinja2"):
-            return None
-        raise
-    render = getattr(module, "render", None)
-    return render if callable(render) else None
+def as_json(trace: TraceResult) -> str:
+    return output.render(trace, output.Format.json)
+
+
+def as_html(trace: TraceResult) -> str:
+    return output.html(trace)
 
 
 def write_atomic(path: str | Path, text: str, protected: Iterable[Path] = ()) -> Path:
     """Write ``text`` to ``path`` via a temporary file; never over one of ``protected``."""
-    return outfiles.write_atomic(path, text, protected, protected_is="the trace that was loaded")
+    return output.write(path, text, protected, protected_is=LOADED)
+
+
+def save(app: App[Any], title: str, default: str, text: str, *, cwd: Path, protected: list[Path]) -> None:
+    """Ask for a file name (relative to ``cwd``), confirm an overwrite, write, and say so."""
+
+    def write(path: Path) -> None:
+        try:
+            written = write_atomic(path, text, protected)
+        except StsdebugError as exc:
+            app.notify(str(exc), title="Not written", severity="error", markup=False)
+            return
+        app.notify(f"Wrote {written}", markup=False)
+
+    def chosen(value: str | None) -> None:
+        if not value:
+            return
+        path = Path(value).expanduser()
+        if not path.is_absolute():
+            path = cwd / path
+        if path.exists() and not path.is_dir():
+
+            def overwrite(yes: bool | None) -> None:
+                if yes:
+                    write(path)
+
+            app.push_screen(ConfirmScreen("File exists", f"{path} exists. Overwrite it?", "Overwrite"), overwrite)
+            return
+        write(path)
+
+    app.push_screen(PromptScreen(title, default, f"File name (relative to {cwd}). Enter writes."), chosen)

@@ -1,25 +1,23 @@
 """What the TUI needs from the trace machinery, and nothing more.
 
-The app talks to a *runner*: a callable that takes the settings, an ``on_event``
-callback and a cancel ``threading.Event`` and returns the ``TraceResult``. It is
-called on a worker thread. A runner may also offer ``plan(settings)`` so the
-stage list and pipeline strip can show every planned stage before it starts;
-without it the app adds rows as ``StageStarted`` events arrive.
+The app talks to a *runner*: a callable that takes the settings, an ``on_event`` callback and
+a cancel ``threading.Event`` and returns the ``TraceResult``. It is called on a worker
+thread. A runner may also offer ``plan(settings)`` so the stage list and pipeline strip can
+show every planned stage before it starts; without it the app adds rows as
+``StageStarted`` events arrive.
 
-Tests pass their own runner (or ``TraceRunner(stages=[...])`` with fake stage
-functions) so the UI can be driven without any network.
+The command line gives the app ``stsdebug.commands.tui.TraceRunner`` (the real trace);
+tests pass their own runner, so the UI can be driven without any network.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 from stsdebug.model import TraceResult
 from stsdebug.settings import Settings
-from stsdebug.stages.base import Stage
 from stsdebug.trace import Event
 
 OnEvent = Callable[[Event], None]
@@ -31,36 +29,11 @@ class Runner(Protocol):
     ) -> TraceResult: ...
 
 
-@dataclass
-class TraceRunner:
-    """The default runner: ``stsdebug.trace.Trace``, optionally with given stages or sources."""
+class RunnerFailed:
+    """The runner itself raised (not a stage: stages already become `error`)."""
 
-    stages: Sequence[Stage] | None = None
-    sources: Mapping[str, Any] | None = None
-    now: float | None = None
-
-    def plan(self, settings: Settings) -> list[tuple[str, str]]:
-        if self.stages is not None:
-            return [(s.id, s.title) for s in self.stages]
-        from stsdebug.integrations import find
-        from stsdebug.trace import planned_titles
-
-        return planned_titles(find(settings.integration or "custom"))
-
-    def __call__(
-        self, settings: Settings, on_event: OnEvent, cancel: threading.Event
-    ) -> TraceResult:
-        from stsdebug.trace import Trace
-
-        trace = Trace(
-            settings,
-            stages=self.stages,
-            sources=self.sources,
-            on_event=on_event,
-            cancel=cancel,
-            now=self.now,
-        )
-        return trace.run()
+    def __init__(self, message: str) -> None:
+        self.message = message
 
 
 def plan_of(runner: Runner, settings: Settings) -> list[tuple[str, str]]:

@@ -14,7 +14,7 @@ from textual.widgets.option_list import Option
 
 from stsdebug.errors import StsdebugError
 from stsdebug.integrations import Integration
-from stsdebug.tui.display import WORDS, one_line
+from stsdebug.tui.display import WORDS, one_line, probe_question
 
 # (key, what it does): the single list the footer, the help screen and docs/tui.md follow.
 KEYS: list[tuple[str, str]] = [
@@ -202,3 +202,20 @@ class IntegrationScreen(ModalScreen[str | None]):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)
+
+
+def window_prompt(current: str) -> PromptScreen:
+    """`w`: a new time window, checked before it is accepted."""
+    from stsdebug.settings import parse_window
+
+    return PromptScreen(
+        "Time window",
+        current,
+        "How far back to look: 30s, 15m, 2h, 1d (at most 30d). Enter runs.",
+        validate=parse_window,
+    )
+
+
+def probe_confirm(receiver: str | None, probe_host: str | None) -> ConfirmScreen:
+    """`p`: the probe writes to the system being diagnosed, so it asks first."""
+    return ConfirmScreen("Run the probe?", probe_question(receiver, probe_host), "Send probe", danger=True)

@@ -243,18 +243,75 @@ def test_excerpts_merge_overlapping_context_and_mark_gaps(tmp_path: Path) -> Non
 def test_logs_without_findings_contribute_their_tail(tmp_path: Path) -> None:
     path = tmp_path / "other.log"
     path.write_text("".join(f"l{i}\n" for i in range(1, bundle.TAIL_LINES + 51)))
-    made = bundle.build(ALL["all_pass"](), Settings(agent_log=str(path)))
+    made = bundle.build(ALL["kafka_fail"](), Settings(agent_log=str(path)))  # it quotes agent.log only
     text = made.file("inputs/agent-log/other.log.tail.txt").data.decode().splitlines()
     assert text[2].split() == ["51", "l51"] and text[-1].split() == [str(bundle.TAIL_LINES + 50), f"l{bundle.TAIL_LINES + 50}"]
     assert made.manifest["inputs"][0]["lines"] == [[51, bundle.TAIL_LINES + 50]]
 
 
+def receiver_trace(*quoted: tuple[str, int]) -> TraceResult:
+    """kafka_fail, its receiver stage quoting the given (source, line) pairs."""
+    trace = ALL["kafka_fail"]()
+    stage = trace.stage("receiver")
+    assert stage is not None
+    stage.evidence = [LogSample("Quoted", src, [LogLine(n, f"line {n}")]) for src, n in quoted]
+    return trace
+
+
+def test_a_directory_contributes_only_the_files_the_trace_reads(tmp_path: Path) -> None:
+    # The log source reads the receiver's own logs of a directory (rotated ones too, gzip
+    # told by its magic, not its name) and nothing else lying there.
+    rdir = tmp_path / "logs"
+    rdir.mkdir()
+    (rdir / "stackstate-receiver.log").write_text("".join(f"live {i}\n" for i in range(1, 6)))
+    (rdir / "stackstate-receiver.log.1").write_bytes(gzip.compress(b"".join(b"rotated %d\n" % i for i in range(1, 6))))
+    (rdir / "mm2es.log").write_text("mover line\n")
+    (rdir / "notes.txt").write_text("not a log\n")
+    (rdir / "heap.hprof").write_bytes(b"\x00\x01binary")
+    trace = receiver_trace((f"{rdir}/stackstate-receiver.log.1", 3))
+    made = bundle.build(trace, Settings(receiver_log=[str(rdir)]), context=1)
+    inputs = [f.name for f in made.files if f.name.startswith("inputs/")]
+    assert inputs == ["inputs/receiver-log/stackstate-receiver.log.1.excerpts.txt"]
+    body = made.file(inputs[0]).data.decode().splitlines()
+    assert body[2:] == ["  2  rotated 2", "> 3  rotated 3", "  4  rotated 4"]  # decompressed, numbered as read
+    assert made.manifest["inputs"] == [{
+        "setting": "receiver_log", "path": str(rdir / "stackstate-receiver.log.1"), "file": inputs[0],
+        "kind": "excerpts", "lines": [[2, 4]], "note": "",
+    }]
+
+
+def test_without_quotes_a_directory_gives_the_tail_of_its_live_file_only(tmp_path: Path) -> None:
+    rdir = tmp_path / "logs"
+    rdir.mkdir()
+    (rdir / "stackstate-receiver.log").write_text("newest\n")
+    (rdir / "stackstate-receiver.2026-11-01.0.log").write_text("old, maybe before the window\n")
+    made = bundle.build(receiver_trace(), Settings(receiver_log=[str(rdir)]))
+    inputs = [f.name for f in made.files if f.name.startswith("inputs/")]
+    assert inputs == ["inputs/receiver-log/stackstate-receiver.log.tail.txt"]
+    assert made.file(inputs[0]).data.decode().splitlines()[2:] == ["  1  newest"]
+
+
+def test_inputs_of_a_stage_not_in_the_plan_are_not_read(tmp_path: Path) -> None:
+    # aws is pulled: its plan has no agent and no receiver stage, so the trace read neither log.
+    log = tmp_path / "agent.log"
+    log.write_text("2026-11-21 10:01:02 UTC | CORE | INFO | (a.go:1) | hello\n")
+    rlog = tmp_path / "stackstate-receiver.log"
+    rlog.write_text("x\n")
+    made = bundle.build(ALL["all_pass"](), Settings(agent_log=str(log), receiver_log=[str(rlog)]))
+    assert [f.name for f in made.files] == ["report.html", "trace.json", "settings.json", "manifest.json"]
+    assert [(i["setting"], i["kind"], i["note"]) for i in made.manifest["inputs"]] == [
+        ("agent_log", "not included", "not read by the trace: the aws plan has no agent stage"),
+        ("receiver_log", "not included", "not read by the trace: the aws plan has no receiver stage"),
+    ]
+
+
 def test_unreadable_inputs_are_noted_not_fatal(tmp_path: Path) -> None:
     s = Settings(agent_log=str(tmp_path / "gone.log"), agent_output=str(tmp_path / "gone.txt"))
-    made = bundle.build(ALL["all_pass"](), s)
+    made = bundle.build(ALL["kafka_fail"](), s)
     assert [f.name for f in made.files] == ["report.html", "trace.json", "settings.json", "manifest.json"]
     notes = [i["note"] for i in made.manifest["inputs"]]
-    assert notes == ["cannot read: No such file or directory"] * 2
+    assert notes == [f"cannot read: --agent-output {tmp_path / 'gone.txt'}: no such file or directory",
+                     f"cannot read: --agent-log {tmp_path / 'gone.log'}: no such file or directory"]
 
 
 # --- refusal -------------------------------------------------------------------------------
@@ -285,7 +342,7 @@ def test_known_token_formats_are_refused(tmp_path: Path, line: str, what: str) -
     out = tmp_path / "check.txt"
     out.write_text(f"=== Series ===\n{line}\n")
     with pytest.raises(bundle.SecretLeak, match=f"inputs/agent-output/check.txt line 2 still holds what looks like {what}"):
-        bundle.build(ALL["all_pass"](), Settings(agent_output=str(out)))
+        bundle.build(ALL["kafka_fail"](), Settings(agent_output=str(out)))
 
 
 def test_scan_sees_through_html_and_json_escaping() -> None:

@@ -16,13 +16,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
+from stsdebug.commands.tui import TraceRunner
 from stsdebug.integrations import find
 from stsdebug.model import StageResult, Status, TraceResult
 from stsdebug.settings import Settings
 from stsdebug.stages.base import Context, Stage
 from stsdebug.trace import Event, StageFinished, StageStarted, Trace, TraceFinished, planned_titles
 from stsdebug.tui.app import StsdebugApp
-from stsdebug.tui.runner import TraceRunner
 
 WAIT = 10.0  # seconds any fake waits at most, so a broken app can never hang a test
 

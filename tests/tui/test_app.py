@@ -474,15 +474,18 @@ def test_s_before_any_trace_finished_says_so() -> None:
     drive(app, scenario)
 
 
-def test_e_without_the_html_renderer_says_export_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(files, "HTML_MODULE", "stsdebug.render.no_such_renderer")
+def test_e_when_the_report_cannot_be_rendered_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(trace: TraceResult) -> str:
+        raise RuntimeError("template exploded")
+
+    monkeypatch.setattr(files, "as_html", broken)
     app = StsdebugApp(None, factories.kafka_fail())
 
     async def scenario(pilot: Any) -> None:
         await pilot.press("e")
         await pilot.pause()
         assert not isinstance(app.screen, PromptScreen)
-        assert "HTML export is unavailable" in notices(app)
+        assert "HTML export failed: RuntimeError: template exploded" in notices(app)
 
     drive(app, scenario)
 
@@ -495,7 +498,7 @@ def test_e_exports_the_html_report(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         return "<html>report</html>"
 
     # The real renderer is tested with the report; here only the TUI's part.
-    monkeypatch.setattr(files, "html_renderer", lambda: render)
+    monkeypatch.setattr(files, "as_html", render)
     trace = factories.kafka_fail()
     app = StsdebugApp(None, trace, cwd=tmp_path)
 

@@ -188,6 +188,10 @@ def test_write_atomic_refuses_the_loaded_file_and_directories(tmp_path: Path) ->
     assert out.read_text() == "data" and not list(tmp_path.glob(".*stsdebug-tmp"))
 
 
-def test_html_renderer_is_none_when_the_module_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(files, "HTML_MODULE", "stsdebug.render.no_such_renderer")
-    assert files.html_renderer() is None
+def test_saved_files_are_the_outputs_of_check_and_report() -> None:
+    # The TUI saves and exports through the same output layer as the command line.
+    from stsdebug.render import output
+
+    trace = factories.kafka_fail()
+    assert files.as_json(trace) == output.render(trace, output.Format.json) == trace.to_json() + "\n"
+    assert files.as_html(trace) == output.html(trace)

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from textual.widgets import Input
 
+from stsdebug.commands.tui import TraceRunner
 from stsdebug.model import TraceResult
 from stsdebug.sandbox import paths
 from stsdebug.sandbox.faults import FAULTS
@@ -29,7 +30,7 @@ def test_tui_on_a_sandbox_fault_highlights_the_verdict_stage_and_exports(tmp_pat
     fault = FAULTS["es-read-only"]
     with sandbox(base, [fault.name]):
         settings = resolve({"profile": "sandbox", "integration": fault.integration})
-        app = StsdebugApp(settings, None, cwd=tmp_path, animate=False)
+        app = StsdebugApp(settings, None, runner=TraceRunner(), cwd=tmp_path, animate=False)
 
         async def scenario(pilot: Any) -> None:
             await wait_for(pilot, lambda: app.last_trace is not None, timeout=90)

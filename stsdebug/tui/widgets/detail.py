@@ -7,6 +7,8 @@ as markup, with control and bidi characters made visible.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.table import Table as RichTable
 from rich.text import Text as RichText
 from textual.containers import VerticalScroll
@@ -68,7 +70,7 @@ def figures_table(fig: Figures) -> RichTable:
     return grid
 
 
-def data_table(columns: list[str], rows: list[list[object]]) -> DataTable[RichText]:
+def data_table(columns: list[str], rows: Sequence[Sequence[object]]) -> DataTable[RichText]:
     table: DataTable[RichText] = DataTable(
         classes="evidence-table", zebra_stripes=True, cursor_type="row", show_cursor=False
     )

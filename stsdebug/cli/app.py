@@ -1,0 +1,107 @@
+"""The typer application: global options, help layout, shell completion, and the commands.
+
+Thin on purpose: each command lives in its own module under ``stsdebug.commands`` and
+registers itself; this module only assembles them. Heavy libraries (textual,
+elasticsearch, kafka) are imported by the commands that need them, when they run, so
+``stsdebug --help`` and completion stay fast.
+"""
+
+# No `from __future__ import annotations`: typer reads these annotations at run time.
+
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Annotated, Any, Optional
+
+import typer
+from typer.core import TyperGroup
+
+from stsdebug import __version__
+from stsdebug.commands import bundle, check, demo, integrations, report, sandbox, tui, validate
+from stsdebug.commands.errors import clean_errors, is_clean
+
+
+def _usage_error_class() -> type[Exception]:
+    """click's UsageError as typer raises it (typer may carry its own copy of click, so the
+    class is found through typer's public BadParameter, one of its kind)."""
+    return next((c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError"), typer.BadParameter)
+
+
+USAGE_ERROR = _usage_error_class()
+
+# In the order `stsdebug --help` lists them.
+COMMANDS = (check, report, validate, integrations, tui, sandbox, demo, bundle)
+
+
+@contextmanager
+def _one_line_usage_errors() -> Iterator[None]:
+    """A mistyped command, option or value is one line on stderr and exit 2, like every other
+    mistake (not typer's usage block and error box)."""
+    try:
+        yield
+    except USAGE_ERROR as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            raise  # `stsdebug` alone: the help is the answer
+        ctx = getattr(exc, "ctx", None)
+        where = ctx.command_path if ctx is not None else "stsdebug"
+        message = str(getattr(exc, "format_message", exc.__str__)()).rstrip(".")
+        sys.stderr.write(f"stsdebug: error: {message} (see `{where} --help`)\n")
+        raise typer.Exit(int(getattr(exc, "exit_code", 2))) from None
+
+
+class StsdebugGroup(TyperGroup):
+    """The root group: usage errors anywhere below it become one line."""
+
+    def make_context(
+        self, info_name: Optional[str], args: Sequence[str], parent: Any = None, **extra: Any
+    ) -> Any:
+        with _one_line_usage_errors():
+            return super().make_context(info_name, list(args), parent, **extra)
+
+    def invoke(self, ctx: Any) -> Any:
+        with _one_line_usage_errors():
+            return super().invoke(ctx)
+
+
+app = typer.Typer(
+    cls=StsdebugGroup,
+    name="stsdebug",
+    help="Find out why telemetry is missing in StackState: walks agent → receiver → Kafka → "
+    "Elasticsearch → telemetry streams in order and names where the data stops.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"stsdebug {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = None,
+) -> None:
+    """stsdebug: where does StackState telemetry stop?"""
+
+
+def _assemble() -> None:
+    for module in COMMANDS:
+        module.register(app)
+    for info in app.registered_commands:
+        if info.callback is not None and not is_clean(info.callback):
+            info.callback = clean_errors(info.callback)
+
+
+_assemble()
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=True)
+    except BrokenPipeError:
+        sys.exit(0)

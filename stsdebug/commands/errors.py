@@ -1,0 +1,41 @@
+"""Known errors turned into one clean line, for every command."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+import typer
+
+from stsdebug.errors import StsdebugError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def clean_errors(
+    fn: Callable[P, R], *, interrupted: str = "stsdebug: interrupted"
+) -> Callable[P, R]:
+    """Known errors become one line on stderr and their exit code, never a traceback;
+    Ctrl-C is exit 130 with ``interrupted`` said once."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except StsdebugError as exc:
+            sys.stderr.write(f"stsdebug: error: {exc}\n")
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            sys.stderr.write(interrupted + "\n")
+            raise typer.Exit(130) from None
+
+    wrapper._clean = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def is_clean(fn: object) -> bool:
+    """Has ``fn`` been wrapped by ``clean_errors`` already (with its own message)?"""
+    return bool(getattr(fn, "_clean", False))

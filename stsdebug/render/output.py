@@ -1,0 +1,95 @@
+"""The one output layer: a trace rendered in a format and written where the user asked.
+
+`check`, `report`, `bundle`, `demo` and the TUI all render and write through here, so an
+output file is never written one way in one command and another way in the next: every
+file goes through the atomic writer and is never one of the inputs.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from enum import Enum
+from pathlib import Path
+from typing import TextIO
+
+from stsdebug.errors import UsageError
+from stsdebug.model import TraceResult
+from stsdebug.outfiles import write_atomic
+
+
+class Format(str, Enum):
+    """How `check` and `report` print a trace."""
+
+    text = "text"
+    json = "json"
+    junit = "junit"
+
+
+def render(trace: TraceResult, fmt: Format = Format.text, *, verbose: bool = False) -> str:
+    """The trace as text, JSON or JUnit XML."""
+    if fmt is Format.json:
+        return trace.to_json() + "\n"
+    if fmt is Format.junit:
+        from stsdebug.render import junit
+
+        return junit.render(trace)
+    from stsdebug.render import text
+
+    return text.render(trace, verbose=verbose)
+
+
+def html(trace: TraceResult, template_dir: str | Path | None = None) -> str:
+    """The self-contained HTML report (jinja2 is imported only when one is asked for)."""
+    from stsdebug.render import html as html_report
+
+    return html_report.render(trace, template_dir=template_dir)
+
+
+def write(
+    path: str | Path,
+    data: str | bytes,
+    protected: Iterable[Path] = (),
+    *,
+    protected_is: str = "one of the inputs",
+) -> Path:
+    """Write ``data`` to ``path`` atomically, never over one of ``protected``."""
+    return write_atomic(path, data, protected, protected_is=protected_is)
+
+
+def emit(
+    trace: TraceResult,
+    fmt: Format = Format.text,
+    *,
+    output: str | None = None,
+    html_path: str | None = None,
+    template_dir: str | None = None,
+    protected: Iterable[Path] = (),
+    verbose: bool = False,
+    show: bool = True,
+    stdout: TextIO | None = None,
+) -> None:
+    """Render every output first, then write them: the formatted trace to ``output`` (or,
+    when ``show``, to stdout) and the HTML report to ``html_path``.
+
+    Rendering first means a broken team template fails before any file is written.
+    """
+    protected = list(protected)
+    if output and html_path and _same(output, html_path):
+        raise UsageError(f"--output and --html both name {html_path}; give two different files")
+    rendered = render(trace, fmt, verbose=verbose) if output or show else None
+    page = html(trace, template_dir) if html_path else None
+    if rendered is not None:
+        if output:
+            write(output, rendered, protected)
+        else:
+            (stdout or sys.stdout).write(rendered)
+    if html_path and page is not None:
+        write(html_path, page, protected)
+
+
+def _same(a: str, b: str) -> bool:
+    try:
+        return Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
+    except OSError:
+        return a == b
