@@ -13,6 +13,14 @@ import typer
 from stsdebug.commands import clean_errors as shared_clean_errors
 
 
+def register_sandbox_profile() -> None:
+    """`--profile sandbox` means the profile file of the sandbox that is up."""
+    from stsdebug.sandbox.paths import PROFILE_NAME, locate_profile
+    from stsdebug.settings import register_profile
+
+    register_profile(PROFILE_NAME, locate_profile)
+
+
 class Format(str, Enum):
     text = "text"
     json = "json"
@@ -26,6 +34,7 @@ def clean_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def register(app: typer.Typer, with_check_options: Callable[..., Any]) -> None:
+    register_sandbox_profile()
     sandbox = typer.Typer(
         name="sandbox",
         help="A local StackState-shaped pipeline (Kafka, Elasticsearch, receiver, mm2es, agent, "

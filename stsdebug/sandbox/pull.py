@@ -76,7 +76,7 @@ class EsWriter:
         except Exception as exc:  # noqa: BLE001 - reported by the caller in its own log
             return f"{type(exc).__name__}: {exc}"
         for entry in resp.get("items") or []:
-            item = next(iter(entry.values()), {})
+            item: dict[str, Any] = next(iter(entry.values()), {})
             if not 200 <= int(item.get("status") or 0) < 300:
                 err = item.get("error") or {}
                 return f"{err.get('type', 'error')}: {err.get('reason', '')} (status {item.get('status')})"
@@ -164,7 +164,8 @@ class MirrorStub:
         if not isinstance(request, dict):
             return 500, {"_type": "RemoteMirrorError", "summary": "Request validation errors.",
                          "details": "the request body is not a JSON object"}
-        query = request.get("query") if isinstance(request.get("query"), dict) else {}
+        given = request.get("query")
+        query: dict[str, Any] = given if isinstance(given, dict) else {}
         end_ms = query.get("endTime")
         at = end_ms / 1000.0 if isinstance(end_ms, (int, float)) else now
         if self.store_down(at):
@@ -179,7 +180,7 @@ class MirrorStub:
             if field.get("fieldType") not in (None, "STRING"):
                 return 400, {"_type": "UnsupportedFieldTypeError", "mirrorType": field.get("fieldType")}
             name = field.get("fieldName")
-            values = sorted({_label(s, name) for s in world.PROMETHEUS_SERIES} - {None})
+            values = sorted(v for v in {_label(s, name) for s in world.PROMETHEUS_SERIES} if v is not None)
             return 200, {"_type": "FieldValuesResponse", "isPartial": False,
                          "values": [{"_type": "CompleteValue", "value": v} for v in values]}
         if path == "/api/metric":

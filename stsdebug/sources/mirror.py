@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from stsdebug.errors import SourceError
+from stsdebug.sources.config import MirrorConfig
 from stsdebug.sources.http import HttpSource, HttpStatusError
 
 SYSTEM = "Prometheus mirror"
@@ -21,6 +22,10 @@ class MirrorSource:
         self.base_url = base_url.rstrip("/")
         self.headers = {"X-MIRROR-API-KEY": api_key} if api_key else {}
         self.http = HttpSource(timeout, system=SYSTEM)
+
+    @classmethod
+    def from_config(cls, cfg: MirrorConfig) -> MirrorSource:
+        return cls(cfg.base_url, cfg.api_key, cfg.timeout)
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -57,9 +62,3 @@ def _typed(body: str) -> dict[str, Any] | None:
     except ValueError:
         return None
     return data if isinstance(data, dict) and isinstance(data.get("_type"), str) else None
-
-
-def from_settings(settings: Any) -> MirrorSource:
-    if not settings.mirror:
-        raise SourceError("No Prometheus mirror URL given (--mirror).", system=SYSTEM)
-    return MirrorSource(settings.mirror, settings.mirror_api_key, settings.timeout)

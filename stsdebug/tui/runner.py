@@ -19,8 +19,7 @@ from typing import Any, Protocol
 
 from stsdebug.model import TraceResult
 from stsdebug.settings import Settings
-from stsdebug.stages.base import Stage
-from stsdebug.trace import Event
+from stsdebug.trace import Event, Stage
 
 OnEvent = Callable[[Event], None]
 

@@ -20,7 +20,7 @@ import pytest
 from stsdebug.model import Status
 from stsdebug.sandbox.formats import LogFile
 from stsdebug.sandbox.receiver import Receiver
-from stsdebug.stages import kafka as kafka_stage
+from stsdebug.stages import kafka_lag, topic_read
 from tests.integration import kafka_support as sup
 from tests.integration.kafka_support import Series
 
@@ -32,7 +32,7 @@ MYSQL = {"mysql.performance.queries": 12.0}
 
 @pytest.fixture(autouse=True)
 def _short_lag_sample(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(kafka_stage, "LAG_SAMPLE_S", 0.2)
+    monkeypatch.setattr(kafka_lag, "LAG_SAMPLE_S", 0.2)
 
 
 @pytest.fixture
@@ -85,7 +85,7 @@ def test_topic_api_gives_the_same_evidence_as_kafka(kafka_bootstrap: str, receiv
 def test_topic_api_counts_past_the_read_cap(
     kafka_bootstrap: str, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(kafka_stage, "CAP", 15)
+    monkeypatch.setattr(topic_read, "CAP", 15)
     now = time.time()
     topic = _seed(kafka_bootstrap, now)
     result = sup.stage(sup.run(sup.settings(sts_api=receiver.url, topic=topic), now=now))

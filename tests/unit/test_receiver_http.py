@@ -19,7 +19,8 @@ import pytest
 from stsdebug.errors import SourceError, UsageError
 from stsdebug.model import Status
 from stsdebug.settings import Settings
-from stsdebug.sources.http import HttpSource, HttpStatusError, _connect_error, display_url
+from stsdebug.sources.errors import cannot_reach
+from stsdebug.sources.http import HttpSource, HttpStatusError, display_url
 from stsdebug.stages.base import load_stage
 from stsdebug.stages.receiver import _health_url
 from stsdebug.trace import Trace
@@ -179,7 +180,7 @@ def test_not_an_http_url_is_a_usage_error():
 ])
 def test_connect_error_classification(message, cause):
     # httpx raises these from the OS; a DNS failure cannot be provoked on loopback only.
-    err = _connect_error(Exception(message), "https://recv.example:7077/health", "https://recv.example:7077/health", "x")
+    err = cannot_reach(Exception(message), system="x", what="x", where="recv.example:7077", host="recv.example")
     assert err.cause == cause
     if cause == "tls":
         assert str(err).endswith("failed: certificate verify failed: self-signed certificate.")
