@@ -21,6 +21,7 @@ from stsdebug.model import Status
 from stsdebug.sandbox.formats import LogFile
 from stsdebug.sandbox.receiver import Receiver
 from stsdebug.stages import kafka_lag, topic_read
+from tests.http_support import serve
 from tests.integration import kafka_support as sup
 from tests.integration.kafka_support import Series
 
@@ -156,11 +157,11 @@ def test_an_api_answering_oldest_first_is_searched_to_its_end() -> None:
 
 
 def _failing(respond: sup.Responder, *phrases: str, token: str | None = TOKEN, timeout: float = 2.0) -> None:
-    with sup.http_server(respond) as url:
+    with serve(respond) as server:
         started = time.monotonic()
-        trace = sup.run(sup.settings(sts_api=url, sts_api_token=token, timeout=timeout), ("kafka", "elasticsearch"))
+        trace = sup.run(sup.settings(sts_api=server.url, sts_api_token=token, timeout=timeout), ("kafka", "elasticsearch"))
         elapsed = time.monotonic() - started
-        seen = list(sup.http_server.seen)  # type: ignore[attr-defined]
+        seen = [r.headers for r in server.requests]
     result = sup.stage(trace)
     assert result.status is Status.ERROR, result.summary
     for phrase in phrases:
