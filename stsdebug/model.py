@@ -252,15 +252,9 @@ class TraceResult:
     def load(cls, path: Path) -> TraceResult:
         """Read a trace from a JSON file or from an HTML report that embeds one."""
         from stsdebug.errors import UsageError
+        from stsdebug.inputs import read_bytes
 
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            raise UsageError(f"{path}: no such file") from None
-        except IsADirectoryError:
-            raise UsageError(f"{path}: is a directory, expected a trace JSON file") from None
-        except OSError as exc:
-            raise UsageError(f"{path}: cannot read ({exc.strerror})") from None
+        raw = read_bytes(path, str(path), expected="a trace JSON file")
         text = raw.decode("utf-8", errors="replace")
         if text.lstrip()[:1] == "<":
             text = _json_from_html(text)

@@ -13,8 +13,8 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from stsdebug.errors import SourceError
 from stsdebug.settings import Settings
@@ -37,7 +37,6 @@ from stsdebug.sources.logs import LogSource
 from stsdebug.sources.mirror import MirrorSource
 from stsdebug.sources.topic_api import TopicApiSource
 
-S = TypeVar("S")
 
 @dataclass(frozen=True)
 class SourceConfigs:
@@ -79,35 +78,41 @@ def configs_from(s: Settings) -> SourceConfigs:
     )
 
 
-def _needs(config: S | None, message: str, system: str) -> S:
-    if config is None:
-        raise SourceError(message, system=system, cause="config")
-    return config
+@dataclass(frozen=True)
+class Builder:
+    """How one source is built: its class, called with its config's fields as keywords."""
+
+    make: Callable[..., Any]
+    config: Callable[[SourceConfigs], Any]
+    missing: str = ""  # the sentence when the user gave nothing to build it from
+    system: str = ""
 
 
-# name -> how to build that source from the configs
-BUILDERS: dict[str, Callable[[SourceConfigs], Any]] = {
-    "http": lambda c: HttpSource(timeout=c.http.timeout),
-    "logs": lambda c: LogSource(list(c.logs.receiver_log), c.logs.timeout),
-    "agent": lambda c: AgentSource(
-        output=c.agent.output, log=c.agent.log, cmd=c.agent.cmd, cmd_timeout=c.agent.cmd_timeout
+# name -> builder; every config's field names are its source's keyword arguments
+# (tests/unit/test_source_factory.py builds each one).
+BUILDERS: dict[str, Builder] = {
+    "http": Builder(HttpSource, lambda c: c.http),
+    "logs": Builder(LogSource, lambda c: c.logs),
+    "agent": Builder(AgentSource, lambda c: c.agent),
+    "kafka": Builder(KafkaSource, lambda c: c.kafka, "No Kafka bootstrap address given (--kafka).", "Kafka"),
+    "topic_api": Builder(
+        TopicApiSource, lambda c: c.topic_api, "No StackState API URL given (--sts-api).", "StackState topic API"
     ),
-    "kafka": lambda c: KafkaSource.from_config(
-        _needs(c.kafka, "No Kafka bootstrap address given (--kafka).", "Kafka")
-    ),
-    "topic_api": lambda c: TopicApiSource.from_config(
-        _needs(c.topic_api, "No StackState API URL given (--sts-api).", "StackState topic API")
-    ),
-    "es": lambda c: ESSource.from_config(
-        _needs(c.es, "No Elasticsearch URL given (--es).", "elasticsearch")
-    ),
-    "mirror": lambda c: MirrorSource.from_config(
-        _needs(c.mirror, "No Prometheus mirror URL given (--mirror).", "Prometheus mirror")
-    ),
-    "intake": lambda c: IntakeSource.from_config(
-        _needs(c.intake, "No receiver URL given (--receiver): nothing was sent.", "StackState receiver")
+    "es": Builder(ESSource, lambda c: c.es, "No Elasticsearch URL given (--es).", "elasticsearch"),
+    "mirror": Builder(MirrorSource, lambda c: c.mirror, "No Prometheus mirror URL given (--mirror).", "Prometheus mirror"),
+    "intake": Builder(
+        IntakeSource, lambda c: c.intake, "No receiver URL given (--receiver): nothing was sent.", "StackState receiver"
     ),
 }
+
+
+def build(name: str, configs: SourceConfigs) -> Any:
+    """The source ``name``, built from its config; SourceError when it has none."""
+    builder = BUILDERS[name]
+    config = builder.config(configs)
+    if config is None:
+        raise SourceError(builder.missing, system=builder.system, cause="config")
+    return builder.make(**asdict(config))
 
 
 class Sources:
@@ -124,32 +129,8 @@ class Sources:
     def get(self, name: str) -> Any:
         with self._lock:
             if name not in self._made:
-                self._made[name] = BUILDERS[name](self.configs)
+                self._made[name] = build(name, self.configs)
             return self._made[name]
-
-    def http(self) -> HttpSource:
-        return cast(HttpSource, self.get("http"))
-
-    def logs(self) -> LogSource:
-        return cast(LogSource, self.get("logs"))
-
-    def agent(self) -> AgentSource:
-        return cast(AgentSource, self.get("agent"))
-
-    def kafka(self) -> KafkaSource:
-        return cast(KafkaSource, self.get("kafka"))
-
-    def topic_api(self) -> TopicApiSource:
-        return cast(TopicApiSource, self.get("topic_api"))
-
-    def es(self) -> ESSource:
-        return cast(ESSource, self.get("es"))
-
-    def mirror(self) -> MirrorSource:
-        return cast(MirrorSource, self.get("mirror"))
-
-    def intake(self) -> IntakeSource:
-        return cast(IntakeSource, self.get("intake"))
 
     def close(self) -> None:
         with self._lock:

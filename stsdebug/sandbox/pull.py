@@ -25,6 +25,7 @@ from typing import Any
 
 from stsdebug.sandbox import world
 from stsdebug.sandbox.formats import LogFile, index_for, logback_line
+from stsdebug.sandbox.http_base import QuietHandler
 from stsdebug.sandbox.mover import INDEX_MAPPINGS, INDEX_SETTINGS
 from stsdebug.sandbox.world import FaultClock, PullSeries
 
@@ -216,29 +217,18 @@ def _label(series: PullSeries, key: Any) -> str | None:
 
 
 def _mirror_handler(stub: MirrorStub) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         server_version = "uvicorn"
-        sys_version = ""
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-            pass
 
         def _reply(self, status: int, payload: dict[str, Any]) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("X-MIRROR-API-KEY", stub.api_key)
-            self.end_headers()
-            self.wfile.write(data)
+            headers = {"Content-Type": "application/json", "X-MIRROR-API-KEY": stub.api_key}
+            self.answer(status, json.dumps(payload).encode(), headers)
             phrase = http.client.responses.get(status, "")
             stub.log.write(f'INFO:     {self.client_address[0]}:{self.client_address[1]} - "{self.command} '
                            f'{self.path} HTTP/1.1" {status} {phrase}')
 
         def do_POST(self) -> None:  # noqa: N802 - stdlib name
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length > 0 else b""
+            raw = self.read_body()
             try:
                 request = json.loads(raw) if raw.strip() else {}
             except ValueError:

@@ -12,6 +12,8 @@ from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+from stsdebug.sandbox.http_base import QuietHandler
+
 if TYPE_CHECKING:
     from stsdebug.sandbox.receiver import Receiver
 
@@ -88,26 +90,16 @@ def _decode(value: bytes | None) -> Any:
 
 
 def handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         server_version = "akka-http/10.2.9"
-        sys_version = ""
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-            pass  # the receiver's root logger is at WARN: no access log
+        # (no access log: the receiver's root logger is at WARN)
 
         def _send(self, status: int, body: str, ctype: str = "application/json") -> None:
-            data = body.encode()
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            self.answer(status, body.encode(), {"Content-Type": ctype})
 
         def do_POST(self) -> None:  # noqa: N802 - stdlib name
             url = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length > 0 else b""
+            body = self.read_body()
             if url.path.rstrip("/") not in ("/stsAgent/intake", "/stsAgent/api/v1/series"):
                 self._send(404, json.dumps({"error": f"The requested resource {url.path} could not be found."}))
                 return

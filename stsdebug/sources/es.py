@@ -30,7 +30,6 @@ from urllib.parse import urlsplit
 
 from stsdebug.deadline import DeadlineExceeded, bounded
 from stsdebug.errors import SourceError
-from stsdebug.sources.config import ESConfig
 from stsdebug.sources.errors import Failure, cannot_reach, classify, short, tls_reason
 from stsdebug.sources.es_answers import (
     SYSTEM,
@@ -118,18 +117,6 @@ class ESSource:
             elif ca_file:
                 kwargs["ca_certs"] = str(Path(ca_file).expanduser())
         self._client = Elasticsearch([self.url], **kwargs)
-
-    @classmethod
-    def from_config(cls, cfg: ESConfig) -> ESSource:
-        return cls(
-            cfg.url,
-            timeout=cfg.timeout,
-            username=cfg.username,
-            password=cfg.password,
-            api_key=cfg.api_key,
-            ca_file=cfg.ca_file,
-            insecure=cfg.insecure,
-        )
 
     def close(self) -> None:
         with contextlib.suppress(Exception):  # closing never fails a trace

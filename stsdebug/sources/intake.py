@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from stsdebug.sources.config import IntakeConfig
 from stsdebug.sources.http import HttpSource, HttpStatusError, display_url
 
 SYSTEM = "StackState receiver"
@@ -34,10 +33,6 @@ class IntakeSource:
         self.url = intake_url(receiver)
         self._api_key = api_key
         self._http = HttpSource(timeout, system=SYSTEM)
-
-    @classmethod
-    def from_config(cls, cfg: IntakeConfig) -> IntakeSource:
-        return cls(cfg.receiver, cfg.api_key, cfg.timeout)
 
     def post(self, payload: dict[str, Any]) -> IntakeAnswer:
         try:

@@ -40,7 +40,6 @@ from typing import Any, TypeVar
 
 from stsdebug.deadline import DeadlineExceeded, bounded
 from stsdebug.errors import SourceError
-from stsdebug.sources.config import KafkaConfig
 from stsdebug.sources.errors import lower_first, os_reason
 from stsdebug.sources.kafka_preflight import (
     CAPTURE,
@@ -139,20 +138,6 @@ class KafkaSource(TopicSource):
         self._consumer: Any = None
         self._broken: SourceError | None = None
         self._lock = threading.RLock()
-
-    @classmethod
-    def from_config(cls, cfg: KafkaConfig) -> KafkaSource:
-        return cls(
-            cfg.bootstrap,
-            timeout=cfg.timeout,
-            security_protocol=cfg.security_protocol,
-            sasl_mechanism=cfg.sasl_mechanism,
-            sasl_username=cfg.sasl_username,
-            sasl_password=cfg.sasl_password,
-            ssl_cafile=cfg.ssl_cafile,
-        )
-
-    # -- connection ---------------------------------------------------------------------
 
     def _config(self, timeout_s: float) -> dict[str, Any]:
         ms = max(500, int(timeout_s * 1000))

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from stsdebug.errors import SourceError
-from stsdebug.sources.config import MirrorConfig
 from stsdebug.sources.http import HttpSource, HttpStatusError
 
 SYSTEM = "Prometheus mirror"
@@ -22,10 +21,6 @@ class MirrorSource:
         self.base_url = base_url.rstrip("/")
         self.headers = {"X-MIRROR-API-KEY": api_key} if api_key else {}
         self.http = HttpSource(timeout, system=SYSTEM)
-
-    @classmethod
-    def from_config(cls, cfg: MirrorConfig) -> MirrorSource:
-        return cls(cfg.base_url, cfg.api_key, cfg.timeout)
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         try:

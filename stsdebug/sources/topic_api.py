@@ -36,7 +36,6 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from stsdebug.deadline import DeadlineExceeded, bounded
 from stsdebug.errors import SourceError, UsageError
-from stsdebug.sources.config import TopicApiConfig
 from stsdebug.sources.http import HttpSource, HttpStatusError, display_url
 from stsdebug.sources.topic import (
     MAX_PROBES,
@@ -80,12 +79,6 @@ class TopicApiSource(TopicSource):
         except UsageError as exc:
             raise SourceError(str(exc), system=SYSTEM, cause="config") from None
         self._broken: SourceError | None = None
-
-    @classmethod
-    def from_config(cls, cfg: TopicApiConfig) -> TopicApiSource:
-        return cls(cfg.base_url, token=cfg.token, timeout=cfg.timeout)
-
-    # -- one request ----------------------------------------------------------------------
 
     def _get(
         self, topic: str, *, limit: int, offset: int | None = None, partition: int | None = None

@@ -12,28 +12,45 @@ import importlib
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, cast, overload
 
 from stsdebug.errors import SourceError
 from stsdebug.integrations import Integration, Matcher
 from stsdebug.model import Evidence, Hint, StageResult, Status, Window
 from stsdebug.settings import Settings
 from stsdebug.source_factory import Sources
+from stsdebug.sources.agent import AgentSource
+from stsdebug.sources.es import ESSource
+from stsdebug.sources.http import HttpSource
+from stsdebug.sources.intake import IntakeSource
+from stsdebug.sources.kafka import KafkaSource
+from stsdebug.sources.logs import LogSource
+from stsdebug.sources.mirror import MirrorSource
+from stsdebug.sources.topic_api import TopicApiSource
 from stsdebug.stages.census import Censuses, CensusService
-
-if TYPE_CHECKING:
-    from stsdebug.sources.agent import AgentSource
-    from stsdebug.sources.es import ESSource
-    from stsdebug.sources.http import HttpSource
-    from stsdebug.sources.intake import IntakeSource
-    from stsdebug.sources.kafka import KafkaSource
-    from stsdebug.sources.logs import LogSource
-    from stsdebug.sources.mirror import MirrorSource
-    from stsdebug.sources.topic_api import TopicApiSource
 
 __all__ = ["Augment", "Context", "Sources", "Stage", "load_stage"]
 
 T = TypeVar("T")
+S = TypeVar("S")
+
+
+class SourceAccess(Generic[S]):
+    """``ctx.kafka`` and friends: the source of that name, typed, built on first use."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, ctx: None, owner: type) -> SourceAccess[S]: ...
+
+    @overload
+    def __get__(self, ctx: Context, owner: type) -> S: ...
+
+    def __get__(self, ctx: Context | None, owner: type) -> SourceAccess[S] | S:
+        if ctx is None:
+            return self
+        return cast(S, ctx.sources.get(self.name))
 
 
 @dataclass
@@ -61,38 +78,14 @@ class Context:
         return self.census_service
 
     # --- sources (built on first use; SourceError when the user gave nothing to build from)
-
-    @property
-    def http(self) -> HttpSource:
-        return self.sources.http()
-
-    @property
-    def logs(self) -> LogSource:
-        return self.sources.logs()
-
-    @property
-    def agent(self) -> AgentSource:
-        return self.sources.agent()
-
-    @property
-    def kafka(self) -> KafkaSource:
-        return self.sources.kafka()
-
-    @property
-    def topic_api(self) -> TopicApiSource:
-        return self.sources.topic_api()
-
-    @property
-    def es(self) -> ESSource:
-        return self.sources.es()
-
-    @property
-    def mirror(self) -> MirrorSource:
-        return self.sources.mirror()
-
-    @property
-    def intake(self) -> IntakeSource:
-        return self.sources.intake()
+    http = SourceAccess[HttpSource]("http")
+    logs = SourceAccess[LogSource]("logs")
+    agent = SourceAccess[AgentSource]("agent")
+    kafka = SourceAccess[KafkaSource]("kafka")
+    topic_api = SourceAccess[TopicApiSource]("topic_api")
+    es = SourceAccess[ESSource]("es")
+    mirror = SourceAccess[MirrorSource]("mirror")
+    intake = SourceAccess[IntakeSource]("intake")
 
     def source(self, name: str) -> Any:
         """Any source by name: the older spelling of the accessors above."""

@@ -162,12 +162,19 @@ def _follow_kafka(ctx: Context, result: ProbeResult, t0: float, deadline: float)
                     return time.monotonic()
         return None
 
+    return _follow("kafka", ctx, look, t0, deadline, f"on topic {s.topic}", f"not on topic {s.topic}")
+
+
+def _follow(
+    hop: str, ctx: Context, look: Callable[[], float | None], t0: float, deadline: float, seen: str, unseen: str
+) -> Hop:
+    """Poll ``look`` until the probe shows up at this hop or the deadline passes."""
     found, err = _poll(deadline, ctx.cancel, look)
     if found:
-        return Hop("kafka", Status.PASS, round((found - t0) * 1000, 1), f"on topic {s.topic}")
+        return Hop(hop, Status.PASS, round((found - t0) * 1000, 1), seen)
     if err:
-        return Hop("kafka", Status.ERROR, None, f"Could not look: {err}.")
-    return Hop("kafka", Status.FAIL, None, f"not on topic {s.topic} within {deadline:.0f} s")
+        return Hop(hop, Status.ERROR, None, f"Could not look: {err}.")
+    return Hop(hop, Status.FAIL, None, f"{unseen} within {deadline:.0f} s")
 
 
 def _term(field_name: str, value: str) -> dict[str, Any]:
@@ -186,12 +193,9 @@ def _follow_es(ctx: Context, result: ProbeResult, t0: float, deadline: float) ->
     def look() -> float | None:
         return time.monotonic() if total_hits(es.search(s.index_pattern, query)) else None
 
-    found, err = _poll(deadline, ctx.cancel, look)
-    if found:
-        return Hop("elasticsearch", Status.PASS, round((found - t0) * 1000, 1), f"indexed in {s.index_pattern}")
-    if err:
-        return Hop("elasticsearch", Status.ERROR, None, f"Could not look: {err}.")
-    return Hop("elasticsearch", Status.FAIL, None, f"not indexed in {s.index_pattern} within {deadline:.0f} s")
+    return _follow(
+        "elasticsearch", ctx, look, t0, deadline, f"indexed in {s.index_pattern}", f"not indexed in {s.index_pattern}"
+    )
 
 
 def _stream_hop(ctx: Context, result: ProbeResult, stream: streamdefs.StreamDef, t0: float) -> Hop:

@@ -196,6 +196,6 @@ def test_the_source_factory_needs_a_url() -> None:
     from stsdebug.source_factory import Sources
 
     with pytest.raises(SourceError, match="No Elasticsearch URL"):
-        Sources(Settings()).es()
-    s = Sources(Settings(es="http://127.0.0.1:1", timeout=2.0)).es()
+        Sources(Settings()).get("es")
+    s = Sources(Settings(es="http://127.0.0.1:1", timeout=2.0)).get("es")
     assert s.where == "http://127.0.0.1:1" and s.requests == 0  # nothing sent on creation
