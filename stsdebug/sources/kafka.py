@@ -13,20 +13,10 @@ listener that never finishes the handshake). A phase that overruns raises a
 ``SourceError`` at the deadline and marks the source broken: later calls fail at once
 with the same sentence instead of waiting again.
 
-Diagnosis before kafka-python. kafka-python reports every connection problem as
-"Unable to bootstrap". So the source first resolves the bootstrap host (DNS), opens a
-TCP connection (refused, unreachable, timeout) and, for SSL, completes a TLS handshake
-with the same settings (certificate problems), and only then bootstraps. A SASL
-rejection is recognised from kafka-python's own log records of that bootstrap. After
-the bootstrap, the brokers the cluster *advertises* are checked the same way: a broker
-advertising an in-cluster name that does not resolve from the engineer's machine is the
-classic port-forward failure.
-
-Trust nothing the broker says about offsets that can be checked: the end offset is the
-larger of ListOffsets and the fetch high-water mark, and ``offsets_for_times`` answers are
-checked against the timestamps of the records around them; when the check fails the
-window is measured by reading back from the end or, past the read cap, by a bounded
-binary search on record timestamps. Each ``PartitionTail`` says which method it used.
+Diagnosis before kafka-python (``kafka_preflight``): DNS, TCP and TLS to the bootstrap
+server first, then the bootstrap, then the same checks on the brokers the cluster
+advertises (the classic port-forward failure). Reading near the end of each partition,
+trusting no offset that can be checked, is ``kafka_window``.
 """
 
 from __future__ import annotations
