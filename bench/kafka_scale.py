@@ -44,7 +44,7 @@ from kafka.structs import OffsetAndMetadata  # noqa: E402
 
 from stsdebug.sandbox import servers  # noqa: E402
 from stsdebug.settings import Settings  # noqa: E402
-from stsdebug.stages import kafka as kafka_stage  # noqa: E402
+from stsdebug.stages import kafka_lag  # noqa: E402
 from stsdebug.stages.base import load_stage  # noqa: E402
 from stsdebug.trace import Trace  # noqa: E402
 
@@ -123,7 +123,7 @@ def settle(pid: int, quiet_s: float = 1.0, limit_s: float = 120.0) -> None:
 
 
 def time_stage(bootstrap: str, topic: str, rounds: int, pause: float) -> tuple[float, dict[str, Any]]:
-    kafka_stage.LAG_SAMPLE_S = pause
+    kafka_lag.LAG_SAMPLE_S = pause
     times, cpu, last = [], [], None
     for _ in range(rounds):
         settings = Settings(integration="mysql", kafka=bootstrap, topic=topic, timeout=30.0)

@@ -1,5 +1,6 @@
 """What a system holds in the window, per metric prefix: the common currency of the
-Kafka, Elasticsearch and scope stages (scope compares the two censuses)."""
+Kafka, Elasticsearch, scope and source stages (scope compares the two censuses). The
+census service that takes them once per trace is ``stsdebug.stages.census``."""
 
 from __future__ import annotations
 

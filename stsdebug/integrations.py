@@ -5,10 +5,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from difflib import get_close_matches
 from importlib import resources
 
 from stsdebug.errors import UsageError
+from stsdebug.suggest import did_you_mean
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -74,8 +74,7 @@ def find(name: str, catalog: Mapping[str, Integration] | None = None) -> Integra
         if key in entry.aliases:
             return entry
     names = list(catalog) + [a for e in catalog.values() for a in e.aliases]
-    near = get_close_matches(key, names, n=3, cutoff=0.5)
-    hint = f"; did you mean {' or '.join(near)}?" if near else ""
+    hint = did_you_mean(key, names, cutoff=0.5)
     raise UsageError(
         f"unknown integration {name!r}{hint} (see `stsdebug integrations`)"
     )

@@ -12,6 +12,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from stsdebug.status_words import STATUS_WORDS
+
 SCHEMA = "stsdebug.trace/1"
 
 
@@ -25,17 +27,17 @@ class Status(str, Enum):
 
     @property
     def mark(self) -> str:
-        return _MARKS[self]
+        return STATUS_WORDS[self.value].mark
 
+    @property
+    def word(self) -> str:
+        """The word beside the mark in text and the TUI: pass, warn, FAIL, ERROR, skip, blocked."""
+        return STATUS_WORDS[self.value].word
 
-_MARKS = {
-    Status.PASS: "✔",
-    Status.WARN: "!",
-    Status.FAIL: "✘",
-    Status.ERROR: "?",
-    Status.SKIP: "-",
-    Status.BLOCKED: "⊘",
-}
+    @property
+    def label(self) -> str:
+        """The word in reports: Pass, Warning, Fail, Could not check, Skipped, Blocked."""
+        return STATUS_WORDS[self.value].title
 
 
 # --- evidence ---------------------------------------------------------------
@@ -174,13 +176,15 @@ class TraceResult:
     started_at: float
     redactions: list[dict[str, Any]] = field(default_factory=list)
     schema: str = SCHEMA
+    # Free-form key/value labels of the run (the sandbox records its faults here).
+    labels: dict[str, str] = field(default_factory=dict)
 
     def stage(self, stage_id: str) -> StageResult | None:
         return next((s for s in self.stages if s.id == stage_id), None)
 
     # --- JSON round trip --------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "schema": self.schema,
             "version": self.version,
             "started_at": self.started_at,
@@ -196,6 +200,9 @@ class TraceResult:
             "stages": [_stage_to_dict(s) for s in self.stages],
             "redactions": self.redactions,
         }
+        if self.labels:  # added in 0.2; left out when empty so older traces read the same
+            out["labels"] = self.labels
+        return out
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
@@ -226,6 +233,7 @@ class TraceResult:
                 verdict=Verdict(Status(v["status"]), v.get("stage"), str(v["sentence"])),
                 stages=[_stage_from_dict(s) for s in data["stages"]],
                 redactions=list(data.get("redactions") or []),
+                labels={str(k): str(v) for k, v in dict(data.get("labels") or {}).items()},
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise TraceFormatError(f"not a valid stsdebug trace: {_describe(exc)}") from None
@@ -244,15 +252,9 @@ class TraceResult:
     def load(cls, path: Path) -> TraceResult:
         """Read a trace from a JSON file or from an HTML report that embeds one."""
         from stsdebug.errors import UsageError
+        from stsdebug.inputs import read_bytes
 
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            raise UsageError(f"{path}: no such file") from None
-        except IsADirectoryError:
-            raise UsageError(f"{path}: is a directory, expected a trace JSON file") from None
-        except OSError as exc:
-            raise UsageError(f"{path}: cannot read ({exc.strerror})") from None
+        raw = read_bytes(path, str(path), expected="a trace JSON file")
         text = raw.decode("utf-8", errors="replace")
         if text.lstrip()[:1] == "<":
             text = _json_from_html(text)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from stsdebug.errors import ConfigError, UsageError
+from stsdebug.suggest import did_you_mean
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -35,7 +36,18 @@ SECRET_FIELDS = (
     "mirror_api_key",
 )
 
-LIST_FIELDS = ("receiver_log", "streams", "metric_prefix", "host", "tag", "fault_hint")
+LIST_FIELDS = ("receiver_log", "streams", "metric_prefix", "host", "tag")
+MAP_FIELDS = ("labels",)
+
+# Profiles that live outside the user's config file, by name: a function of the
+# environment that returns the TOML file holding ``[profiles.<name>]`` (or raises
+# ConfigError saying why there is none). `stsdebug sandbox` registers "sandbox".
+ProfileLocator = Callable[[Mapping[str, str]], Path]
+PROFILE_LOCATORS: dict[str, ProfileLocator] = {}
+
+
+def register_profile(name: str, locate: ProfileLocator) -> None:
+    PROFILE_LOCATORS[name] = locate
 
 
 @dataclass
@@ -92,7 +104,8 @@ class Settings:
     probe_host: str | None = None
     probe_timeout: float = 30.0  # seconds the probe waits for its record at each hop
     fail_on: str = "fail"
-    fault_hint: list[str] = field(default_factory=list)  # sandbox: faults injected, for the report
+    # free-form key=value labels recorded in the trace's `labels` (the sandbox names its faults)
+    labels: dict[str, str] = field(default_factory=dict)
     # where these came from
     profile: str | None = None
     config: str | None = None
@@ -102,7 +115,7 @@ class Settings:
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if value in (None, [], ""):
+            if value in (None, [], "", {}) or f.name in MAP_FIELDS:  # labels have their own key
                 continue
             if f.name in SECRET_FIELDS:
                 out[f.name] = "<redacted>"
@@ -143,6 +156,8 @@ def default_config_path() -> Path:
 
 def _coerce(name: str, value: Any, origin: str) -> Any:
     kind = str(_FIELD_TYPES[name])
+    if name in MAP_FIELDS:
+        return _coerce_map(name, value, origin)
     if name in LIST_FIELDS:
         if isinstance(value, str):
             # Lists in the environment are separated by newlines or ';' (stream
@@ -172,6 +187,29 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
     return value
 
 
+def _coerce_map(name: str, value: Any, origin: str) -> dict[str, str]:
+    """A TOML table, or KEY=VALUE items (a list, or one string separated by ';' or newlines)."""
+    if isinstance(value, dict):
+        items = [(str(k), v) for k, v in value.items()]
+    else:
+        if isinstance(value, str):
+            value = [v for v in re.split(r"[;\n]", value) if v.strip()]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{origin}: {name} must be a table or a list of KEY=VALUE strings")
+        items = []
+        for raw in value:
+            key, sep, val = raw.partition("=")
+            if not sep or not key.strip():
+                raise ConfigError(f"{origin}: {name} item {raw!r} is not KEY=VALUE")
+            items.append((key.strip(), val.strip()))
+    out: dict[str, str] = {}
+    for key, val in items:
+        if not isinstance(val, (str, int, float)) or isinstance(val, bool):
+            raise ConfigError(f"{origin}: {name}.{key} must be a string")
+        out[key] = str(val)
+    return out
+
+
 def load_config(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
@@ -180,7 +218,7 @@ def load_config(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"config file {path} cannot be read: {exc}") from None
     try:
-        return tomllib.loads(text)
+        return dict(tomllib.loads(text))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
 
@@ -190,10 +228,10 @@ def _profile_values(
 ) -> tuple[dict[str, Any], str | None, str | None]:
     explicit = config_path or env.get(ENV_PREFIX + "CONFIG")
     path = Path(explicit).expanduser() if explicit else default_config_path()
-    if not explicit and (profile or env.get(ENV_PREFIX + "PROFILE")) == "sandbox":
-        sandbox = _sandbox_profile(path, env)
-        if sandbox is not None:
-            path, explicit = sandbox, str(sandbox)
+    wanted = profile or env.get(ENV_PREFIX + "PROFILE")
+    if not explicit and wanted in PROFILE_LOCATORS and not _defines(path, wanted):
+        path = PROFILE_LOCATORS[wanted](env)
+        explicit = str(path)
     if not explicit and not path.exists():
         if profile:
             raise ConfigError(
@@ -209,10 +247,7 @@ def _profile_values(
     if not name:
         return {}, str(path), None
     if name not in profiles or not isinstance(profiles[name], dict):
-        from difflib import get_close_matches
-
-        near = get_close_matches(str(name), list(profiles), n=3)
-        more = f"; did you mean {', '.join(near)}?" if near else f"; it has: {', '.join(profiles) or 'none'}"
+        more = did_you_mean(str(name), profiles) or f"; it has: {', '.join(profiles) or 'none'}"
         raise ConfigError(f"config file {path} has no profile {name!r}{more}")
     values = dict(profiles[name])
     # Relative paths in a profile are relative to the config file.
@@ -227,21 +262,12 @@ def _profile_values(
     return values, str(path), str(name)
 
 
-def _sandbox_profile(user_config: Path, env: Mapping[str, str]) -> Path | None:
-    """The profile file `stsdebug sandbox up` wrote, unless the user's config has its own 'sandbox'."""
-    if user_config.exists():
-        profiles = load_config(user_config).get("profiles")
-        if isinstance(profiles, dict) and "sandbox" in profiles:
-            return None
-    from stsdebug.sandbox.paths import profile_path, state_dir
-
-    path = profile_path(state_dir(env))
-    if not path.exists():
-        raise ConfigError(
-            f"profile 'sandbox' asked for, but no sandbox is up (looked in {path.parent}); "
-            "start one with `stsdebug sandbox up`"
-        )
-    return path
+def _defines(user_config: Path, name: str) -> bool:
+    """Does the user's own config file have ``[profiles.<name>]``? (It wins over a located one.)"""
+    if not user_config.exists():
+        return False
+    profiles = load_config(user_config).get("profiles")
+    return isinstance(profiles, dict) and name in profiles
 
 
 def _read_secret_file(path: str, origin: str) -> str:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from stsdebug.errors import UsageError
+from stsdebug.inputs import read_text
 
 METRIC_KEY = "metric"
 MAX_CONDITIONS = 20
@@ -97,16 +98,7 @@ def load_file(path: str) -> list[StreamDef]:
     """Read a YAML or JSON list of ``{name, conditions, metric}``."""
     p = Path(path).expanduser()
     label = f"streams file {path}"
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{label}: no such file") from None
-    except IsADirectoryError:
-        raise UsageError(f"{label}: is a directory") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{label}: not UTF-8 text") from None
-    except OSError as exc:
-        raise UsageError(f"{label}: cannot read ({exc.strerror})") from None
+    text = read_text(p, label)
     data = _parse_text(text, label, json_first=p.suffix.lower() == ".json")
     if isinstance(data, dict) and set(data) == {"streams"}:
         data = data["streams"]

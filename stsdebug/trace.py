@@ -1,9 +1,10 @@
 """Plan, run and judge a trace.
 
-``Trace.run`` walks the stages of the integration's plan in pipeline order,
-reports progress through ``on_event`` (the TUI shows stages live), turns any
-exception or overrun inside a stage into that stage's ``error``, redacts every
-result, and computes the verdict: the first ``fail``/``error`` in pipeline order.
+``Trace.run`` walks the stages of the integration's plan in pipeline order (with what
+runs beside them, such as the probe), reports progress through ``on_event`` (the TUI
+shows stages live), turns any exception or overrun inside a stage into that stage's
+``error``, redacts every result, and computes the verdict: the first ``fail``/``error``
+in pipeline order.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stsdebug import __version__
+from stsdebug.deadline import Cancelled, DeadlineExceeded, bounded
 from stsdebug.errors import SourceError, UsageError
 from stsdebug.integrations import Integration, Matcher, find
 from stsdebug.model import (
@@ -28,7 +30,12 @@ from stsdebug.model import (
 )
 from stsdebug.redact import Redactor
 from stsdebug.settings import SECRET_FIELDS, Settings, parse_window
-from stsdebug.stages.base import Context, Sources, Stage, load_stage
+from stsdebug.sources.errors import sentence
+from stsdebug.stages.base import Augment, Context, Sources, Stage, load_stage
+from stsdebug.stages.census import Censuses
+
+__all__ = ["Event", "Stage", "StageFinished", "StageStarted", "Trace", "TraceFinished", "exit_code",
+           "plan", "planned_titles", "verdict"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,15 @@ def plan(integration: Integration) -> list[Stage]:
     return [load_stage(stage_id) for stage_id in integration.stages]
 
 
+def plan_augments(settings: Settings) -> list[Augment]:
+    """What runs beside the stages: the probe, when --probe asked for it."""
+    if settings.probe:
+        from stsdebug.stages.probe import ProbeStep
+
+        return [ProbeStep()]
+    return []
+
+
 def planned_titles(integration: Integration) -> list[tuple[str, str]]:
     """(id, title) of each planned stage, without running anything (for the TUI strip)."""
     return [(s.id, s.title) for s in plan(integration)]
@@ -68,6 +84,9 @@ class Trace:
         *,
         stages: Sequence[Stage] | None = None,
         sources: Mapping[str, Any] | None = None,
+        census: Censuses | None = None,
+        augments: Sequence[Augment] | None = None,
+        labels: Mapping[str, str] | None = None,
         on_event: Callable[[Event], None] | None = None,
         cancel: threading.Event | None = None,
         now: float | None = None,
@@ -78,14 +97,16 @@ class Trace:
             self.integration, settings.metric_prefix, settings.host, settings.tag
         )
         self.stages = list(stages) if stages is not None else plan(self.integration)
+        self.augments = list(augments) if augments is not None else plan_augments(settings)
         self.source_overrides = sources
+        self.census = census
+        self.labels = {**settings.labels, **(labels or {})}
         self.on_event = on_event or (lambda event: None)
         self.cancel = cancel or threading.Event()
         self.now = time.time() if now is None else now
         seconds = parse_window(settings.window)
         self.window = Window(self.now - seconds, self.now, settings.window)
         self.redactor = Redactor(settings.secret_values())
-        self.probe: Any = None  # the probe's result, when --probe asked for one
 
     def run(self) -> TraceResult:
         sources = Sources(self.settings, self.source_overrides)
@@ -97,10 +118,12 @@ class Trace:
             now=self.now,
             sources=sources,
             cancel=self.cancel,
+            census_service=self.census,
         )
         results: list[StageResult] = []
         try:
-            self.probe = self._run_probe(ctx) if self.settings.probe else None
+            for augment in self.augments:
+                augment.prepare(ctx)
             for index, stage in enumerate(self.stages):
                 self.on_event(StageStarted(index, stage.id, stage.title))
                 if self.cancel.is_set():
@@ -122,6 +145,7 @@ class Trace:
             verdict=verdict(results, self.integration.name),
             version=__version__,
             started_at=self.now,
+            labels=self.redactor.walk(dict(self.labels), "labels"),
         )
         trace.redactions = self._manifest()
         self.on_event(TraceFinished(trace))
@@ -129,88 +153,39 @@ class Trace:
 
     def _run_stage(self, stage: Stage, ctx: Context) -> StageResult:
         ctx.stage_id, ctx.stage_title = stage.id, stage.title
-        box: dict[str, StageResult | BaseException] = {}
-
-        def target() -> None:
-            try:
-                box["result"] = stage.run(ctx)
-            except BaseException as exc:  # noqa: BLE001 - any failure becomes this stage's error
-                box["error"] = exc
-
         started = time.time()
         t0 = time.perf_counter()
         budget = max(5.0, self.settings.timeout * stage.budget_calls + 2.0)
-        # A daemon thread so a stage stuck in I/O cannot hang the trace.
-        worker = threading.Thread(target=target, name=f"stage-{stage.id}", daemon=True)
-        worker.start()
-        while worker.is_alive() and time.perf_counter() - t0 < budget:
-            worker.join(0.05)
-            if self.cancel.is_set():
-                break
-        duration = (time.perf_counter() - t0) * 1000
-        if worker.is_alive():
-            reason = (
-                "Cancelled while running."
-                if self.cancel.is_set()
-                else f"Did not finish within {budget:.0f} s; the system it reads is not answering."
-            )
+        try:
+            # Bounded, so a stage stuck in I/O cannot hang the trace.
+            result = bounded(lambda: stage.run(ctx), budget, f"stage-{stage.id}", cancel=self.cancel)
+        except Cancelled:
+            result = StageResult(stage.id, stage.title, Status.ERROR, "Cancelled while running.")
+        except DeadlineExceeded:
+            reason = f"Did not finish within {budget:.0f} s; the system it reads is not answering."
             result = StageResult(stage.id, stage.title, Status.ERROR, reason)
-        elif "error" in box:
-            exc = box["error"]
-            if isinstance(exc, UsageError):
-                # The stage found its input unusable (missing file, empty stdin, ...):
-                # the user's to fix, so it ends the run as one line with exit code 2.
-                raise exc
-            if isinstance(exc, SourceError):
-                result = StageResult(stage.id, stage.title, Status.ERROR, _sentence(str(exc)))
-            else:
-                result = StageResult(
-                    stage.id,
-                    stage.title,
-                    Status.ERROR,
-                    f"Internal error in the {stage.id} stage: {type(exc).__name__}: {exc}. "
-                    "Please report it with the trace JSON.",
-                )
-        else:
-            result = box["result"]  # type: ignore[assignment]
-            assert isinstance(result, StageResult)
+        except UsageError:
+            # The stage found its input unusable (missing file, empty stdin, ...):
+            # the user's to fix, so it ends the run as one line with exit code 2.
+            raise
+        except SourceError as exc:
+            result = StageResult(stage.id, stage.title, Status.ERROR, sentence(str(exc)))
+        except Exception as exc:  # noqa: BLE001 - any failure becomes this stage's error
+            result = StageResult(
+                stage.id,
+                stage.title,
+                Status.ERROR,
+                f"Internal error in the {stage.id} stage: {type(exc).__name__}: {exc}. "
+                "Please report it with the trace JSON.",
+            )
         result.started_at = started
-        result.duration_ms = round(duration, 1)
-        return result
-
-    def _run_probe(self, ctx: Context) -> Any:
-        """Send and follow the probe before the stages run, under its own budget."""
-        from stsdebug.stages import probe
-
-        box: dict[str, Any] = {}
-
-        def target() -> None:
-            try:
-                box["result"] = probe.run(ctx)
-            except Exception as exc:  # noqa: BLE001 - a broken probe must not break the trace
-                box["error"] = exc
-
-        worker = threading.Thread(target=target, name="probe", daemon=True)
-        worker.start()
-        budget = 3 * max(10.0, self.settings.probe_timeout) + self.settings.timeout + 5
-        t0 = time.perf_counter()
-        while worker.is_alive() and time.perf_counter() - t0 < budget and not self.cancel.is_set():
-            worker.join(0.05)
-        if "result" in box:
-            return box["result"]
-        reason = box.get("error") or f"did not finish within {budget:.0f} s"
-        result = probe.ProbeResult(probe.new_probe_id(), self.settings.probe_host or "", self.now)
-        from stsdebug.model import Hop
-
-        result.hops.append(Hop("receiver", Status.ERROR, None, f"The probe could not run: {reason}."))
+        result.duration_ms = round((time.perf_counter() - t0) * 1000, 1)
         return result
 
     def _after(self, result: StageResult, earlier: list[StageResult]) -> StageResult:
-        """Merge the probe's findings, redact, and show an expected downstream failure as `blocked`."""
-        if self.probe is not None:
-            from stsdebug.stages.probe import merge
-
-            result = merge(result, self.probe)
+        """Merge what ran beside the stages, redact, and show an expected downstream failure as `blocked`."""
+        for augment in self.augments:
+            result = augment.merge(result)
         first_fail = next((r for r in earlier if r.status is Status.FAIL), None)
         if result.status is Status.FAIL and result.missing_data and first_fail is not None:
             result.status = Status.BLOCKED
@@ -227,11 +202,6 @@ class Trace:
             if getattr(self.settings, name)
         ]
         return manifest + self.redactor.manifest()
-
-
-def _sentence(text: str) -> str:
-    text = text.strip()
-    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 def verdict(results: Sequence[StageResult], integration: str) -> Verdict:

@@ -24,6 +24,14 @@ def fault_names(incomplete: str) -> list[str]:
     return [name for name in FAULTS if name.startswith(incomplete.lower())]
 
 
+def register_sandbox_profile() -> None:
+    """`--profile sandbox` means the profile file of the sandbox that is up."""
+    from stsdebug.sandbox.paths import PROFILE_NAME, locate_profile
+    from stsdebug.settings import register_profile
+
+    register_profile(PROFILE_NAME, locate_profile)
+
+
 def clean_errors(fn: Callable[P, R]) -> Callable[P, R]:
     """Known errors as one line and their exit code; Ctrl-C as exit 130 (after cleanup)."""
     return shared_clean_errors(
@@ -32,6 +40,7 @@ def clean_errors(fn: Callable[P, R]) -> Callable[P, R]:
 
 
 def register(app: typer.Typer) -> None:
+    register_sandbox_profile()
     sandbox = typer.Typer(
         name="sandbox",
         help="A local StackState-shaped pipeline (Kafka, Elasticsearch, receiver, mm2es, agent, "

@@ -30,15 +30,9 @@ from stsdebug.redact import Redactor
 ENTRY = "report.html.j2"
 SCRIPT = "script.js"
 
-# Shown on every status: a mark and a word, so colour is never the only signal.
-WORDS = {
-    Status.PASS: "Pass",
-    Status.WARN: "Warning",
-    Status.FAIL: "Fail",
-    Status.ERROR: "Could not check",
-    Status.SKIP: "Skipped",
-    Status.BLOCKED: "Blocked",
-}
+# Shown on every status: a mark and a word (stsdebug.status_words), so colour is never
+# the only signal.
+WORDS = {s: s.label for s in Status}
 
 # Evidence is capped on screen (the embedded JSON keeps everything) so that a
 # report stays a ticket attachment, not a data dump.

@@ -7,15 +7,6 @@ from datetime import datetime, timezone
 
 from stsdebug.model import Figures, LogSample, Status, Table, Text, Timeline, TraceResult
 
-_LABEL = {
-    Status.PASS: "pass",
-    Status.WARN: "warn",
-    Status.FAIL: "FAIL",
-    Status.ERROR: "ERROR",
-    Status.SKIP: "skip",
-    Status.BLOCKED: "blocked",
-}
-
 MAX_ROWS = 12
 
 
@@ -33,13 +24,13 @@ def render(trace: TraceResult, *, verbose: bool = False, width: int = 100) -> st
     id_width = max((len(s.id) for s in trace.stages), default=5)
     for s in trace.stages:
         out.append(
-            f"  [{s.status.mark}] {_LABEL[s.status]:<7} {s.id:<{id_width}}  {s.summary}"
+            f"  [{s.status.mark}] {s.status.word:<7} {s.id:<{id_width}}  {s.summary}"
             f"  ({s.duration_ms:.0f} ms)"
         )
     details = [s for s in trace.stages if verbose or s.status not in (Status.PASS, Status.SKIP)]
     for s in details:
         out.append("")
-        out.append(f"── {s.title} [{_LABEL[s.status]}] " + "─" * max(0, width - len(s.title) - 12))
+        out.append(f"── {s.title} [{s.status.word}] " + "─" * max(0, width - len(s.title) - 12))
         out.extend(textwrap.wrap(s.summary, width, initial_indent="  ", subsequent_indent="  "))
         for ev in s.evidence:
             out.extend(_evidence(ev, width))
@@ -50,7 +41,7 @@ def render(trace: TraceResult, *, verbose: bool = False, width: int = 100) -> st
             )
     out.append("")
     v = trace.verdict
-    out.append(f"Verdict: {_LABEL[v.status]} — {v.sentence}")
+    out.append(f"Verdict: {v.status.word} — {v.sentence}")
     return "\n".join(out) + "\n"
 
 

@@ -289,7 +289,7 @@ def _write_profile(base: Path, state: dict[str, Any]) -> Path:
         "mirror_api_key_file": files["mirror_api_key_file"],
         "window": world.WINDOW,
         "timeout": 3.0,
-        "fault_hint": list(state["faults"]),
+        "labels": [f"sandbox_faults={','.join(state['faults']) or 'none'}"],
     }
     out = [
         "# The `sandbox` profile, written by `stsdebug sandbox up`; `stsdebug sandbox down` removes it.",

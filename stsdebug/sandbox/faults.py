@@ -15,9 +15,9 @@ the field some minutes after the breakage.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from difflib import get_close_matches
 
 from stsdebug.errors import UsageError
+from stsdebug.suggest import did_you_mean
 
 
 @dataclass(frozen=True)
@@ -187,8 +187,7 @@ def find(name: str) -> Fault:
     key = name.strip().lower()
     if key in FAULTS:
         return FAULTS[key]
-    near = get_close_matches(key, list(FAULTS), n=3, cutoff=0.5)
-    hint = f"; did you mean {' or '.join(near)}?" if near else ""
+    hint = did_you_mean(key, FAULTS, cutoff=0.5)
     raise UsageError(f"unknown fault {name!r}{hint} (see `stsdebug sandbox faults`)")
 
 

@@ -220,10 +220,10 @@ class Mover:
             resp = dict(es.bulk(body=body, refresh=True))
         except Exception as exc:  # noqa: BLE001 - Elasticsearch unreachable: retry later
             self._error(f"Bulk request to {self.es_url} failed: {type(exc).__name__}: {exc}", t=t)
-            return actions[0]["_i"]
+            return int(actions[0]["_i"])
         retry_from: int | None = None
         for a, entry in zip(actions, resp.get("items") or [], strict=False):
-            item = next(iter(entry.values()), {}) if isinstance(entry, dict) else {}
+            item: dict[str, Any] = next(iter(entry.values()), {}) if isinstance(entry, dict) else {}
             status = int(item.get("status") or 0)
             if 200 <= status < 300:
                 continue
@@ -263,7 +263,7 @@ class Mover:
         facts = self._facts.get(index)
         if facts is not None and time.monotonic() - facts.read_at < _LIMITS_TTL_S:
             return facts
-        from stsdebug.sources.es import FieldMap
+        from stsdebug.sources.es_query import FieldMap
 
         try:
             if not es.indices.exists(index=index):

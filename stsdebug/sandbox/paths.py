@@ -1,4 +1,5 @@
-"""Where the sandbox keeps its state. Tiny and import-light: settings.py uses it.
+"""Where the sandbox keeps its state. Tiny and import-light: `stsdebug sandbox` registers
+``locate_profile`` with the settings, so ``--profile sandbox`` finds the profile file.
 
 The state directory is ``$STSDEBUG_SANDBOX_DIR`` when set (tests point it at a
 temporary directory), else ``platformdirs.user_state_dir("stsdebug")/sandbox``.
@@ -33,3 +34,16 @@ def profile_path(base: Path | None = None) -> Path:
 
 def state_path(base: Path | None = None) -> Path:
     return (base or state_dir()) / "state.json"
+
+
+def locate_profile(env: Mapping[str, str]) -> Path:
+    """The profile file `stsdebug sandbox up` wrote; ConfigError when no sandbox is up."""
+    from stsdebug.errors import ConfigError
+
+    path = profile_path(state_dir(env))
+    if not path.exists():
+        raise ConfigError(
+            f"profile 'sandbox' asked for, but no sandbox is up (looked in {path.parent}); "
+            "start one with `stsdebug sandbox up`"
+        )
+    return path

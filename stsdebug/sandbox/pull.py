@@ -25,6 +25,7 @@ from typing import Any
 
 from stsdebug.sandbox import world
 from stsdebug.sandbox.formats import LogFile, index_for, logback_line
+from stsdebug.sandbox.http_base import QuietHandler
 from stsdebug.sandbox.mover import INDEX_MAPPINGS, INDEX_SETTINGS
 from stsdebug.sandbox.world import FaultClock, PullSeries
 
@@ -76,7 +77,7 @@ class EsWriter:
         except Exception as exc:  # noqa: BLE001 - reported by the caller in its own log
             return f"{type(exc).__name__}: {exc}"
         for entry in resp.get("items") or []:
-            item = next(iter(entry.values()), {})
+            item: dict[str, Any] = next(iter(entry.values()), {})
             if not 200 <= int(item.get("status") or 0) < 300:
                 err = item.get("error") or {}
                 return f"{err.get('type', 'error')}: {err.get('reason', '')} (status {item.get('status')})"
@@ -164,7 +165,8 @@ class MirrorStub:
         if not isinstance(request, dict):
             return 500, {"_type": "RemoteMirrorError", "summary": "Request validation errors.",
                          "details": "the request body is not a JSON object"}
-        query = request.get("query") if isinstance(request.get("query"), dict) else {}
+        given = request.get("query")
+        query: dict[str, Any] = given if isinstance(given, dict) else {}
         end_ms = query.get("endTime")
         at = end_ms / 1000.0 if isinstance(end_ms, (int, float)) else now
         if self.store_down(at):
@@ -179,7 +181,7 @@ class MirrorStub:
             if field.get("fieldType") not in (None, "STRING"):
                 return 400, {"_type": "UnsupportedFieldTypeError", "mirrorType": field.get("fieldType")}
             name = field.get("fieldName")
-            values = sorted({_label(s, name) for s in world.PROMETHEUS_SERIES} - {None})
+            values = sorted(v for v in {_label(s, name) for s in world.PROMETHEUS_SERIES} if v is not None)
             return 200, {"_type": "FieldValuesResponse", "isPartial": False,
                          "values": [{"_type": "CompleteValue", "value": v} for v in values]}
         if path == "/api/metric":
@@ -215,29 +217,18 @@ def _label(series: PullSeries, key: Any) -> str | None:
 
 
 def _mirror_handler(stub: MirrorStub) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         server_version = "uvicorn"
-        sys_version = ""
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-            pass
 
         def _reply(self, status: int, payload: dict[str, Any]) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("X-MIRROR-API-KEY", stub.api_key)
-            self.end_headers()
-            self.wfile.write(data)
+            headers = {"Content-Type": "application/json", "X-MIRROR-API-KEY": stub.api_key}
+            self.answer(status, json.dumps(payload).encode(), headers)
             phrase = http.client.responses.get(status, "")
             stub.log.write(f'INFO:     {self.client_address[0]}:{self.client_address[1]} - "{self.command} '
                            f'{self.path} HTTP/1.1" {status} {phrase}')
 
         def do_POST(self) -> None:  # noqa: N802 - stdlib name
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length > 0 else b""
+            raw = self.read_body()
             try:
                 request = json.loads(raw) if raw.strip() else {}
             except ValueError:

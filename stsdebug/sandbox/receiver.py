@@ -10,6 +10,8 @@
 - ``GET /health``: 200 while Kafka accepts connections, 503 otherwise.
 - ``GET /api/topic/<topic>?limit=&offset=&partition=``: the StackState topic API.
 
+The HTTP side (routes and the topic API) is in ``receiver_http``.
+
 Its log is in logback's Linux layout. Every method that does something at a moment
 takes that moment (``t``) as an argument, so the backfill replays history through
 this same code with past timestamps.
@@ -25,13 +27,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from stsdebug.payloads import ERROR, RULES, Problem, decode_payload, validate_text
 from stsdebug.sandbox import world
 from stsdebug.sandbox.formats import LogFile, logback_line, multi_metrics, record_value
+from stsdebug.sandbox.receiver_http import TopicApi, handler
 
 LOGGER_MAIN = "com.stackstate.receiver.ReceiverMain$"
 LOGGER_INTAKE = "com.stackstate.receiver.intake.IntakeRoute"
@@ -108,8 +110,7 @@ class Receiver:
         self._stats_lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._threads: list[threading.Thread] = []
-        self._topic_lock = threading.Lock()
-        self._topic_consumer: Any = None
+        self.topic_api = TopicApi(kafka_bootstrap, self.kafka_reachable)
         self._stop = threading.Event()
         self._http_n = 0
 
@@ -123,7 +124,7 @@ class Receiver:
             logback_line(t, "main", "INFO", LOGGER_PRODUCER,
                          f"Producing multi metrics to topic {self.topic} on {self.kafka_bootstrap}"),
         )
-        server = ThreadingHTTPServer((self.host, self.port), _handler(self))
+        server = ThreadingHTTPServer((self.host, self.port), handler(self))
         server.daemon_threads = True
         self._server = server
         self.port = server.server_address[1]
@@ -153,9 +154,7 @@ class Receiver:
         with contextlib.suppress(Exception):
             if self._producer is not None:
                 self._producer.close(timeout=1)
-        with contextlib.suppress(Exception):
-            if self._topic_consumer is not None:
-                self._topic_consumer.close()
+        self.topic_api.close()
 
     @property
     def url(self) -> str:
@@ -207,7 +206,7 @@ class Receiver:
             ))
         # Points older than the receiver's limit are ignored, whatever the payload says.
         stale = [i for i, m in enumerate(metrics)
-                 if i not in dropped_idx and _seconds(m) is not None and t - _seconds(m) > world.RECEIVER_MAX_AGE_S]
+                 if i not in dropped_idx and t - (_seconds(m) or t) > world.RECEIVER_MAX_AGE_S]
         if stale:
             dropped_idx.update(stale)
             newest = max(_seconds(metrics[i]) or 0.0 for i in stale)
@@ -351,56 +350,6 @@ class Receiver:
         )
         self.log.write(*lines)
 
-    # -- topic API ------------------------------------------------------------------------
-
-    def topic_messages(self, topic: str, limit: int, offset: int | None, partition: int) -> dict[str, Any]:
-        """``{"messages": [{key, partition, offset, message}]}``; raises OSError if Kafka is down."""
-        if not self.kafka_reachable():
-            raise OSError(f"Kafka at {self.kafka_bootstrap} is not reachable")
-        from kafka import TopicPartition
-
-        with self._topic_lock:
-            consumer = self._get_topic_consumer()
-            if topic not in (consumer.topics() or set()):
-                return {"messages": []}
-            tp = TopicPartition(topic, partition)
-            consumer.assign([tp])
-            begin = consumer.beginning_offsets([tp])[tp]
-            end = consumer.end_offsets([tp])[tp]
-            start = max(begin, end - limit) if offset is None else max(begin, offset)
-            out: list[dict[str, Any]] = []
-            if start < end:
-                consumer.seek(tp, start)
-                deadline = time.monotonic() + 3.0
-                while len(out) < limit and time.monotonic() < deadline:
-                    polled = consumer.poll(timeout_ms=200, max_records=limit - len(out))
-                    records = polled.get(tp, [])
-                    if not records and consumer.position(tp) >= end:
-                        break
-                    for r in records:
-                        out.append({
-                            "key": r.key.decode("utf-8", "replace") if r.key is not None else None,
-                            "partition": r.partition,
-                            "offset": r.offset,
-                            "message": _decode(r.value),
-                        })
-            return {"messages": out[:limit]}
-
-    def _get_topic_consumer(self) -> Any:
-        if self._topic_consumer is None:
-            from kafka import KafkaConsumer
-
-            self._topic_consumer = KafkaConsumer(
-                bootstrap_servers=self.kafka_bootstrap,
-                group_id=None,
-                enable_auto_commit=False,
-                request_timeout_ms=3000,
-                bootstrap_timeout_ms=3000,
-                consumer_timeout_ms=1000,
-            )
-        return self._topic_consumer
-
-
 # --- helpers ------------------------------------------------------------------------------
 
 
@@ -445,74 +394,5 @@ def _seconds(metric: Any) -> float | None:
     return ts if 0 < ts < 1e11 else None
 
 
-def _decode(value: bytes | None) -> Any:
-    if value is None:
-        return None
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value.decode("utf-8", "replace")
-
-
 def _iso(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
-
-
-def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "akka-http/10.2.9"
-        sys_version = ""
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-            pass  # the receiver's root logger is at WARN: no access log
-
-        def _send(self, status: int, body: str, ctype: str = "application/json") -> None:
-            data = body.encode()
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_POST(self) -> None:  # noqa: N802 - stdlib name
-            url = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length > 0 else b""
-            if url.path.rstrip("/") not in ("/stsAgent/intake", "/stsAgent/api/v1/series"):
-                self._send(404, json.dumps({"error": f"The requested resource {url.path} could not be found."}))
-                return
-            key = (parse_qs(url.query).get("api_key") or [None])[0]
-            answer = receiver.intake(body, key, receiver.clock(), self.client_address[0])
-            ctype = "application/json" if answer.status == 200 else "text/plain; charset=UTF-8"
-            self._send(answer.status, answer.body, ctype)
-
-        def do_GET(self) -> None:  # noqa: N802 - stdlib name
-            url = urlsplit(self.path)
-            if url.path == "/health":
-                if receiver.kafka_reachable():
-                    self._send(200, json.dumps({"status": "UP", "kafka": "UP"}))
-                else:
-                    self._send(503, json.dumps({"status": "DOWN", "kafka": f"DOWN: cannot connect to {receiver.kafka_bootstrap}"}))
-                return
-            if url.path.startswith("/api/topic/"):
-                topic = url.path[len("/api/topic/"):].strip("/")
-                query = parse_qs(url.query)
-                try:
-                    limit = max(1, min(int((query.get("limit") or ["20"])[0]), 10000))
-                    offset_s = (query.get("offset") or [None])[0]
-                    offset = int(offset_s) if offset_s is not None else None
-                    partition = int((query.get("partition") or ["0"])[0])
-                except ValueError:
-                    self._send(400, json.dumps({"message": "limit, offset and partition must be integers"}))
-                    return
-                try:
-                    answer = receiver.topic_messages(topic, limit, offset, partition)
-                except Exception as exc:  # noqa: BLE001 - any Kafka failure is a 503 here
-                    self._send(503, json.dumps({"message": f"Cannot read topic {topic}: {exc}"}))
-                    return
-                self._send(200, json.dumps(answer))
-                return
-            self._send(404, json.dumps({"error": f"The requested resource {url.path} could not be found."}))
-
-    return Handler

@@ -28,11 +28,10 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, BinaryIO
+from typing import IO, Any, BinaryIO
 
 from stsdebug.agentlog import strip_ansi
 from stsdebug.errors import SourceError, UsageError
-from stsdebug.settings import Settings
 
 MAX_LINE_BYTES = 1 << 20  # longer lines are cut here (a compact JSON section fits)
 CUT_MARK = " …[line cut]"
@@ -188,7 +187,7 @@ class AgentSource:
             yield from self._read(out, inp, f"the output of `{shown}`")  # type: ignore[arg-type]
 
 
-def from_settings(settings: Settings) -> AgentSource:
+def from_settings(settings: Any) -> AgentSource:
     return AgentSource(
         output=settings.agent_output,
         log=settings.agent_log,

@@ -39,6 +39,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from stsdebug.errors import SourceError, UsageError
+from stsdebug.sources.errors import cannot_reach, first_line
 
 MAX_BODY = 16 << 20  # bytes of a response body read at most
 
@@ -201,18 +202,21 @@ class HttpSource:
                 f"{system} at {shown} did not answer within {self.timeout:g} s.", system=system, cause="timeout"
             ) from None
         except httpx.ConnectError as exc:
-            raise _connect_error(exc, url, shown, system) from None
+            raise cannot_reach(
+                exc, system=system, what=system, where=_host_port(url), host=urlsplit(url).hostname,
+                seconds=self.timeout,
+            ) from None
         except (httpx.RemoteProtocolError, httpx.LocalProtocolError, httpx.DecodingError) as exc:
             raise SourceError(
-                f"{shown} did not answer with valid HTTP ({_first_line(exc)}).", system=system, cause="malformed"
+                f"{shown} did not answer with valid HTTP ({first_line(exc)}).", system=system, cause="malformed"
             ) from None
         except httpx.TooManyRedirects:
             raise SourceError(f"{shown} redirects in a loop.", system=system, cause="http") from None
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-            raise UsageError(f"{url!r} is not a usable URL ({_first_line(exc)})") from None
+            raise UsageError(f"{url!r} is not a usable URL ({first_line(exc)})") from None
         except httpx.HTTPError as exc:
             raise SourceError(
-                f"Cannot reach {system} at {shown}: {_first_line(exc)}.", system=system, cause="network"
+                f"Cannot reach {system} at {shown}: {first_line(exc)}.", system=system, cause="network"
             ) from None
         elapsed = (time.perf_counter() - started) * 1000
         response = HttpResponse(shown, status, reason, resp_headers, content, round(elapsed, 1), system)
@@ -231,42 +235,3 @@ def _status_error(resp: HttpResponse, system: str) -> HttpStatusError:
     else:
         msg = f"{resp.url} answered {status_text}."
     return HttpStatusError(msg, status=resp.status, reason=resp.reason, body=resp.excerpt(500), system=system)
-
-
-def _connect_error(exc: Exception, url: str, shown: str, system: str) -> SourceError:
-    text = str(exc)
-    low = text.lower()
-    where = _host_port(url)
-    if "connection refused" in low or "errno 111" in low or "errno 61" in low or "10061" in low:
-        return SourceError(f"Cannot connect to {system} at {where}: connection refused.", system=system, cause="refused")
-    if any(s in low for s in ("name or service not known", "nodename nor servname", "temporary failure in name",
-                              "getaddrinfo failed", "no address associated", "name resolution")):
-        host = urlsplit(url).hostname
-        return SourceError(
-            f"Cannot resolve the host name {host!r} of {system} ({shown}).", system=system, cause="dns"
-        )
-    if "ssl" in low or "certificate" in low or "tls" in low or "handshake" in low:
-        return SourceError(
-            f"TLS handshake with {system} at {where} failed: {_ssl_reason(text)}.", system=system, cause="tls"
-        )
-    if "timed out" in low:
-        return SourceError(f"{system} at {shown} did not answer in time.", system=system, cause="timeout")
-    return SourceError(f"Cannot connect to {system} at {where}: {_first_line(exc)}.", system=system, cause="network")
-
-
-def _ssl_reason(text: str) -> str:
-    # "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate (_ssl.c:1006)"
-    import re
-
-    m = re.search(r"\]\s*([^()\]]+?)\s*(?:\(_ssl\.c:\d+\))?$", text.strip())
-    reason = m.group(1) if m else text
-    return reason.strip().rstrip(".") or "handshake failed"
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__).rstrip(".")
-
-
-def from_settings(settings: Any) -> HttpSource:
-    return HttpSource(timeout=float(settings.timeout))

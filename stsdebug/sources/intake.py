@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from stsdebug.errors import SourceError
 from stsdebug.sources.http import HttpSource, HttpStatusError, display_url
 
 SYSTEM = "StackState receiver"
@@ -26,18 +25,23 @@ def intake_url(receiver: str) -> str:
     return base if base.endswith("/stsAgent/intake") else base + "/stsAgent/intake"
 
 
-def post(receiver: str, api_key: str | None, payload: dict[str, Any], timeout: float) -> IntakeAnswer:
-    """POST one intake payload. A 4xx/5xx answer is returned, not raised: it is the finding."""
-    url = intake_url(receiver)
-    http = HttpSource(timeout, system=SYSTEM)
-    try:
-        resp = http.request(
-            "POST", url, params={"api_key": api_key or ""}, json_body=payload, system=SYSTEM
-        )
-    except HttpStatusError as exc:
-        return IntakeAnswer(exc.status, exc.reason, exc.body, 0.0, display_url(url))
-    except SourceError:
-        raise
-    finally:
-        http.close()
-    return IntakeAnswer(resp.status, resp.reason, resp.excerpt(500), resp.elapsed_ms, resp.url)
+class IntakeSource:
+    """POSTs intake payloads to one receiver. A 4xx/5xx answer is returned, not raised: it is
+    the finding."""
+
+    def __init__(self, receiver: str, api_key: str | None, timeout: float) -> None:
+        self.url = intake_url(receiver)
+        self._api_key = api_key
+        self._http = HttpSource(timeout, system=SYSTEM)
+
+    def post(self, payload: dict[str, Any]) -> IntakeAnswer:
+        try:
+            resp = self._http.request(
+                "POST", self.url, params={"api_key": self._api_key or ""}, json_body=payload, system=SYSTEM
+            )
+        except HttpStatusError as exc:
+            return IntakeAnswer(exc.status, exc.reason, exc.body, 0.0, display_url(self.url))
+        return IntakeAnswer(resp.status, resp.reason, resp.excerpt(500), resp.elapsed_ms, resp.url)
+
+    def close(self) -> None:
+        self._http.close()

@@ -57,9 +57,3 @@ def _typed(body: str) -> dict[str, Any] | None:
     except ValueError:
         return None
     return data if isinstance(data, dict) and isinstance(data.get("_type"), str) else None
-
-
-def from_settings(settings: Any) -> MirrorSource:
-    if not settings.mirror:
-        raise SourceError("No Prometheus mirror URL given (--mirror).", system=SYSTEM)
-    return MirrorSource(settings.mirror, settings.mirror_api_key, settings.timeout)

@@ -34,17 +34,16 @@ import time
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from stsdebug.deadline import DeadlineExceeded, bounded
 from stsdebug.errors import SourceError, UsageError
 from stsdebug.sources.http import HttpSource, HttpStatusError, display_url
-from stsdebug.sources.kafka import (
+from stsdebug.sources.topic import (
     MAX_PROBES,
-    DeadlineExceeded,
     PartitionInfo,
     PartitionTail,
     Record,
     TopicInfo,
     TopicSource,
-    bounded,
     decode_value,
     search_offset,
 )
@@ -80,8 +79,6 @@ class TopicApiSource(TopicSource):
         except UsageError as exc:
             raise SourceError(str(exc), system=SYSTEM, cause="config") from None
         self._broken: SourceError | None = None
-
-    # -- one request ----------------------------------------------------------------------
 
     def _get(
         self, topic: str, *, limit: int, offset: int | None = None, partition: int | None = None
@@ -321,9 +318,3 @@ def _record(m: dict[str, Any]) -> Record:
 def _excerpt(text: str, limit: int = 120) -> str:
     one = " ".join((text or "").split())
     return one if len(one) <= limit else one[: limit - 1] + "…"
-
-
-def from_settings(settings: Any) -> TopicApiSource:
-    if not settings.sts_api:
-        raise SourceError("No StackState API URL given (--sts-api).", system=SYSTEM, cause="config")
-    return TopicApiSource(settings.sts_api, token=settings.sts_api_token, timeout=float(settings.timeout))

@@ -1,64 +1,56 @@
-"""What every stage gets (Context) and is (Stage).
+"""What every stage gets (Context) and is (Stage), and what may run beside the stages (Augment).
 
-A stage is a function ``run(ctx) -> StageResult``: it reads through
-``ctx.source(name)`` (all I/O lives in stsdebug.sources), judges what it saw, and
-returns a result. It never prints and never imports a renderer.
+A stage is a function ``run(ctx) -> StageResult``: it reads through the context's typed
+sources (``ctx.kafka``, ``ctx.es``, ... : all I/O lives in stsdebug.sources) and shared
+services (``ctx.census``), judges what it saw, and returns a result. It never prints and
+never imports a renderer.
 """
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, cast, overload
 
 from stsdebug.errors import SourceError
 from stsdebug.integrations import Integration, Matcher
 from stsdebug.model import Evidence, Hint, StageResult, Status, Window
 from stsdebug.settings import Settings
+from stsdebug.source_factory import Sources
+from stsdebug.sources.agent import AgentSource
+from stsdebug.sources.es import ESSource
+from stsdebug.sources.http import HttpSource
+from stsdebug.sources.intake import IntakeSource
+from stsdebug.sources.kafka import KafkaSource
+from stsdebug.sources.logs import LogSource
+from stsdebug.sources.mirror import MirrorSource
+from stsdebug.sources.topic_api import TopicApiSource
+from stsdebug.stages.census import Censuses, CensusService
+
+__all__ = ["Augment", "Context", "Sources", "Stage", "load_stage"]
 
 T = TypeVar("T")
-
-# name -> "module:factory"; a factory takes Settings and returns the source object.
-SOURCE_FACTORIES: dict[str, str] = {
-    "agent": "stsdebug.sources.agent:from_settings",
-    "logs": "stsdebug.sources.logs:from_settings",
-    "http": "stsdebug.sources.http:from_settings",
-    "kafka": "stsdebug.sources.kafka:from_settings",
-    "topic_api": "stsdebug.sources.topic_api:from_settings",
-    "es": "stsdebug.sources.es:from_settings",
-    "mirror": "stsdebug.sources.mirror:from_settings",
-}
+S = TypeVar("S")
 
 
-class Sources:
-    """Lazily built I/O objects, one per kind, shared by all stages of a trace.
+class SourceAccess(Generic[S]):
+    """``ctx.kafka`` and friends: the source of that name, typed, built on first use."""
 
-    Tests pass ``overrides`` (name -> object) to fake any of them.
-    """
+    def __init__(self, name: str) -> None:
+        self.name = name
 
-    def __init__(self, settings: Settings, overrides: Mapping[str, Any] | None = None) -> None:
-        self._settings = settings
-        self._made: dict[str, Any] = dict(overrides or {})
-        self._lock = threading.Lock()
+    @overload
+    def __get__(self, ctx: None, owner: type) -> SourceAccess[S]: ...
 
-    def get(self, name: str) -> Any:
-        with self._lock:
-            if name not in self._made:
-                module_name, _, attr = SOURCE_FACTORIES[name].partition(":")
-                factory = getattr(importlib.import_module(module_name), attr)
-                self._made[name] = factory(self._settings)
-            return self._made[name]
+    @overload
+    def __get__(self, ctx: Context, owner: type) -> S: ...
 
-    def close(self) -> None:
-        for obj in self._made.values():
-            close = getattr(obj, "close", None)
-            if callable(close):
-                # Closing must never fail a trace.
-                with contextlib.suppress(Exception):
-                    close()
+    def __get__(self, ctx: Context | None, owner: type) -> SourceAccess[S] | S:
+        if ctx is None:
+            return self
+        return cast(S, ctx.sources.get(self.name))
 
 
 @dataclass
@@ -74,8 +66,29 @@ class Context:
     cancel: threading.Event = field(default_factory=threading.Event)
     stage_id: str = ""
     stage_title: str = ""
+    census_service: Censuses | None = None  # tests substitute it; built on first use otherwise
+
+    # --- shared services -----------------------------------------------------------------
+
+    @property
+    def census(self) -> Censuses:
+        """What Kafka and Elasticsearch hold in the window, read once per trace."""
+        if self.census_service is None:
+            self.census_service = CensusService(self)
+        return self.census_service
+
+    # --- sources (built on first use; SourceError when the user gave nothing to build from)
+    http = SourceAccess[HttpSource]("http")
+    logs = SourceAccess[LogSource]("logs")
+    agent = SourceAccess[AgentSource]("agent")
+    kafka = SourceAccess[KafkaSource]("kafka")
+    topic_api = SourceAccess[TopicApiSource]("topic_api")
+    es = SourceAccess[ESSource]("es")
+    mirror = SourceAccess[MirrorSource]("mirror")
+    intake = SourceAccess[IntakeSource]("intake")
 
     def source(self, name: str) -> Any:
+        """Any source by name: the older spelling of the accessors above."""
         return self.sources.get(name)
 
     def once(self, key: str, make: Callable[[], T]) -> T:
@@ -98,8 +111,8 @@ class Context:
         self,
         status: Status,
         summary: str,
-        evidence: list[Evidence] | None = None,
-        hints: list[Hint] | None = None,
+        evidence: Sequence[Evidence] | None = None,
+        hints: Sequence[Hint] | None = None,
         *,
         missing_data: bool = False,
     ) -> StageResult:
@@ -125,6 +138,14 @@ class Stage:
     # Wall-clock budget as a multiple of the per-call timeout: a safety net so a
     # stage can never hang the trace, whatever its I/O does.
     budget_calls: float = 4.0
+
+
+class Augment(Protocol):
+    """Runs once before the stages and adds what it saw to their results (the probe does)."""
+
+    def prepare(self, ctx: Context) -> None: ...
+
+    def merge(self, result: StageResult) -> StageResult: ...
 
 
 STAGE_MODULES: dict[str, str] = {

@@ -8,39 +8,34 @@ watermarks; the write index's field count against ``index.mapping.total_fields.l
 and, through aggregations only, the integration's documents in the window and the
 newest one's age.
 
-``census(ctx)`` is the per-prefix count of the window that the scope stage compares with
-Kafka's. ``catalog(ctx)`` (index list + mappings of the window's indices) is shared with
-the streams stage. Both are cached in ``ctx.cache`` with any ``SourceError``, so each
-read happens once per trace.
+The index list, the mappings and the census it judges are read once per trace in
+``es_catalog`` (shared with the streams stage and the census service).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from stsdebug.census import Census
 from stsdebug.errors import SourceError
 from stsdebug.integrations import prefix_of
-from stsdebug.model import Figures, Hint, StageResult, Status, Table
-from stsdebug.sources.es import (
-    MATCH_NONE,
-    ESSource,
-    FieldMap,
-    IndexInfo,
-    IndexSettings,
-    NodeDisk,
-    Watermarks,
-    all_of,
-    any_of,
-    exists_any,
-    to_epoch_seconds,
-    window_query,
-)
+from stsdebug.model import Evidence, Figures, Hint, StageResult, Status, Table
+from stsdebug.sources.es import ESSource
+from stsdebug.sources.es_answers import Health, IndexSettings, NodeDisk, Watermarks
+from stsdebug.sources.es_query import MATCH_NONE, all_of, to_epoch_seconds, total_hits
 from stsdebug.stages.base import Context
+from stsdebug.stages.es_catalog import (
+    DATED,
+    STALE_AFTER_S,
+    TS_FIELD,
+    Catalog,
+    catalog,
+    integration_query,
+)
+from stsdebug.stages.phrases import age_text, listing
+from stsdebug.suggest import did_you_mean
 
 TITLE = "Elasticsearch"
 # info (+ the client's product check), health, index list, settings, mappings,
@@ -48,245 +43,9 @@ TITLE = "Elasticsearch"
 BUDGET_CALLS = 16.0
 RUNBOOK = "Troubleshooting step 2 / Elasticsearch"
 
-TS_FIELD = "timestamp"
 FIELD_WARN_RATIO = 0.9  # warn at 90% of index.mapping.total_fields.limit
-STALE_AFTER_S = {"push": 600.0, "pull": 1200.0}  # CloudWatch & co. deliver late by design
 FUTURE_SKEW_S = 300.0
-MAX_MAPPED = 8  # mappings read: the window's daily indices, newest first
-MAX_EXISTS_PER_REQUEST = 1000  # exists clauses per search (bool max_clause_count is 1024)
-MAX_CENSUS_REQUESTS = 5
-MAX_PREFIXES = 200
-TERMS_SIZE = 1000  # metric names per census in the single-metric layout
 SHOWN_INDICES = 15
-_DATED = re.compile(r"(\d{4})\.(\d{2})\.(\d{2})$")
-
-
-# --- what the index list and mappings say (shared with the streams stage) -------------
-
-
-@dataclass
-class Catalog:
-    pattern: str
-    indices: list[IndexInfo]
-    today: str | None  # the name today's daily index has (None: the pattern is not daily)
-    mapped: list[str]  # indices whose mapping was read
-    window_target: str  # what window searches read: the window's daily indices, or the pattern
-    fields: FieldMap
-    layout: str | None  # multi | single | None (no mapping to tell)
-    layout_origin: str  # "mapping", "--es-layout" or "unknown"
-
-    @property
-    def names(self) -> list[str]:
-        return [i.name for i in self.indices]
-
-    @property
-    def write_index(self) -> str | None:
-        """The index being written now: today's if it exists, else the newest daily one."""
-        names = self.names
-        if self.today and self.today in names:
-            return self.today
-        dated = [n for n in names if _DATED.search(n)]
-        return dated[-1] if dated else (names[-1] if names else None)
-
-
-def catalog(ctx: Context) -> Catalog:
-    """The index list and the mappings of the window's indices; cached (errors too)."""
-    return ctx.once("es.catalog", lambda: _read_catalog(ctx))
-
-
-def _read_catalog(ctx: Context) -> Catalog:
-    s = ctx.settings
-    layout_override = (s.es_layout or "").strip().lower() or None
-    if layout_override not in (None, "multi", "single"):
-        raise SourceError(
-            f"--es-layout must be 'multi' or 'single', not {s.es_layout!r}.",
-            system="elasticsearch",
-            cause="config",
-        )
-    es: ESSource = ctx.source("es")
-    pattern = s.index_pattern
-    indices = es.indices(pattern)
-    names = [i.name for i in indices]
-    today = _today_index(pattern, ctx.now, names)
-    in_window = _window_indices(names, ctx.window.start, ctx.window.end)
-    # Searching only the window's daily indices spares the cluster a fan-out to every
-    # shard of the pattern; a pattern that is not daily is searched as a whole.
-    target = ",".join(in_window) if in_window else pattern
-    mapped = (in_window or names[-3:])[-MAX_MAPPED:]
-    fields = FieldMap.from_mappings(es.mappings(mapped)) if mapped else FieldMap()
-    detected = fields.layout()
-    layout = layout_override or detected
-    origin = "--es-layout" if layout_override else ("mapping" if detected else "unknown")
-    return Catalog(pattern, indices, today, mapped, target, fields, layout, origin)
-
-
-def _today_index(pattern: str, now: float, names: list[str]) -> str | None:
-    if not pattern.endswith("*") or "*" in pattern[:-1] or "," in pattern:
-        return None
-    base = pattern[:-1]
-    if names and not any(_DATED.search(n) for n in names):
-        return None  # indices exist and none is daily: there is no "today's index"
-    return base + datetime.fromtimestamp(now, timezone.utc).strftime("%Y.%m.%d")
-
-
-def _window_indices(names: list[str], start: float, end: float) -> list[str]:
-    """Daily indices the window can touch; empty when some index is not daily."""
-    if not all(_DATED.search(n) for n in names):
-        return []
-    first = datetime.fromtimestamp(start, timezone.utc).date()
-    last = datetime.fromtimestamp(end, timezone.utc).date()
-    # Late or early points land in the neighbouring day's index.
-    first, last = first - timedelta(days=1), last + timedelta(days=1)
-    chosen = []
-    for name in names:
-        m = _DATED.search(name)
-        try:
-            day = datetime(int(m[1]), int(m[2]), int(m[3])).date()  # type: ignore[index]
-        except ValueError:
-            return []  # not a date after all: treat the pattern as not daily
-        if first <= day <= last:
-            chosen.append(name)
-    return chosen
-
-
-# --- what identifies the integration in Elasticsearch ------------------------------------
-
-
-def integration_query(
-    ctx: Context, cat: Catalog, metric_names: Iterable[str] | None = None
-) -> dict[str, Any]:
-    """The matcher as a query: metric prefix, hosts and tags (all must hold)."""
-    m = ctx.matcher
-    fields = cat.fields
-    clauses: list[dict[str, Any]] = []
-    if m.prefixes:
-        if cat.layout == "single":
-            clauses.append(any_of({"prefix": {fields.term("name"): p}} for p in m.prefixes))
-        else:
-            names = metric_names if metric_names is not None else fields.metric_names()
-            ours = [f"values.{n}" for n in names if m.name_matches(n)]
-            clauses.append(exists_any(ours[:MAX_EXISTS_PER_REQUEST]))
-    if m.hosts:
-        clauses.append({"terms": {fields.term("host"): list(m.hosts)}})
-    for key, value in m.tags:
-        clauses.append({"term": {fields.term(f"tags.{key}"): value}})
-    return all_of(*clauses)
-
-
-# --- census (for the scope stage) -----------------------------------------------------------
-
-
-def census(ctx: Context) -> Census | None:
-    """Documents in the window per metric prefix, via aggregations; None without --es."""
-    if not ctx.settings.es:
-        return None
-    return ctx.once("es.census", lambda: _take_census(ctx, catalog(ctx)))
-
-
-def _take_census(ctx: Context, cat: Catalog) -> Census:
-    es: ESSource = ctx.source("es")
-    w = ctx.window
-    c = Census("elasticsearch", w.start, w.end)
-    if not cat.indices:
-        c.note = f"No index matches {cat.pattern}."
-        return c
-    window = window_query(w.start, w.end, TS_FIELD)
-    newest = {"max": {"field": TS_FIELD}}
-    base_aggs: dict[str, Any] = {
-        "newest": newest,
-        "matched": {"filter": integration_query(ctx, cat), "aggs": {"newest": newest}},
-    }
-    notes: list[str] = []
-    if cat.layout == "single":
-        aggs = dict(base_aggs)
-        aggs["names"] = {
-            "terms": {"field": cat.fields.term("name"), "size": TERMS_SIZE},
-            "aggs": {"newest": newest},
-        }
-        body = es.search(cat.window_target, window, aggs)
-        _census_base(c, body)
-        buckets, other = _buckets(body["aggregations"].get("names"))
-        for b in buckets:
-            pc = c.prefix(prefix_of(str(b.get("key"))))
-            pc.records += int(b.get("doc_count") or 0)
-            _newer(pc, to_epoch_seconds((b.get("newest") or {}).get("value")))
-        if other:
-            notes.append(
-                f"{other:,} documents carry metric names beyond the {TERMS_SIZE} most frequent "
-                "and are not in the per-prefix counts."
-            )
-    else:
-        groups: dict[str, list[str]] = {}
-        for name in cat.fields.metric_names():
-            groups.setdefault(prefix_of(name), []).append(f"values.{name}")
-        prefixes = sorted(groups)
-        if len(prefixes) > MAX_PREFIXES:
-            notes.append(
-                f"Only the first {MAX_PREFIXES} of {len(prefixes)} metric prefixes are counted."
-            )
-            prefixes = prefixes[:MAX_PREFIXES]
-        batches = _batches(prefixes, groups, notes)
-        if len(batches) > MAX_CENSUS_REQUESTS:
-            skipped = sum(len(b) for b in batches[MAX_CENSUS_REQUESTS:])
-            notes.append(f"{skipped} metric prefixes were not counted (too many metric names).")
-            batches = batches[:MAX_CENSUS_REQUESTS]
-        for n, batch in enumerate(batches or [[]]):
-            aggs = dict(base_aggs) if n == 0 else {}
-            if batch:
-                aggs["prefixes"] = {
-                    "filters": {
-                        "filters": {
-                            p: exists_any(groups[p][:MAX_EXISTS_PER_REQUEST]) for p in batch
-                        }
-                    },
-                    "aggs": {"newest": newest},
-                }
-            body = es.search(cat.window_target, window, aggs or None)
-            if n == 0:
-                _census_base(c, body)
-            buckets = ((body.get("aggregations") or {}).get("prefixes") or {}).get("buckets") or {}
-            for p in batch:
-                b = buckets.get(p) or {}
-                pc = c.prefix(p)
-                pc.records += int(b.get("doc_count") or 0)
-                _newer(pc, to_epoch_seconds((b.get("newest") or {}).get("value")))
-    c.examined = c.total
-    c.note = " ".join(notes)
-    return c
-
-
-def _census_base(c: Census, body: dict[str, Any]) -> None:
-    c.total = total_hits(body)
-    aggs = body.get("aggregations") or {}
-    c.newest = to_epoch_seconds((aggs.get("newest") or {}).get("value"))
-    matched = aggs.get("matched") or {}
-    c.matched = int(matched.get("doc_count") or 0)
-    c.matched_newest = to_epoch_seconds((matched.get("newest") or {}).get("value"))
-
-
-def _batches(
-    prefixes: list[str], groups: dict[str, list[str]], notes: list[str]
-) -> list[list[str]]:
-    """Pack prefixes into searches of at most MAX_EXISTS_PER_REQUEST exists clauses."""
-    batches: list[list[str]] = []
-    current: list[str] = []
-    used = 0
-    for p in prefixes:
-        size = len(groups[p])
-        if size > MAX_EXISTS_PER_REQUEST:
-            notes.append(
-                f"{p}* has {size} metric names; its count uses the first {MAX_EXISTS_PER_REQUEST} "
-                "and may be low."
-            )
-            size = MAX_EXISTS_PER_REQUEST
-        if current and used + size > MAX_EXISTS_PER_REQUEST:
-            batches.append(current)
-            current, used = [], 0
-        current.append(p)
-        used += size
-    if current:
-        batches.append(current)
-    return batches
 
 
 # --- the stage ------------------------------------------------------------------------------
@@ -312,21 +71,21 @@ def run(ctx: Context) -> StageResult:
             "Give --es http://<stackstate-elasticsearch-master>:9200 (and --es-username/"
             "--es-password-env or --es-api-key-env if security is on).",
         )
-    es: ESSource = ctx.source("es")
+    es = ctx.es
     version = es.version()
     health = es.health()
     cat = catalog(ctx)
     settings = es.index_settings(cat.pattern) if cat.indices else {}
     disks = es.allocation()
     marks = es.watermarks()
-    cen = census(ctx)
+    cen = ctx.census.elasticsearch()
     assert cen is not None
     name = ctx.integration.name
     f = _Findings()
 
     if health.status == "red":
         red = [i.name for i in cat.indices if i.health == "red"]
-        where = f" (red indices: {_list(red)})" if red else ""
+        where = f" (red indices: {listing(red)})" if red else ""
         f.fails.append(f"Cluster health is red{where}: some primary shards are unassigned.")
         f.hint(
             "Find out why shards are unassigned: GET _cluster/allocation/explain, and "
@@ -376,7 +135,7 @@ def run(ctx: Context) -> StageResult:
             )
             f.hint("Check NTP on the agent hosts; StackState drops points far from its own time.")
 
-    evidence = [
+    evidence: list[Evidence] = [
         _figures(ctx, version, health, cat, cen, disks, newest_age, older_age),
         _index_table(cat, settings, write_index),
     ]
@@ -463,7 +222,7 @@ def _check_other_blocks(
     if blocked:
         f.warns.append(
             f"{len(blocked)} older {'index has' if len(blocked) == 1 else 'indices have'} a write "
-            f"block ({_list(sorted(blocked))}): late points for those days are rejected."
+            f"block ({listing(sorted(blocked))}): late points for those days are rejected."
         )
 
 
@@ -551,7 +310,7 @@ def _no_data_hint(ctx: Context, cat: Catalog, others: int) -> str:
         near = [n for n in cat.fields.metric_names() if not ctx.matcher.name_matches(n)]
         if near:
             base += (
-                f" Other metric names are present ({_list(sorted({prefix_of(n) for n in near}))}); "
+                f" Other metric names are present ({listing(sorted({prefix_of(n) for n in near}))}); "
                 f"stsdebug recognises {name} by {ctx.matcher.describe()} (if its metrics are "
                 "named differently, pass --metric-prefix)."
             )
@@ -559,16 +318,14 @@ def _no_data_hint(ctx: Context, cat: Catalog, others: int) -> str:
 
 
 def _pattern_hint(es: ESSource, pattern: str) -> str:
-    from difflib import get_close_matches
-
     try:
         names = [i.name for i in es.indices("*") if not i.name.startswith(".")]
     except SourceError:
         names = []
-    stems = sorted({_DATED.sub("*", n) for n in names})
-    near = get_close_matches(pattern, stems, n=3, cutoff=0.5)
+    stems = sorted({DATED.sub("*", n) for n in names})
+    near = did_you_mean(pattern, stems, cutoff=0.5, lead=": ")
     if near:
-        return f"Check --index-pattern: did you mean {' or '.join(near)}?"
+        return f"Check --index-pattern{near}"
     return (
         f"Check --index-pattern ({pattern}); StackState 5.x writes metrics to daily indices "
         "sts_multi_metrics-YYYY.MM.DD."
@@ -581,7 +338,7 @@ def _pattern_hint(es: ESSource, pattern: str) -> str:
 def _figures(
     ctx: Context,
     version: str,
-    health: Any,
+    health: Health,
     cat: Catalog,
     cen: Census,
     disks: list[NodeDisk],
@@ -662,44 +419,3 @@ def _disk_table(disks: list[NodeDisk], marks: Watermarks) -> Table:
             f"flood stage {marks.flood_stage}."
         ),
     )
-
-
-# --- small helpers ----------------------------------------------------------------------------
-
-
-def total_hits(body: dict[str, Any]) -> int:
-    """hits.total of a search, in either of its shapes."""
-    total = (body.get("hits") or {}).get("total")
-    if isinstance(total, dict):
-        return int(total.get("value") or 0)
-    return int(total or 0)
-
-
-def _buckets(agg: Any) -> tuple[list[dict[str, Any]], int]:
-    if not isinstance(agg, dict):
-        return [], 0
-    return [b for b in agg.get("buckets") or [] if isinstance(b, dict)], int(
-        agg.get("sum_other_doc_count") or 0
-    )
-
-
-def _newer(pc: Any, ts: float | None) -> None:
-    if ts is not None and (pc.newest is None or ts > pc.newest):
-        pc.newest = ts
-
-
-def age_text(seconds: float) -> str:
-    """12 s, 4 min, 3.2 h, 2.1 d."""
-    seconds = abs(seconds)
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 172800:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} d"
-
-
-def _list(items: list[str], limit: int = 5) -> str:
-    shown = ", ".join(items[:limit])
-    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")

@@ -9,20 +9,28 @@ user's first one would select it. The per-hop timeline joins the trace as eviden
 of the stages it touches (``merge``): a probe that reached Kafka but not
 Elasticsearch makes the Elasticsearch stage fail with that evidence.
 
-Nothing here runs without ``--probe``.
+Nothing here runs without ``--probe``: the plan adds a ``ProbeStep`` beside the stages
+only then. It sends through the intake source (``ctx.intake``, the only write stsdebug
+makes) and runs under its own budget before the stages; its ``merge`` is applied to each
+stage's result.
 """
 
 from __future__ import annotations
 
 import socket
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from stsdebug import streamdefs
+from stsdebug.deadline import Cancelled, DeadlineExceeded, bounded
 from stsdebug.errors import SourceError, UsageError
 from stsdebug.model import Hop, StageResult, Status, Timeline
+from stsdebug.sources.es_query import total_hits
+from stsdebug.sources.topic import TopicSource, decode_value
 from stsdebug.stages.base import Context
 
 PROBE_METRIC = "stsdebug.probe.marker"
@@ -87,12 +95,10 @@ def run(ctx: Context) -> ProbeResult:
     if not s.receiver:
         result.hops.append(Hop("receiver", Status.ERROR, None, "No receiver URL given (--receiver): nothing was sent."))
         return result
-    from stsdebug.sources import intake
-
     payload = build_payload(result.probe_id, host, result.sent_at, extra)
     t0 = time.monotonic()
     try:
-        answer = intake.post(s.receiver, s.api_key, payload, s.timeout)
+        answer = ctx.intake.post(payload)
     except SourceError as exc:
         result.hops.append(Hop("receiver", Status.ERROR, None, f"Not delivered: {str(exc).rstrip('.')}."))
         return result
@@ -124,7 +130,7 @@ def run(ctx: Context) -> ProbeResult:
     return result
 
 
-def _poll(deadline_s: float, cancel: Any, look: Any) -> tuple[Any, str | None]:
+def _poll(deadline_s: float, cancel: threading.Event, look: Callable[[], float | None]) -> tuple[float | None, str | None]:
     """Call look() until it returns something truthy or the deadline passes."""
     end = time.monotonic() + deadline_s
     last_error: str | None = None
@@ -140,12 +146,9 @@ def _poll(deadline_s: float, cancel: Any, look: Any) -> tuple[Any, str | None]:
 
 
 def _follow_kafka(ctx: Context, result: ProbeResult, t0: float, deadline: float) -> Hop:
-    from stsdebug.sources.kafka import decode_value
-
     s = ctx.settings
-    name = "kafka" if s.kafka else "topic_api"
     try:
-        src = ctx.source(name)
+        src: TopicSource = ctx.kafka if s.kafka else ctx.topic_api
         info = src.describe_topic(s.topic)
     except SourceError as exc:
         return Hop("kafka", Status.ERROR, None, f"Could not look: {str(exc).rstrip('.')}.")
@@ -159,12 +162,19 @@ def _follow_kafka(ctx: Context, result: ProbeResult, t0: float, deadline: float)
                     return time.monotonic()
         return None
 
+    return _follow("kafka", ctx, look, t0, deadline, f"on topic {s.topic}", f"not on topic {s.topic}")
+
+
+def _follow(
+    hop: str, ctx: Context, look: Callable[[], float | None], t0: float, deadline: float, seen: str, unseen: str
+) -> Hop:
+    """Poll ``look`` until the probe shows up at this hop or the deadline passes."""
     found, err = _poll(deadline, ctx.cancel, look)
     if found:
-        return Hop("kafka", Status.PASS, round((found - t0) * 1000, 1), f"on topic {s.topic}")
+        return Hop(hop, Status.PASS, round((found - t0) * 1000, 1), seen)
     if err:
-        return Hop("kafka", Status.ERROR, None, f"Could not look: {err}.")
-    return Hop("kafka", Status.FAIL, None, f"not on topic {s.topic} within {deadline:.0f} s")
+        return Hop(hop, Status.ERROR, None, f"Could not look: {err}.")
+    return Hop(hop, Status.FAIL, None, f"{unseen} within {deadline:.0f} s")
 
 
 def _term(field_name: str, value: str) -> dict[str, Any]:
@@ -173,11 +183,9 @@ def _term(field_name: str, value: str) -> dict[str, Any]:
 
 
 def _follow_es(ctx: Context, result: ProbeResult, t0: float, deadline: float) -> Hop:
-    from stsdebug.stages.elasticsearch import total_hits
-
     s = ctx.settings
     try:
-        es = ctx.source("es")
+        es = ctx.es
     except SourceError as exc:
         return Hop("elasticsearch", Status.ERROR, None, f"Could not look: {str(exc).rstrip('.')}.")
     query = _term(f"tags.{PROBE_TAG}", result.probe_id)
@@ -185,22 +193,17 @@ def _follow_es(ctx: Context, result: ProbeResult, t0: float, deadline: float) ->
     def look() -> float | None:
         return time.monotonic() if total_hits(es.search(s.index_pattern, query)) else None
 
-    found, err = _poll(deadline, ctx.cancel, look)
-    if found:
-        return Hop("elasticsearch", Status.PASS, round((found - t0) * 1000, 1), f"indexed in {s.index_pattern}")
-    if err:
-        return Hop("elasticsearch", Status.ERROR, None, f"Could not look: {err}.")
-    return Hop("elasticsearch", Status.FAIL, None, f"not indexed in {s.index_pattern} within {deadline:.0f} s")
+    return _follow(
+        "elasticsearch", ctx, look, t0, deadline, f"indexed in {s.index_pattern}", f"not indexed in {s.index_pattern}"
+    )
 
 
 def _stream_hop(ctx: Context, result: ProbeResult, stream: streamdefs.StreamDef, t0: float) -> Hop:
     """Would a stream defined like the user's first one select the probe?"""
-    from stsdebug.stages.elasticsearch import total_hits
-
     s = ctx.settings
     single = (s.es_layout or "") == "single" or (stream.metric or "") == "value"
     conditions: list[dict[str, Any]] = [_term(f"tags.{PROBE_TAG}", result.probe_id)]
-    used = []
+    used: list[str] = []
     for c in stream.conditions:
         value = result.host if c.key == "host" else PROBE_METRIC if c.key == "name" else c.value
         conditions.append(_term(c.key, value))
@@ -209,7 +212,7 @@ def _stream_hop(ctx: Context, result: ProbeResult, stream: streamdefs.StreamDef,
     conditions.append({"exists": {"field": metric_field}})
     used.append(f"metric={metric_field}")
     try:
-        hits = total_hits(ctx.source("es").search(s.index_pattern, {"bool": {"filter": conditions}}))
+        hits = total_hits(ctx.es.search(s.index_pattern, {"bool": {"filter": conditions}}))
     except SourceError as exc:
         return Hop("stream", Status.ERROR, None, f"Could not look: {str(exc).rstrip('.')}.")
     at = round((time.monotonic() - t0) * 1000, 1)
@@ -248,3 +251,28 @@ def merge(stage: StageResult, probe: ProbeResult) -> StageResult:
         stage.status = Status.ERROR
         stage.summary = seen.rstrip(".") + "."
     return stage
+
+
+class ProbeStep:
+    """The probe beside the stages: sent and followed before them, merged into their results."""
+
+    def __init__(self) -> None:
+        self.result: ProbeResult | None = None
+
+    def prepare(self, ctx: Context) -> None:
+        s = ctx.settings
+        budget = 3 * max(10.0, s.probe_timeout) + s.timeout + 5
+        try:
+            self.result = bounded(lambda: run(ctx), budget, "probe", cancel=ctx.cancel)
+            return
+        except Cancelled:
+            reason: object = f"did not finish within {budget:.0f} s"
+        except DeadlineExceeded:
+            reason = f"did not finish within {budget:.0f} s"
+        except Exception as exc:  # noqa: BLE001 - a broken probe must not break the trace
+            reason = exc
+        self.result = ProbeResult(new_probe_id(), s.probe_host or "", ctx.now)
+        self.result.hops.append(Hop("receiver", Status.ERROR, None, f"The probe could not run: {reason}."))
+
+    def merge(self, result: StageResult) -> StageResult:
+        return merge(result, self.result) if self.result is not None else result

@@ -3,19 +3,19 @@
 It takes a census of metric prefixes in the window from Kafka (push) and Elasticsearch,
 says which are fresh, concludes "all metrics are missing" (look at shared
 infrastructure) or "only this integration", and, when both systems were read,
-reconciles the integration's counts between them. It reuses the Kafka and
-Elasticsearch stages' reads (cached in the context), so nothing is read twice.
+reconciles the integration's counts between them. The censuses come from the census
+service (``ctx.census``), whose reads the Kafka and Elasticsearch stages reuse.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 
 from stsdebug.census import Census
 from stsdebug.errors import SourceError
-from stsdebug.model import Figures, Hint, StageResult, Status, Table
+from stsdebug.model import Evidence, Figures, Hint, StageResult, Status, Table
 from stsdebug.stages.base import Context
+from stsdebug.stages.phrases import age, listing
 
 TITLE = "Scale of impact"
 BUDGET_CALLS = 8.0  # it may perform the Kafka and Elasticsearch reads for the later stages
@@ -27,34 +27,23 @@ RUNBOOK_3 = "Troubleshooting step 3: all metrics are missing"
 IN_FLIGHT_S = 30.0
 
 
-def _census_fn(module: str) -> Callable[[Context], Census | None] | None:
-    return getattr(importlib.import_module(f"stsdebug.stages.{module}"), "census", None)
-
-
-def _read(ctx: Context, module: str) -> tuple[Census | None, str | None]:
-    fn = _census_fn(module)
-    if fn is None:
-        return None, None
+def _read(take: Callable[[], Census | None]) -> tuple[Census | None, str | None]:
     try:
-        return fn(ctx), None
+        return take(), None
     except SourceError as exc:
         return None, str(exc)
-
-
-def _age(ctx: Context, ts: float | None) -> float | None:
-    return None if ts is None else round(max(0.0, ctx.now - ts), 1)
 
 
 def run(ctx: Context) -> StageResult:
     censuses: dict[str, Census] = {}
     problems: list[str] = []
     if ctx.integration.kind == "push":
-        kafka, err = _read(ctx, "kafka")
+        kafka, err = _read(ctx.census.kafka)
         if kafka is not None:
             censuses["Kafka"] = kafka
         if err:
             problems.append(f"Kafka could not be read ({err.rstrip('.')})")
-    es, err = _read(ctx, "elasticsearch")
+    es, err = _read(ctx.census.elasticsearch)
     if es is not None:
         censuses["Elasticsearch"] = es
     if err:
@@ -79,8 +68,8 @@ def run(ctx: Context) -> StageResult:
         approx = " (sampled)" if c.sampled else ""
         figures.add(f"{system}: records in window{approx}", c.total)
         figures.add(f"{system}: {name} records", c.matched)
-        figures.add(f"{system}: newest record age", _age(ctx, c.newest), "s")
-    evidence = [figures, table]
+        figures.add(f"{system}: newest record age", age(ctx.now, c.newest), "s")
+    evidence: list[Evidence] = [figures, table]
     hints: list[Hint] = []
 
     if all(c.total == 0 for c in censuses.values()):
@@ -108,7 +97,7 @@ def run(ctx: Context) -> StageResult:
         status = Status.WARN
         summary_parts.append(
             f"Only {name} is missing: {len(fresh)} other metric prefix"
-            f"{'es are' if len(fresh) != 1 else ' is'} fresh ({_list(sorted(fresh))})."
+            f"{'es are' if len(fresh) != 1 else ' is'} fresh ({listing(sorted(fresh), 6)})."
         )
         hints.append(
             Hint(
@@ -178,7 +167,7 @@ def _prefix_table(ctx: Context, censuses: dict[str, Census]) -> Table:
         row: list[object] = [p, ours]
         for s in systems:
             pc = censuses[s].prefixes.get(p)
-            row += [pc.records if pc else 0, _age(ctx, pc.newest) if pc else None]
+            row += [pc.records if pc else 0, age(ctx.now, pc.newest) if pc else None]
         rows.append(row)
     # The integration's own prefixes appear even when nothing carries them.
     for x in ctx.matcher.prefixes:
@@ -187,8 +176,3 @@ def _prefix_table(ctx: Context, censuses: dict[str, Census]) -> Table:
     rows.sort(key=lambda r: (r[1] != "yes", r[0]))
     notes = [c.note for c in censuses.values() if c.note]
     return Table("Metric prefixes in the window", columns, rows, note=" ".join(notes) or None)
-
-
-def _list(items: list[str], limit: int = 6) -> str:
-    shown = ", ".join(items[:limit])
-    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")

@@ -10,7 +10,7 @@ plainly what cannot be checked from outside StackState.
 from __future__ import annotations
 
 from stsdebug.errors import SourceError
-from stsdebug.model import Figures, Hint, StageResult, Status, Table, Text
+from stsdebug.model import Evidence, Figures, Hint, StageResult, Status, Table, Text
 from stsdebug.stages.base import Context
 
 TITLE = "Pull source"
@@ -55,7 +55,7 @@ OUTSIDE_VIEW = {
 
 def run(ctx: Context) -> StageResult:
     name = ctx.integration.name
-    evidence: list = []
+    evidence: list[Evidence] = []
     hints: list[Hint] = []
     findings: list[tuple[Status, str]] = []
 
@@ -84,10 +84,10 @@ def run(ctx: Context) -> StageResult:
     return ctx.result(worst[0], summary, evidence, hints)
 
 
-def _mirror(ctx: Context, evidence: list, hints: list[Hint]) -> tuple[Status, str]:
+def _mirror(ctx: Context, evidence: list[Evidence], hints: list[Hint]) -> tuple[Status, str]:
     url = ctx.settings.mirror
     try:
-        answer = ctx.source("mirror").test_connection()
+        answer = ctx.mirror.test_connection()
     except SourceError as exc:
         hints.append(Hint("Check the mirror process is running and reachable from StackState on its port (default 9900).", RUNBOOK))
         return Status.ERROR, f"Prometheus mirror at {url} could not be tested: {str(exc).rstrip('.')}."
@@ -109,18 +109,13 @@ def _mirror(ctx: Context, evidence: list, hints: list[Hint]) -> tuple[Status, st
     return Status.FAIL, f"Prometheus mirror at {url} gave an unexpected answer to TestConnection ({kind or 'no _type'})."
 
 
-def _arrival(ctx: Context, evidence: list, hints: list[Hint]) -> tuple[Status, str] | None:
+def _arrival(ctx: Context, evidence: list[Evidence], hints: list[Hint]) -> tuple[Status, str] | None:
     """Whether the integration's documents keep arriving in Elasticsearch."""
     if not ctx.settings.es:
         return None
-    from stsdebug.stages import elasticsearch as es_stage
-
-    census_fn = getattr(es_stage, "census", None)
-    if census_fn is None:
-        return None
     name = ctx.integration.name
     try:
-        census = census_fn(ctx)
+        census = ctx.census.elasticsearch()
     except SourceError as exc:
         return Status.ERROR, f"Could not see whether {name} data arrives: {str(exc).rstrip('.')}."
     if census is None:

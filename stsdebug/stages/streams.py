@@ -14,23 +14,27 @@ metric names from the mapping are offered.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher, get_close_matches
 from typing import Any
 
 from stsdebug import streamdefs
 from stsdebug.errors import UsageError
 from stsdebug.model import Figures, Hint, StageResult, Status, Table
-from stsdebug.sources.es import ESSource, FieldMap, all_of, to_epoch_seconds, window_query
+from stsdebug.sources.es import ESSource
+from stsdebug.sources.es_query import FieldMap, all_of, to_epoch_seconds, total_hits, window_query
 from stsdebug.stages.base import Context
-from stsdebug.stages.elasticsearch import (
-    STALE_AFTER_S,
-    TS_FIELD,
-    Catalog,
-    age_text,
-    catalog,
-    total_hits,
+from stsdebug.stages.es_catalog import STALE_AFTER_S, TS_FIELD, Catalog, catalog
+from stsdebug.stages.phrases import age_text
+from stsdebug.stages.stream_suggest import (
+    SHOWN_SUGGESTIONS,
+    first_only,
+    fix_text,
+    metric_fix,
+    rank,
+    similarity,
+    suggestion_text,
 )
 from stsdebug.streamdefs import Condition, StreamDef
+from stsdebug.suggest import did_you_mean
 
 TITLE = "Telemetry streams"
 BUDGET_CALLS = 12.0
@@ -39,21 +43,6 @@ RUNBOOK = "Troubleshooting step 2 / Element telemetry stream configuration"
 MAX_STREAMS = 25  # one search each
 SUGGEST_TERMS = 200  # stored values fetched per condition field to rank suggestions from
 METRIC_CANDIDATES = 10  # nearest metric names counted per stream
-SHOWN_SUGGESTIONS = 3
-SIMILAR = 0.5  # below this a stored value is "present" rather than "did you mean"
-NEAR_BEST = 0.15  # further alternatives are offered only when about as near as the best
-
-
-@dataclass
-class Suggestion:
-    value: str
-    docs: int | None  # documents in the window (None: known from the mapping only)
-    score: float
-
-    def text(self) -> str:
-        if self.docs is None:
-            return self.value
-        return f"{self.value} — {self.docs:,} doc{'s' if self.docs != 1 else ''} in the window"
 
 
 @dataclass
@@ -96,7 +85,7 @@ def run(ctx: Context) -> StageResult:
             "Give --es http://<stackstate-elasticsearch-master>:9200.",
         )
     cat = catalog(ctx)
-    es: ESSource = ctx.source("es")
+    es = ctx.es
     upstream_ok = _upstream_ok(ctx)
     if not cat.indices:
         return ctx.result(
@@ -199,14 +188,14 @@ def _check(ctx: Context, es: ESSource, cat: Catalog, d: StreamDef) -> StreamChec
     newest = {"max": {"field": TS_FIELD}}
     aggs: dict[str, Any] = {"all": {"filter": all_of(*conds, metric_q), "aggs": {"newest": newest}}}
     for i, c in enumerate(d.conditions):
-        others = [q for j, q in enumerate(conds) if j != i]
-        without: dict[str, Any] = {"filter": all_of(*others, metric_q)}
+        rest = [q for j, q in enumerate(conds) if j != i]
+        without_i: dict[str, Any] = {"filter": all_of(*rest, metric_q)}
         term_field = fields.term_field.get(c.key)
         if term_field:
             terms = {"terms": {"field": term_field, "size": SUGGEST_TERMS}}
-            without["aggs"] = {"values": terms}
+            without_i["aggs"] = {"values": terms}
             aggs[f"near_{i}"] = terms
-        aggs[f"without_{i}"] = without
+        aggs[f"without_{i}"] = without_i
         aggs[f"only_{i}"] = {"filter": conds[i]}
     candidates: list[str] = []
     if metric:
@@ -222,7 +211,7 @@ def _check(ctx: Context, es: ESSource, cat: Catalog, d: StreamDef) -> StreamChec
         aggs["only_metric"] = {"filter": metric_q}
     window = window_query(ctx.window.start, ctx.window.end, TS_FIELD)
     body = es.search(cat.window_target, window, aggs)
-    a = body.get("aggregations") or {}
+    a: dict[str, Any] = body.get("aggregations") or {}
     total = total_hits(body)
     matched = _count(a.get("all"))
     check = StreamCheck(d, metric, Status.PASS, docs=matched)
@@ -267,19 +256,18 @@ def _check(ctx: Context, es: ESSource, cat: Catalog, d: StreamDef) -> StreamChec
         without = a.get(f"without_{i}") or {}
         others = _count(without)
         if not fields.has(c.key):
-            near = get_close_matches(c.key, sorted(fields.leaves), n=SHOWN_SUGGESTIONS, cutoff=0.6)
-            did = f"; did you mean {' or '.join(near)}" if near else ""
+            did = _nearest_field(fields, c.key)
             rows.append([str(c), alone, others, f"no field {c.key} in the mapping{did}"])
             unmapped.append(f"{c.key} is not a field of the indices{did}")
             continue
         # Values stored on the documents the other conditions match, else anywhere in the window.
-        terms = without.get("values") if others > 0 else a.get(f"near_{i}")
-        suggestions = _rank(c.value, _options(terms))
+        stored = without.get("values") if others > 0 else a.get(f"near_{i}")
+        suggestions = rank(c.value, _options(stored))
         suspect = alone == 0 or others > 0
-        rows.append([str(c), alone, others, _suggestion_text(suggestions) if suspect else ""])
+        rows.append([str(c), alone, others, suggestion_text(suggestions) if suspect else ""])
         if others > 0:
             relaxed.append(
-                (str(c), _fix_text(c.key, c.value, suggestions, alone=alone, selected=True))
+                (str(c), fix_text(c.key, c.value, suggestions, alone=alone, selected=True))
             )
     if metric:
         alone = _count(a.get("only_metric"))
@@ -290,29 +278,29 @@ def _check(ctx: Context, es: ESSource, cat: Catalog, d: StreamDef) -> StreamChec
         with_docs: list[tuple[str, int | None]] = [(n, k) for n, k in counted if k > 0]
         in_mapping = fields.has(metric)
         # With no document to count on, the mapping's names are still worth offering.
-        suggestions = _rank(metric, with_docs or [(n, None) for n in candidates])
+        suggestions = rank(metric, with_docs or [(n, None) for n in candidates])
         label = f"metric field {metric}" + ("" if in_mapping else " (not in the mapping)")
         suspect = not in_mapping or alone == 0 or others > 0
-        rows.append([label, alone, others, _suggestion_text(suggestions) if suspect else ""])
+        rows.append([label, alone, others, suggestion_text(suggestions) if suspect else ""])
         if not in_mapping:
-            unmapped.append(_metric_fix(metric, "is not in the mapping", suggestions))
+            unmapped.append(metric_fix(metric, "is not in the mapping", suggestions))
         elif others > 0:
             relaxed.append(
                 (
                     f"metric field {metric}",
-                    _metric_fix(
+                    metric_fix(
                         metric, "is on none of the documents its conditions match", suggestions
                     ),
                 )
             )
     check.rows = rows
     if unmapped:
-        check.reason = f"{_first_only(unmapped[0])}."
+        check.reason = f"{first_only(unmapped[0])}."
         check.fix = "; ".join(unmapped + [fix for _, fix in relaxed]) + "."
         return check
     if len(relaxed) == 1:
         what, fix = relaxed[0]
-        check.reason = f"{what} empties it ({_first_only(fix)})."
+        check.reason = f"{what} empties it ({first_only(fix)})."
         check.fix = fix + "."
         return check
     if relaxed:
@@ -332,10 +320,10 @@ def _check(ctx: Context, es: ESSource, cat: Catalog, d: StreamDef) -> StreamChec
         )
         check.fix = (
             "; ".join(
-                _fix_text(
+                fix_text(
                     d.conditions[i].key,
                     d.conditions[i].value,
-                    _rank(d.conditions[i].value, _options(a.get(f"near_{i}"))),
+                    rank(d.conditions[i].value, _options(a.get(f"near_{i}"))),
                 )
                 for i in empty_alone
             )
@@ -356,13 +344,16 @@ def _unmapped(cat: Catalog, d: StreamDef, metric: str | None, candidates: list[s
     out = []
     for c in d.conditions:
         if not fields.has(c.key):
-            near = get_close_matches(c.key, sorted(fields.leaves), n=SHOWN_SUGGESTIONS, cutoff=0.6)
-            did = f"; did you mean {' or '.join(near)}" if near else ""
-            out.append(f"{c.key} is not a field of the indices{did}")
+            out.append(f"{c.key} is not a field of the indices{_nearest_field(fields, c.key)}")
     if metric and not fields.has(metric):
-        suggestions = _rank(metric, [(n, None) for n in candidates])
-        out.append(_metric_fix(metric, "is not in the mapping", suggestions))
+        suggestions = rank(metric, [(n, None) for n in candidates])
+        out.append(metric_fix(metric, "is not in the mapping", suggestions))
     return out
+
+
+def _nearest_field(fields: FieldMap, key: str) -> str:
+    """"; did you mean tags.region" for a field the mapping does not have, or ""."""
+    return did_you_mean(key, sorted(fields.leaves), n=SHOWN_SUGGESTIONS, end="")
 
 
 def _options(terms: Any) -> list[tuple[str, int | None]]:
@@ -373,16 +364,6 @@ def _options(terms: Any) -> list[tuple[str, int | None]]:
         for b in buckets or []
         if isinstance(b, dict)
     ]
-
-
-def _metric_fix(metric: str, what: str, suggestions: list[Suggestion]) -> str:
-    fix = f"metric field {metric} {what}"
-    if suggestions and suggestions[0].score >= SIMILAR:
-        fix += f"; did you mean {suggestions[0].text()}"
-        fix += "".join(f", or {s.text()}" for s in suggestions[1:])
-    elif suggestions:
-        fix += "; metric fields there: " + ", ".join(s.text() for s in suggestions)
-    return fix
 
 
 def _resolve_metric(cat: Catalog, metric: str | None) -> tuple[str | None, str]:
@@ -407,7 +388,7 @@ def _metric_candidates(cat: Catalog, metric: str) -> list[str]:
     else:
         pool = [f"values.{n}" for n in fields.metric_names()]
     pool = [p for p in pool if p != metric and p != TS_FIELD and p != "timeReceived"]
-    ranked = sorted(pool, key=lambda p: -_similarity(metric, p))
+    ranked = sorted(pool, key=lambda p: -similarity(metric, p))
     return ranked[:METRIC_CANDIDATES]
 
 
@@ -418,69 +399,6 @@ def _cond_query(fields: FieldMap, c: Condition) -> dict[str, Any]:
     if fields.leaves.get(c.key) == "text":  # text without a keyword sub-field
         return {"match_phrase": {c.key: c.value}}
     return {"term": {c.key: c.value}}  # unmapped: matches nothing, as it would in StackState
-
-
-# --- suggestions -----------------------------------------------------------------------------
-
-
-def _similarity(a: str, b: str) -> float:
-    # Metric fields share "values."; comparing it would make every metric look alike.
-    a, b = a.removeprefix("values."), b.removeprefix("values.")
-    la, lb = a.lower(), b.lower()
-    if la == lb:
-        return 0.99  # differs in case only
-    ratio = SequenceMatcher(None, la, lb).ratio()
-    # The UI's auto-complete offers names that start with what was typed.
-    if lb.startswith(la) or la.startswith(lb):
-        ratio = max(ratio, 0.8)
-    return ratio
-
-
-def _rank(target: str, options: list[tuple[str, int | None]]) -> list[Suggestion]:
-    """Nearest first (similarity, then documents in the window).
-
-    Alternatives are offered only when about as near as the best one."""
-    scored = [Suggestion(v, n, _similarity(target, v)) for v, n in options if v != target]
-    scored.sort(key=lambda s: (-round(s.score, 1), -(s.docs or 0), s.value))
-    if scored and scored[0].score >= SIMILAR:
-        floor = max(SIMILAR, scored[0].score - NEAR_BEST)
-        return [s for s in scored if s.score >= floor][:SHOWN_SUGGESTIONS]
-    # Nothing alike: offer the most frequent stored values instead.
-    scored.sort(key=lambda s: (-(s.docs or 0), s.value))
-    for s in scored:
-        s.score = 0.0
-    return scored[:SHOWN_SUGGESTIONS]
-
-
-def _first_only(fix: str) -> str:
-    """A fix with its first suggestion only (for the one-line summary)."""
-    return fix.split(", or ", 1)[0]
-
-
-def _suggestion_text(suggestions: list[Suggestion]) -> str:
-    return "; ".join(s.text() for s in suggestions)
-
-
-def _fix_text(
-    key: str, value: str, suggestions: list[Suggestion], *, alone: int = 0, selected: bool = False
-) -> str:
-    """``alone``: documents the condition matches by itself; ``selected``: the suggestions
-    come from the documents the other conditions select."""
-    head = (
-        f"{key}={value} matches nothing"
-        if alone == 0
-        else f"{key}={value} matches none of the documents the other conditions select"
-    )
-    if not suggestions:
-        if selected:
-            return f"{head}: they carry no {key}"
-        return f"{head} and {key} has no stored values in the window"
-    if suggestions[0].score >= SIMILAR:
-        rest = "".join(f", or {s.text()}" for s in suggestions[1:])
-        return f"{head}; did you mean {suggestions[0].text()}{rest}"
-    present = ", ".join(s.text() for s in suggestions)
-    where = "there" if selected else "in the window"
-    return f"{head}; {key} holds e.g. {present} {where}"
 
 
 # --- evidence --------------------------------------------------------------------------------

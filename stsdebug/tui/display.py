@@ -9,7 +9,8 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from stsdebug.model import Status, TraceResult
+from stsdebug.model import TraceResult
+from stsdebug.status_words import STATUS_WORDS
 
 if TYPE_CHECKING:
     from stsdebug.settings import Settings
@@ -20,39 +21,14 @@ PENDING = "pending"
 RUNNING = "running"
 CANCELLED = "cancelled"
 
-UNICODE_MARKS: dict[str, str] = {
-    **{s.value: s.mark for s in Status},
-    PENDING: "·",
-    RUNNING: "⠋",
-    CANCELLED: "⊗",
-}
+UNICODE_MARKS: dict[str, str] = {k: w.mark for k, w in STATUS_WORDS.items()}
 # The plain Linux console font has no check marks or braille: fall back to ASCII.
-ASCII_MARKS: dict[str, str] = {
-    "pass": "+",
-    "warn": "!",
-    "fail": "x",
-    "error": "?",
-    "skip": "-",
-    "blocked": "#",
-    PENDING: ".",
-    RUNNING: "|",
-    CANCELLED: "~",
-}
+ASCII_MARKS: dict[str, str] = {k: w.ascii for k, w in STATUS_WORDS.items()}
 UNICODE_SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 ASCII_SPINNER = "|/-\\"
 
 # Words shown next to every mark, so status never depends on colour alone.
-WORDS: dict[str, str] = {
-    "pass": "pass",
-    "warn": "warn",
-    "fail": "FAIL",
-    "error": "ERROR",
-    "skip": "skip",
-    "blocked": "blocked",
-    PENDING: "pending",
-    RUNNING: "running",
-    CANCELLED: "cancelled",
-}
+WORDS: dict[str, str] = {k: w.word for k, w in STATUS_WORDS.items()}
 
 # Pipeline strip labels: (full, short) per stage id.
 LABELS: dict[str, tuple[str, str]] = {

@@ -15,13 +15,12 @@ import ipaddress
 import json
 import socket
 import ssl
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from stsdebug.model import StageResult, TraceResult
 from stsdebug.settings import Settings
 from stsdebug.stages.base import load_stage  # noqa: F401 - re-exported for tests
 from stsdebug.trace import Trace
+from tests.http_support import Responder, answer, serve
 
 DAY = 86400
 
@@ -155,8 +155,6 @@ def table(result: StageResult, title_start: str) -> Any:
 
 # --- stand-in servers -------------------------------------------------------------------------
 
-Responder = Callable[[BaseHTTPRequestHandler], tuple[int, dict[str, str], bytes]]
-
 ES_ROOT = json.dumps(
     {
         "name": "es-1",
@@ -179,11 +177,7 @@ def es_like(status: int, body: bytes, content_type: str = "application/json") ->
     return respond
 
 
-def always(status: int, body: bytes, headers: dict[str, str] | None = None) -> Responder:
-    def respond(h: BaseHTTPRequestHandler) -> tuple[int, dict[str, str], bytes]:
-        return status, dict(headers or {"Content-Type": "application/json"}), body
-
-    return respond
+always = answer
 
 
 def forward_to(upstream: str, check: Callable[[str | None], bool] | None = None) -> Responder:
@@ -222,50 +216,11 @@ def forward_to(upstream: str, check: Callable[[str | None], bool] | None = None)
     return respond
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-
 @contextmanager
 def http_server(respond: Responder, tls: ssl.SSLContext | None = None) -> Iterator[str]:
     """A loopback HTTP(S) server answering with ``respond``; yields its base URL."""
-    requests: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def _any(self) -> None:
-            requests.append(f"{self.command} {self.path}")
-            # Always consume the body: the connection is kept alive for the next request.
-            length = int(self.headers.get("Content-Length") or 0)
-            self.body = self.rfile.read(length) if length else None  # type: ignore[attr-defined]
-            status, headers, body = respond(self)
-            self.send_response(status)
-            for k, v in headers.items():
-                self.send_header(k, v)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        do_GET = do_POST = do_PUT = do_HEAD = _any
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = _Server(("127.0.0.1", 0), Handler)
-    if tls is not None:
-        server.socket = tls.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    scheme = "https" if tls else "http"
-    try:
-        yield f"{scheme}://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(respond, tls=tls) as server:
+        yield server.url
 
 
 @contextmanager

@@ -18,9 +18,9 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from stsdebug.model import Figures, StageResult, Table, Text, TraceResult
 from stsdebug.settings import Settings
 from stsdebug.stages.base import load_stage
 from stsdebug.trace import Trace
+from tests.http_support import Responder, serve
 
 
 def unique(prefix: str = "sts_multi_metrics") -> str:
@@ -265,49 +266,24 @@ def tls_listener(cert: Path, key: Path) -> Iterator[int]:
         server.close()
 
 
-Responder = Callable[[BaseHTTPRequestHandler], tuple[int, dict[str, str], bytes]]
-
-
 @contextlib.contextmanager
 def http_server(respond: Responder) -> Iterator[str]:
-    """A loopback HTTP server answering every GET through `respond`; yields its base URL.
+    """A loopback HTTP server answering every request through `respond`; yields its base URL.
 
     Stand-in for the StackState API, which cannot run here: it serves the answers a real
     one gives when the token is wrong, when it is down (5xx) or when a proxy answers
-    instead (not JSON).
+    instead (not JSON). ``serve`` (tests.http_support) also shows what it was asked.
     """
-    seen: list[dict[str, str]] = []
+    with serve(_json_by_default(respond)) as server:
+        yield server.url
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-            pass
+def _json_by_default(respond: Responder) -> Responder:
+    def with_type(h: BaseHTTPRequestHandler) -> tuple[int, dict[str, str], bytes]:
+        status, headers, body = respond(h)
+        return status, {"Content-Type": "application/json", **headers}, body
 
-        def do_GET(self) -> None:  # noqa: N802 - stdlib name
-            seen.append(dict(self.headers))
-            status, headers, body = respond(self)
-            try:
-                self.send_response(status)
-                for k, v in {"Content-Type": "application/json", **headers}.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-            except OSError:
-                pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}"
-        http_server.seen = seen  # type: ignore[attr-defined]
-        yield url
-    finally:
-        server.shutdown()
-        server.server_close()
+    return with_type
 
 
 def answer(status: int, body: bytes, headers: dict[str, str] | None = None, delay: float = 0.0) -> Responder:

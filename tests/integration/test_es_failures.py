@@ -130,7 +130,7 @@ def test_refused_port() -> None:
 
 def test_dns_failure() -> None:
     summary, _, seconds = _errors("http://no-such-host.invalid:9200")
-    assert "Cannot resolve Elasticsearch host no-such-host.invalid" in summary
+    assert "Cannot resolve the host name 'no-such-host.invalid' of Elasticsearch" in summary
     assert seconds < TIMEOUT + 1
 
 

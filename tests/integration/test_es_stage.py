@@ -13,7 +13,6 @@ import pytest
 from stsdebug.model import Status
 from stsdebug.settings import Settings
 from stsdebug.sources.es import ESSource
-from stsdebug.stages import elasticsearch as es_stage
 from tests.integration import es_support as sup
 from tests.integration.es_support import AWS, DAY, SYSTEM, Series
 
@@ -68,7 +67,7 @@ def test_census_counts_documents_per_prefix_without_downloading(es_url: str) -> 
         now=now,
         sources=Sources(trace_settings),
     )
-    c = es_stage.census(ctx)
+    c = ctx.census.elasticsearch()
     assert c is not None
     assert (c.total, c.matched) == (AWS.points + SYSTEM.points, AWS.points)
     assert c.prefixes["aws."].records == AWS.points
@@ -80,7 +79,7 @@ def test_census_counts_documents_per_prefix_without_downloading(es_url: str) -> 
     # Cached, errors included: the second call sends nothing.
     es: ESSource = ctx.source("es")
     sent = es.requests
-    assert es_stage.census(ctx) is c and es.requests == sent
+    assert ctx.census.elasticsearch() is c and es.requests == sent
     ctx.sources.close()
 
 
@@ -153,7 +152,7 @@ def test_field_count_against_total_fields_limit(es_url: str, limit_of, status: S
     today = sup.day_index(base, now)
     es = sup.client(es_url)
     props = es.indices.get_mapping(index=today)[today]["mappings"]["properties"]
-    from stsdebug.sources.es import FieldMap
+    from stsdebug.sources.es_query import FieldMap
 
     count = FieldMap.from_mappings({today: props}).counts[today]
     # noida-db stores the limit without enforcing it, like a limit lowered after the fact.

@@ -16,7 +16,7 @@ import pytest
 
 from stsdebug.model import Status
 from stsdebug.sources.kafka import KafkaSource
-from stsdebug.stages import kafka as kafka_stage
+from stsdebug.stages import kafka_lag, topic_read
 from tests.integration import kafka_support as sup
 from tests.integration.kafka_support import Series
 
@@ -28,7 +28,7 @@ SYSTEM = {"system.load.norm": 0.4}
 
 @pytest.fixture(autouse=True)
 def _short_lag_sample(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(kafka_stage, "LAG_SAMPLE_S", 0.2)
+    monkeypatch.setattr(kafka_lag, "LAG_SAMPLE_S", 0.2)
 
 
 def _broker(request: pytest.FixtureRequest) -> str:
@@ -115,7 +115,7 @@ def test_pass_with_census_partitions_and_a_caught_up_group(
 def test_window_is_counted_past_the_read_cap_and_the_census_is_sampled(
     kafka_server: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(kafka_stage, "CAP", 40)
+    monkeypatch.setattr(topic_read, "CAP", 40)
     now = time.time()
     topic = _seed(
         kafka_server,
@@ -228,7 +228,7 @@ def test_a_stuck_mm2es_group_warns(kafka_server: str) -> None:
 
 
 def test_a_moving_mm2es_group_passes(kafka_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(kafka_stage, "LAG_SAMPLE_S", 1.0)
+    monkeypatch.setattr(kafka_lag, "LAG_SAMPLE_S", 1.0)
     now = time.time()
     topic = _seed(kafka_server, [Series("db1", MYSQL, 60, step=5)], now=now)
     group = sup.unique("mm2es")

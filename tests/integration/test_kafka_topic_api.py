@@ -20,7 +20,8 @@ import pytest
 from stsdebug.model import Status
 from stsdebug.sandbox.formats import LogFile
 from stsdebug.sandbox.receiver import Receiver
-from stsdebug.stages import kafka as kafka_stage
+from stsdebug.stages import kafka_lag, topic_read
+from tests.http_support import serve
 from tests.integration import kafka_support as sup
 from tests.integration.kafka_support import Series
 
@@ -32,7 +33,7 @@ MYSQL = {"mysql.performance.queries": 12.0}
 
 @pytest.fixture(autouse=True)
 def _short_lag_sample(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(kafka_stage, "LAG_SAMPLE_S", 0.2)
+    monkeypatch.setattr(kafka_lag, "LAG_SAMPLE_S", 0.2)
 
 
 @pytest.fixture
@@ -85,7 +86,7 @@ def test_topic_api_gives_the_same_evidence_as_kafka(kafka_bootstrap: str, receiv
 def test_topic_api_counts_past_the_read_cap(
     kafka_bootstrap: str, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(kafka_stage, "CAP", 15)
+    monkeypatch.setattr(topic_read, "CAP", 15)
     now = time.time()
     topic = _seed(kafka_bootstrap, now)
     result = sup.stage(sup.run(sup.settings(sts_api=receiver.url, topic=topic), now=now))
@@ -156,11 +157,11 @@ def test_an_api_answering_oldest_first_is_searched_to_its_end() -> None:
 
 
 def _failing(respond: sup.Responder, *phrases: str, token: str | None = TOKEN, timeout: float = 2.0) -> None:
-    with sup.http_server(respond) as url:
+    with serve(respond) as server:
         started = time.monotonic()
-        trace = sup.run(sup.settings(sts_api=url, sts_api_token=token, timeout=timeout), ("kafka", "elasticsearch"))
+        trace = sup.run(sup.settings(sts_api=server.url, sts_api_token=token, timeout=timeout), ("kafka", "elasticsearch"))
         elapsed = time.monotonic() - started
-        seen = list(sup.http_server.seen)  # type: ignore[attr-defined]
+        seen = [r.headers for r in server.requests]
     result = sup.stage(trace)
     assert result.status is Status.ERROR, result.summary
     for phrase in phrases:

@@ -1,9 +1,7 @@
 """The source stage against a real HTTP mirror speaking the mirror API on loopback."""
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -13,53 +11,31 @@ from stsdebug.settings import Settings
 from stsdebug.stages import source
 from stsdebug.stages.base import Stage
 from stsdebug.trace import Trace
+from tests.http_support import serve
 
 KEY = "mirror-key-0123456789"
 
 
-class Mirror(BaseHTTPRequestHandler):
-    mode = "ok"
-    seen_keys: list = []
+def mirror(mode):
+    """A mirror speaking the mirror API (POST api/connection) in one of its moods."""
 
-    def log_message(self, *args):
-        pass
-
-    def do_POST(self):
-        length = int(self.headers.get("content-length", 0))
-        body = json.loads(self.rfile.read(length) or b"{}")
-        Mirror.seen_keys.append(self.headers.get("X-MIRROR-API-KEY"))
-        if Mirror.mode == "slow":
+    def respond(h):
+        body = json.loads(h.body or b"{}")
+        if mode == "slow":
             time.sleep(3)
-        if self.path != "/api/connection" or body.get("_type") != "TestConnectionRequest":
-            self.send_response(501)
-            self.end_headers()
-            return
-        if Mirror.mode == "ok":
+        if h.path != "/api/connection" or body.get("_type") != "TestConnectionRequest":
+            return 501, {}, b""
+        if mode == "garbage":
+            return 200, {}, b"<html>proxy error</html>"
+        if mode == "ok":
             answer, code = {"status": "OK", "_type": "TestConnectionResponse"}, 200
-        elif Mirror.mode == "store-down":
+        elif mode == "store-down":
             answer, code = {"_type": "MetricStoreConnectionError", "message": "prometheus:9090 unreachable"}, 500
-        elif Mirror.mode == "garbage":
-            self.send_response(200)
-            self.end_headers()
-            self.wfile.write(b"<html>proxy error</html>")
-            return
         else:
             answer, code = {"error": "boom"}, 503
-        data = json.dumps(answer).encode()
-        self.send_response(code)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        return code, {"content-type": "application/json"}, json.dumps(answer).encode()
 
-
-@pytest.fixture(scope="module")
-def mirror_url():
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Mirror)
-    t = threading.Thread(target=server.serve_forever, daemon=True)
-    t.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    return respond
 
 
 def trace(url, timeout=2.0):
@@ -76,20 +52,20 @@ def trace(url, timeout=2.0):
         ("5xx", Status.ERROR, "503"),
     ],
 )
-def test_mirror_answers(mirror_url, mode, status, words):
-    Mirror.mode = mode
-    t = trace(mirror_url)
+def test_mirror_answers(mode, status, words):
+    with serve(mirror(mode)) as server:
+        t = trace(server.url)
     r = t.stages[0]
     assert r.status is status, r.summary
     assert words in r.summary
-    assert Mirror.seen_keys[-1] == KEY
+    assert [q.headers.get("X-MIRROR-API-KEY") for q in server.requests] == [KEY]
     assert KEY not in t.to_json()
 
 
-def test_mirror_timeout_is_error_within_budget(mirror_url):
-    Mirror.mode = "slow"
+def test_mirror_timeout_is_error_within_budget():
     t0 = time.monotonic()
-    r = trace(mirror_url, timeout=1.0).stages[0]
+    with serve(mirror("slow")) as server:
+        r = trace(server.url, timeout=1.0).stages[0]
     assert time.monotonic() - t0 < 2.5
     assert r.status is Status.ERROR and "did not answer within 1 s" in r.summary
 

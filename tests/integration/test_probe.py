@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from stsdebug.sandbox.servers import free_port
+from tests.http_support import answer, serve
 from tests.integration.sandbox_support import check, sandbox
 
 pytestmark = pytest.mark.wire
@@ -99,23 +98,6 @@ def test_receiver_down_is_error_within_the_timeout(tmp_path: Path) -> None:
 # --- read-only by default ----------------------------------------------------------------
 
 
-class Counting(BaseHTTPRequestHandler):
-    methods: list[str] = []
-
-    def log_message(self, *args):
-        pass
-
-    def _answer(self):
-        Counting.methods.append(self.command)
-        body = b'{"status":"ok"}'
-        self.send_response(200)
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_GET = do_POST = do_PUT = _answer
-
-
 def test_without_probe_nothing_is_written_anywhere(noida, tmp_path: Path) -> None:
     from elasticsearch import Elasticsearch
     from kafka import KafkaAdminClient, KafkaProducer
@@ -152,17 +134,14 @@ def test_without_probe_nothing_is_written_anywhere(noida, tmp_path: Path) -> Non
         indices = sorted((i["index"], i["docs.count"]) for i in es.cat.indices(format="json"))
         return groups, end, indices
 
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Counting)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    receiver = f"http://127.0.0.1:{server.server_address[1]}"
     before = snapshot()
-    Counting.methods.clear()
-    r = run_cli(tmp_path, "check", "-i", "system", "--kafka", boot, "--topic", topic, "--es", url,
-                "--index-pattern", "ro_metrics-*", "--receiver", receiver, "--sts-api", receiver,
-                "--stream", "host=h,metric=values.system.cpu.user", "--format", "json")
-    server.shutdown()
+    with serve(answer(200, b'{"status":"ok"}')) as server:
+        receiver = server.url
+        r = run_cli(tmp_path, "check", "-i", "system", "--kafka", boot, "--topic", topic, "--es", url,
+                    "--index-pattern", "ro_metrics-*", "--receiver", receiver, "--sts-api", receiver,
+                    "--stream", "host=h,metric=values.system.cpu.user", "--format", "json")
     assert r.exit_code in (0, 1, 3), r.output
-    assert "POST" not in Counting.methods and "PUT" not in Counting.methods
-    assert Counting.methods, "the receiver health check should have been read"
+    assert "POST" not in server.methods and "PUT" not in server.methods
+    assert server.methods, "the receiver health check should have been read"
     assert snapshot() == before
     admin.close()

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from stsdebug.commands.sandbox import register_sandbox_profile
 from stsdebug.errors import ConfigError
 from stsdebug.sandbox import control, paths
 from stsdebug.sandbox.control import SandboxError
@@ -31,6 +32,8 @@ from tests.integration.sandbox_support import (
 )
 
 pytestmark = pytest.mark.wire
+
+register_sandbox_profile()  # as the CLI does when it builds its commands
 
 
 def test_up_status_down_leaves_no_process_and_no_port(tmp_path: Path) -> None:
@@ -167,7 +170,7 @@ def test_cli_up_status_down_and_the_profile(tmp_path: Path) -> None:
         assert settings.kafka == state["endpoints"]["kafka"]
         assert settings.receiver == state["endpoints"]["receiver"]
         assert settings.api_key == key
-        assert settings.window == "5m" and settings.fault_hint == ["kafka-down"]
+        assert settings.window == "5m" and settings.labels == {"sandbox_faults": "kafka-down"}
         assert settings.streams_file and Path(settings.streams_file).is_file()
     finally:
         down = subprocess.run([sys.executable, "-m", "stsdebug", "sandbox", "down"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from stsdebug.stages.elasticsearch import _today_index, _window_indices
+from stsdebug.stages.es_catalog import _today_index, _window_indices
 
 DAYS = [f"sts_multi_metrics-2026.11.{d:02d}" for d in range(1, 22)]
 

@@ -17,7 +17,7 @@ import pytest
 
 from stsdebug.model import Status
 from stsdebug.settings import Settings
-from stsdebug.sources import es as src
+from stsdebug.sources import es_answers as src
 from stsdebug.stages.base import load_stage
 from stsdebug.trace import Trace
 

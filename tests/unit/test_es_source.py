@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 
 from stsdebug.errors import SourceError
-from stsdebug.sources import es as src
-from stsdebug.sources.es import FieldMap
+from stsdebug.sources import es as es_source
+from stsdebug.sources import es_answers as src
+from stsdebug.sources import es_query as query
+from stsdebug.sources.es_query import FieldMap
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "es"
 WHERE = "http://127.0.0.1:9200"
@@ -138,7 +140,7 @@ def test_search_must_have_hits_and_requested_aggregations() -> None:
 
 
 def test_window_query_covers_seconds_and_milliseconds_without_date_math() -> None:
-    q = src.window_query(1_700_000_000.5, 1_700_000_900.0)
+    q = query.window_query(1_700_000_000.5, 1_700_000_900.0)
     ranges = [c["range"]["timestamp"] for c in q["bool"]["should"]]
     assert ranges[0] == {"gte": 1_700_000_000, "lte": 1_700_000_901}
     assert ranges[1] == {"gte": 1_700_000_000_500, "lte": 1_700_000_900_999}
@@ -156,15 +158,15 @@ def test_window_query_covers_seconds_and_milliseconds_without_date_math() -> Non
     ],
 )
 def test_to_epoch_seconds(value: object, seconds: float | None) -> None:
-    assert src.to_epoch_seconds(value) == seconds
+    assert query.to_epoch_seconds(value) == seconds
 
 
 def test_query_combinators() -> None:
-    assert src.all_of() == {"match_all": {}}
-    assert src.all_of(None, {"term": {"a": 1}}) == {"bool": {"filter": [{"term": {"a": 1}}]}}
-    assert src.exists_any([]) == src.MATCH_NONE
-    assert src.exists_any(["a"]) == {"exists": {"field": "a"}}
-    assert src.exists_any(["a", "b"])["bool"]["minimum_should_match"] == 1
+    assert query.all_of() == {"match_all": {}}
+    assert query.all_of(None, {"term": {"a": 1}}) == {"bool": {"filter": [{"term": {"a": 1}}]}}
+    assert query.exists_any([]) == query.MATCH_NONE
+    assert query.exists_any(["a"]) == {"exists": {"field": "a"}}
+    assert query.exists_any(["a", "b"])["bool"]["minimum_should_match"] == 1
 
 
 @pytest.mark.parametrize(
@@ -177,7 +179,7 @@ def test_query_combinators() -> None:
     ],
 )
 def test_urls_and_what_messages_show(url: str, client_url: str, where: str) -> None:
-    got_url, got_where, _ = src._parse_url(url)
+    got_url, got_where, _ = es_source._parse_url(url)
     assert (got_url, got_where) == (client_url, where)
     assert "p4ss" not in got_where
 
@@ -185,14 +187,15 @@ def test_urls_and_what_messages_show(url: str, client_url: str, where: str) -> N
 @pytest.mark.parametrize("url", ["ftp://x:21", "http://", "http://host:notaport"])
 def test_bad_urls_are_config_errors(url: str) -> None:
     with pytest.raises(SourceError) as err:
-        src._parse_url(url)
+        es_source._parse_url(url)
     assert err.value.cause == "config"
 
 
-def test_source_from_settings_needs_a_url() -> None:
+def test_the_source_factory_needs_a_url() -> None:
     from stsdebug.settings import Settings
+    from stsdebug.source_factory import Sources
 
     with pytest.raises(SourceError, match="No Elasticsearch URL"):
-        src.from_settings(Settings())
-    s = src.from_settings(Settings(es="http://127.0.0.1:1", timeout=2.0))
+        Sources(Settings()).get("es")
+    s = Sources(Settings(es="http://127.0.0.1:1", timeout=2.0)).get("es")
     assert s.where == "http://127.0.0.1:1" and s.requests == 0  # nothing sent on creation

@@ -10,15 +10,10 @@ from collections.abc import Callable
 import pytest
 
 from stsdebug.errors import SourceError
-from stsdebug.sources.kafka import (
-    KafkaSource,
-    Record,
-    _connect_error,
-    decode_value,
-    epoch_seconds,
-    parse_bootstrap,
-    search_offset,
-)
+from stsdebug.sources.errors import cannot_reach
+from stsdebug.sources.kafka import KafkaSource
+from stsdebug.sources.kafka_preflight import parse_bootstrap
+from stsdebug.sources.topic import Record, decode_value, epoch_seconds, search_offset
 from stsdebug.sources.topic_api import TopicApiSource, _messages
 
 
@@ -118,10 +113,12 @@ def test_unreachable_networks_are_named() -> None:
     # No loopback address can produce ENETUNREACH/EHOSTUNREACH, and tests may not leave
     # loopback, so the classification is checked on the errno itself.
     for code, words in ((errno.ENETUNREACH, "network is unreachable"), (errno.EHOSTUNREACH, "no route to host")):
-        err = _connect_error(OSError(code, __import__("os").strerror(code)), "Kafka", "10.0.0.1:9092")
+        err = cannot_reach(OSError(code, __import__("os").strerror(code)), system="Kafka", what="Kafka",
+                           where="10.0.0.1:9092")
         assert err.cause == "unreachable"
         assert str(err) == f"Cannot connect to Kafka at 10.0.0.1:9092: {words}."
-    refused = _connect_error(OSError(errno.ECONNREFUSED, "Connection refused"), "Kafka", "h:1")
+    refused = cannot_reach(OSError(errno.ECONNREFUSED, "Connection refused"), system="Kafka", what="Kafka",
+                           where="h:1")
     assert refused.cause == "refused"
 
 

@@ -17,7 +17,7 @@ from stsdebug.census import Census
 from stsdebug.errors import SourceError
 from stsdebug.model import Figures, Status, Table, Text
 from stsdebug.settings import Settings
-from stsdebug.sources.kafka import (
+from stsdebug.sources.topic import (
     GroupOffsets,
     PartitionInfo,
     PartitionTail,
@@ -25,7 +25,7 @@ from stsdebug.sources.kafka import (
     TopicInfo,
     TopicSource,
 )
-from stsdebug.stages import kafka as stage
+from stsdebug.stages import kafka_lag, topic_read
 from stsdebug.stages.base import Context, Sources
 from stsdebug.trace import Trace
 
@@ -96,7 +96,7 @@ def stage_obj(stage_id: str) -> Any:
 
 @pytest.fixture(autouse=True)
 def _no_pause(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(stage, "LAG_SAMPLE_S", 0.0)
+    monkeypatch.setattr(kafka_lag, "LAG_SAMPLE_S", 0.0)
 
 
 def test_a_partition_without_a_leader_is_not_read_and_warns() -> None:
@@ -145,16 +145,16 @@ def test_a_failed_read_is_cached_for_the_kafka_stage() -> None:
 def test_census_is_none_without_inputs_and_cached_with_them() -> None:
     s = Settings(integration="mysql")
     ctx = Context(s, None, None, None, NOW, Sources(s))  # type: ignore[arg-type]
-    assert stage.census(ctx) is None
+    assert ctx.census.kafka() is None
 
     topic = TopicInfo("sts_multi_metrics", True, [PartitionInfo(0, 1)])
     source = FakeKafka(topic, [_tail(0, _records(0, 4) + _records(0, 3, metric="system.load"))])
     trace = Trace(Settings(integration="mysql", kafka="k:1"), sources={"kafka": source}, now=NOW)
     ctx = Context(trace.settings, trace.integration, trace.matcher, trace.window, NOW, Sources(trace.settings,
                   {"kafka": source}))
-    first = stage.census(ctx)
+    first = ctx.census.kafka()
     assert isinstance(first, Census)
-    assert stage.census(ctx) is first
+    assert ctx.census.kafka() is first
     assert source.reads == 1
     assert (first.total, first.examined, first.matched) == (7, 7, 4)
     assert {p: c.records for p, c in first.prefixes.items()} == {"mysql.": 4, "system.": 3}
@@ -162,9 +162,9 @@ def test_census_is_none_without_inputs_and_cached_with_them() -> None:
 
 
 def test_interval_is_the_median_gap_per_host() -> None:
-    assert stage._interval({"a": {0.0, 10.0, 20.0, 30.0}, "b": {0.0, 60.0, 120.0}}) == 35.0
-    assert stage._interval({"a": {0.0, 10.0}}) is None  # one gap says nothing
-    assert stage._interval({"a": {0.0, 0.001, 0.002}}) == 5.0  # clamped
+    assert topic_read._interval({"a": {0.0, 10.0, 20.0, 30.0}, "b": {0.0, 60.0, 120.0}}) == 35.0
+    assert topic_read._interval({"a": {0.0, 10.0}}) is None  # one gap says nothing
+    assert topic_read._interval({"a": {0.0, 0.001, 0.002}}) == 5.0  # clamped
 
 
 def _ctx() -> Context:
@@ -186,7 +186,7 @@ def _ctx() -> Context:
 def test_group_judgement(
     c1: int, c2: int, e1: int, e2: int, stamp: float | None, verdict: str, problem: str | None
 ) -> None:
-    lag = stage._judge(
+    lag = kafka_lag._judge(
         _ctx(), GroupOffsets("g", {0: c1}), GroupOffsets("g", {0: c2}), {0: e1}, {0: e2},
         {0: stamp} if stamp else {}, 2.0, "Stable", 1,
     )
@@ -195,7 +195,7 @@ def test_group_judgement(
 
 
 def test_a_stuck_group_without_members_says_so() -> None:
-    lag = stage._judge(_ctx(), GroupOffsets("g", {0: 1}), GroupOffsets("g", {0: 1}), {0: 9}, {0: 9},
+    lag = kafka_lag._judge(_ctx(), GroupOffsets("g", {0: 1}), GroupOffsets("g", {0: 1}), {0: 9}, {0: 9},
                        {0: NOW - 900}, 2.0, "Empty", 0)
     assert lag.problem == "has no members and is not moving (8 records behind, the oldest unread is 15 min old)"
 

@@ -73,3 +73,17 @@ def test_fixture_traces_follow_the_published_schema():
     broken["stages"][0]["status"] = "fine"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(broken, schema)
+
+
+def test_one_table_of_status_words_serves_every_output():
+    from stsdebug.render import html
+    from stsdebug.status_words import STATUS_WORDS
+    from stsdebug.tui import display
+
+    for s in Status:
+        w = STATUS_WORDS[s.value]
+        assert (s.mark, s.word, s.label) == (w.mark, w.word, w.title)
+        assert html.word(s) == w.title and html.mark(s) == w.mark
+        assert display.WORDS[s.value] == w.word
+        assert display.marks(True)[s.value] == w.ascii and display.marks(False)[s.value] == w.mark
+    assert set(STATUS_WORDS) >= {s.value for s in Status} | {"pending", "running", "cancelled"}

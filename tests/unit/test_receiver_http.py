@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import http.server
 import json
 import shutil
 import socket
 import ssl
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,79 +17,54 @@ import pytest
 from stsdebug.errors import SourceError, UsageError
 from stsdebug.model import Status
 from stsdebug.settings import Settings
-from stsdebug.sources.http import HttpSource, HttpStatusError, _connect_error, display_url
+from stsdebug.sources.errors import cannot_reach
+from stsdebug.sources.http import HttpSource, HttpStatusError, display_url
 from stsdebug.stages.base import load_stage
 from stsdebug.stages.receiver import _health_url
 from stsdebug.trace import Trace
+from tests.http_support import serve
 
 FIX = Path(__file__).resolve().parents[2] / "fixtures" / "receiver"
 NOW = 1795255200.0 + 300  # 2026-11-21 10:05 UTC, just after the fixtures' entries
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args: object) -> None:  # keep test output clean
-        pass
-
-    def _send(self, status: int, body: bytes, ctype: str = "application/json") -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        path = self.path.split("?", 1)[0]
-        if path in ("/health", "/receiver/health", "/readiness"):
-            self._send(200, b'{"status":"UP"}')
-        elif path == "/sick/health":
-            self._send(503, b'{"status":"DOWN","kafka":"unreachable"}')
-        elif path == "/auth":
-            self._send(401, b"no")
-        elif path == "/notjson":
-            self._send(200, b"<html>hello</html>", "text/html")
-        elif path.startswith("/slow"):
-            time.sleep(3)
-            self._send(200, b"{}")
-        elif path == "/big":
-            self._send(200, b"x" * 5000)
-        else:
-            self._send(404, b"not found")
-
-    def do_POST(self) -> None:  # noqa: N802
-        n = int(self.headers.get("Content-Length", "0"))
-        body = self.rfile.read(n)
-        self._send(200, json.dumps({"got": json.loads(body), "key": self.headers.get("X-Key")}).encode())
+JSON = {"Content-Type": "application/json"}
 
 
-class Server(http.server.ThreadingHTTPServer):
-    def handle_error(self, request: object, client_address: object) -> None:
-        pass  # clients that gave up (timeout tests) are expected
+def respond(h) -> tuple[int, dict[str, str], bytes]:
+    """A receiver's health endpoints, and the misbehaviours an HTTP client must survive."""
+    if h.command == "POST":
+        return 200, JSON, json.dumps({"got": json.loads(h.body), "key": h.headers.get("X-Key")}).encode()
+    path = h.path.split("?", 1)[0]
+    if path in ("/health", "/receiver/health", "/readiness"):
+        return 200, JSON, b'{"status":"UP"}'
+    if path == "/sick/health":
+        return 503, JSON, b'{"status":"DOWN","kafka":"unreachable"}'
+    if path == "/auth":
+        return 401, JSON, b"no"
+    if path == "/notjson":
+        return 200, {"Content-Type": "text/html"}, b"<html>hello</html>"
+    if path.startswith("/slow"):
+        time.sleep(3)
+        return 200, JSON, b"{}"
+    if path == "/big":
+        return 200, JSON, b"x" * 5000
+    return 404, JSON, b"not found"
 
 
 @contextmanager
-def serve(tls: tuple[str, str] | None = None) -> Iterator[str]:
-    server = Server(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    scheme = "http"
+def serve_receiver(tls: tuple[str, str] | None = None) -> Iterator[str]:
+    context = None
     if tls:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(*tls)
-        server.socket = ctx.wrap_socket(server.socket, server_side=True)
-        scheme = "https"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"{scheme}://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*tls)
+    with serve(respond, tls=context) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="module")
 def base() -> Iterator[str]:
-    with serve() as url:
+    with serve_receiver() as url:
         yield url
 
 
@@ -179,7 +152,7 @@ def test_not_an_http_url_is_a_usage_error():
 ])
 def test_connect_error_classification(message, cause):
     # httpx raises these from the OS; a DNS failure cannot be provoked on loopback only.
-    err = _connect_error(Exception(message), "https://recv.example:7077/health", "https://recv.example:7077/health", "x")
+    err = cannot_reach(Exception(message), system="x", what="x", where="recv.example:7077", host="recv.example")
     assert err.cause == cause
     if cause == "tls":
         assert str(err).endswith("failed: certificate verify failed: self-signed certificate.")
@@ -204,7 +177,7 @@ def cert(tmp_path_factory) -> tuple[str, str]:
 
 
 def test_tls_self_signed_is_refused_then_accepted_with_its_ca(cert):
-    with serve(tls=cert) as url:
+    with serve_receiver(tls=cert) as url:
         with pytest.raises(SourceError) as err:
             HttpSource(timeout=2).get(url + "/health")
         assert err.value.cause == "tls" and "certificate verify failed" in str(err.value)

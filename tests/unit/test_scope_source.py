@@ -1,5 +1,6 @@
-"""Scope and source stages judged over censuses; the Kafka/Elasticsearch reads are faked
-here (their real reads are tested in tests/integration)."""
+"""Scope and source stages judged over censuses. The census service is substituted through
+its seam (``Trace(census=...)``); the real Kafka/Elasticsearch reads behind it are tested
+in tests/integration."""
 
 import pytest
 
@@ -27,29 +28,36 @@ def census(system, matched=0, others=(), total=None, newest_age=5.0, sampled=Fal
     return c
 
 
-def run_scope(monkeypatch, kafka=None, es=None, integration="mysql", **settings):
-    fakes = {"kafka": kafka, "elasticsearch": es}
+class FakeCensus:
+    """Stands in for the census service: a Census, None (no input) or a SourceError per system."""
 
-    def fn_for(module):
-        value = fakes[module]
-        if value is None:
-            return lambda ctx: None
+    def __init__(self, kafka=None, es=None):
+        self.given = {"kafka": kafka, "elasticsearch": es}
+        self.asked: list[str] = []
 
-        def read(ctx):
-            if isinstance(value, Exception):
-                raise value
-            return value
+    def _take(self, system):
+        self.asked.append(system)
+        value = self.given[system]
+        if isinstance(value, Exception):
+            raise value
+        return value
 
-        return read
+    def kafka(self):
+        return self._take("kafka")
 
-    monkeypatch.setattr(scope, "_census_fn", fn_for)
+    def elasticsearch(self):
+        return self._take("elasticsearch")
+
+
+def run_scope(kafka=None, es=None, integration="mysql", **settings):
     s = Settings(integration=integration, kafka="k:1", es="http://e", **settings)
-    t = Trace(s, stages=[Stage("scope", scope.TITLE, scope.run)], now=NOW).run()
+    fake = FakeCensus(kafka, es)
+    t = Trace(s, stages=[Stage("scope", scope.TITLE, scope.run)], census=fake, now=NOW).run()
     return t.stages[0]
 
 
-def test_only_this_integration_missing(monkeypatch):
-    r = run_scope(monkeypatch, kafka=census("kafka", 0, [("system.", 40), ("docker.", 3)]))
+def test_only_this_integration_missing():
+    r = run_scope(kafka=census("kafka", 0, [("system.", 40), ("docker.", 3)]))
     assert r.status is Status.WARN
     assert r.summary.startswith("Only mysql is missing: 2 other metric prefixes are fresh")
     table = r.evidence[1]
@@ -57,34 +65,34 @@ def test_only_this_integration_missing(monkeypatch):
     assert any("step 2" in (h.runbook or "") for h in r.hints)
 
 
-def test_all_metrics_missing_points_at_shared_infrastructure(monkeypatch):
-    r = run_scope(monkeypatch, kafka=census("kafka"), es=census("elasticsearch"))
+def test_all_metrics_missing_points_at_shared_infrastructure():
+    r = run_scope(kafka=census("kafka"), es=census("elasticsearch"))
     assert r.status is Status.WARN
     assert r.summary.startswith("All metrics are missing")
     assert any("step 3" in (h.runbook or "") and "mm2es" in h.text for h in r.hints)
 
 
-def test_reconciliation_counts_records_lost_between_kafka_and_es(monkeypatch):
-    r = run_scope(monkeypatch, kafka=census("kafka", 100), es=census("elasticsearch", 60))
+def test_reconciliation_counts_records_lost_between_kafka_and_es():
+    r = run_scope(kafka=census("kafka", 100), es=census("elasticsearch", 60))
     assert r.status is Status.WARN
     assert "40 of 100 mysql records on Kafka did not reach Elasticsearch" in r.summary
     rec = r.evidence[-1]
     assert rec.rows == [[100, 60, 40]]
 
 
-def test_present_everywhere_passes(monkeypatch):
-    r = run_scope(monkeypatch, kafka=census("kafka", 100), es=census("elasticsearch", 99))
+def test_present_everywhere_passes():
+    r = run_scope(kafka=census("kafka", 100), es=census("elasticsearch", 99))
     assert r.status is Status.PASS and "present" in r.summary
 
 
-def test_unreachable_kafka_gives_partial_census(monkeypatch):
-    r = run_scope(monkeypatch, kafka=SourceError("Cannot connect to Kafka at k:1: connection refused"), es=census("elasticsearch", 5))
+def test_unreachable_kafka_gives_partial_census():
+    r = run_scope(kafka=SourceError("Cannot connect to Kafka at k:1: connection refused"), es=census("elasticsearch", 5))
     assert r.status is Status.PASS
     assert "Partial census: Kafka could not be read (Cannot connect" in r.summary
 
 
-def test_nothing_readable_is_skip_not_pass(monkeypatch):
-    r = run_scope(monkeypatch, kafka=SourceError("refused"), es=SourceError("timeout"))
+def test_nothing_readable_is_skip_not_pass():
+    r = run_scope(kafka=SourceError("refused"), es=SourceError("timeout"))
     assert r.status is Status.SKIP and "No census possible" in r.summary
 
 
@@ -101,59 +109,68 @@ class FakeMirror:
         return self.answer
 
 
-def run_source(monkeypatch, integration="prometheus", mirror=None, es_census=None, **kw):
-    from stsdebug.stages import elasticsearch
-
-    monkeypatch.setattr(elasticsearch, "census", lambda ctx: es_census, raising=False)
+def run_source(integration="prometheus", mirror=None, es_census=None, **kw):
     s = Settings(integration=integration, mirror="http://127.0.0.1:9900" if mirror else None, es="http://e" if es_census else None, **kw)
     sources = {"mirror": FakeMirror(mirror)} if mirror is not None else {}
-    t = Trace(s, stages=[Stage("source", source.TITLE, source.run)], sources=sources, now=NOW).run()
+    t = Trace(s, stages=[Stage("source", source.TITLE, source.run)], sources=sources,
+              census=FakeCensus(es=es_census), now=NOW).run()
     return t.stages[0]
 
 
-def test_mirror_ok(monkeypatch):
-    r = run_source(monkeypatch, mirror={"status": "OK", "_type": "TestConnectionResponse"})
+def test_mirror_ok():
+    r = run_source(mirror={"status": "OK", "_type": "TestConnectionResponse"})
     assert r.status is Status.PASS and "answers TestConnection with OK" in r.summary
 
 
 @pytest.mark.parametrize("kind", ["MetricStoreConnectionError", "RemoteMirrorError"])
-def test_mirror_typed_errors_are_explained(monkeypatch, kind):
-    r = run_source(monkeypatch, mirror={"_type": kind, "message": "prometheus:9090 refused"})
+def test_mirror_typed_errors_are_explained(kind):
+    r = run_source(mirror={"_type": kind, "message": "prometheus:9090 refused"})
     assert r.status is Status.FAIL
     assert kind in r.summary and "prometheus:9090 refused" in r.summary
     assert r.hints
 
 
-def test_mirror_unreachable_is_error(monkeypatch):
-    r = run_source(monkeypatch, mirror=SourceError("Cannot connect to 127.0.0.1:9900: connection refused"))
+def test_mirror_unreachable_is_error():
+    r = run_source(mirror=SourceError("Cannot connect to 127.0.0.1:9900: connection refused"))
     assert r.status is Status.ERROR and "could not be tested" in r.summary
 
 
-def test_aws_arrival_in_es(monkeypatch):
+def test_aws_arrival_in_es():
     c = census("elasticsearch", 0)
     c.matched, c.matched_newest = 1234, NOW - 30
-    r = run_source(monkeypatch, integration="aws", es_census=c)
+    r = run_source(integration="aws", es_census=c)
     assert r.status is Status.PASS and "1,234" in r.summary
     assert any(getattr(e, "title", "") == "What cannot be checked from outside StackState" for e in r.evidence)
 
 
-def test_aws_nothing_arrives_fails(monkeypatch):
-    r = run_source(monkeypatch, integration="aws", es_census=census("elasticsearch", 0))
+def test_aws_nothing_arrives_fails():
+    r = run_source(integration="aws", es_census=census("elasticsearch", 0))
     assert r.status is Status.FAIL and "No aws documents arrived" in r.summary
 
 
-def test_source_without_input_is_skip(monkeypatch):
-    r = run_source(monkeypatch, integration="azure")
+def test_scope_reads_kafka_only_for_push_and_each_census_once():
+    fake = FakeCensus(census("kafka", 3), census("elasticsearch", 3))
+    s = Settings(integration="aws", kafka="k:1", es="http://e")
+    Trace(s, stages=[Stage("scope", scope.TITLE, scope.run)], census=fake, now=NOW).run()
+    assert fake.asked == ["elasticsearch"]  # aws is pulled: Kafka has none of its data
+    fake = FakeCensus(census("kafka", 3), census("elasticsearch", 3))
+    Trace(Settings(integration="mysql", kafka="k:1", es="http://e"),
+          stages=[Stage("scope", scope.TITLE, scope.run)], census=fake, now=NOW).run()
+    assert fake.asked == ["kafka", "elasticsearch"]
+
+
+def test_source_without_input_is_skip():
+    r = run_source(integration="azure")
     assert r.status is Status.SKIP
 
 
-def test_mirror_wrapped_failure_is_named(monkeypatch):
-    r = run_source(monkeypatch, mirror={"status": "FAILURE", "error": {"_type": "MetricStoreConnectionError", "message": "down"}})
+def test_mirror_wrapped_failure_is_named():
+    r = run_source(mirror={"status": "FAILURE", "error": {"_type": "MetricStoreConnectionError", "message": "down"}})
     assert r.status is Status.FAIL and "MetricStoreConnectionError" in r.summary and "down" in r.summary
 
 
-def test_mirror_is_not_tested_for_aws(monkeypatch):
+def test_mirror_is_not_tested_for_aws():
     c = census("elasticsearch", 0)
     c.matched, c.matched_newest = 10, NOW - 5
-    r = run_source(monkeypatch, integration="aws", mirror={"_type": "RemoteMirrorError"}, es_census=c)
+    r = run_source(integration="aws", mirror={"_type": "RemoteMirrorError"}, es_census=c)
     assert r.status is Status.PASS and "mirror" not in r.summary.lower()

@@ -106,3 +106,50 @@ def test_direct_secret_in_environment_beats_profile_secret_file(tmp_path):
     assert resolve({"config": str(c), "profile": "p"}, {}).api_key == "from-file"
     s = resolve({"config": str(c), "profile": "p"}, {"STSDEBUG_API_KEY": "from-env"})
     assert s.api_key == "from-env"
+
+
+# --- labels and profiles found elsewhere -------------------------------------------------------
+
+
+def test_labels_from_env_profile_table_or_list(tmp_path):
+    assert resolve({}, {"STSDEBUG_LABELS": "ticket=1234; env = prod"}).labels == {"ticket": "1234", "env": "prod"}
+    c = tmp_path / "c.toml"
+    c.write_text('[profiles.p]\nlabels = {ticket = "99", attempt = 2}\n[profiles.q]\nlabels = ["a=b"]\n')
+    assert resolve({"config": str(c), "profile": "p"}, {}).labels == {"ticket": "99", "attempt": "2"}
+    assert resolve({"config": str(c), "profile": "q"}, {}).labels == {"a": "b"}
+    # Labels have their own key in the trace; they are not repeated in `target`.
+    assert "labels" not in resolve({}, {"STSDEBUG_LABELS": "a=b"}).redacted()
+
+
+@pytest.mark.parametrize("value", ["no-equals-sign", "=value"])
+def test_bad_labels_are_one_line(value):
+    with pytest.raises(ConfigError, match="labels item"):
+        resolve({}, {"STSDEBUG_LABELS": value})
+
+
+def test_a_registered_profile_is_found_outside_the_user_config(tmp_path, monkeypatch):
+    from stsdebug import settings as settings_mod
+
+    located = tmp_path / "elsewhere.toml"
+    located.write_text('[profiles.lab]\nes = "http://located:9200"\n')
+    monkeypatch.setitem(settings_mod.PROFILE_LOCATORS, "lab", lambda env: located)
+    user = tmp_path / "user"
+    env = {"XDG_CONFIG_HOME": str(user), "HOME": str(tmp_path)}
+    monkeypatch.setattr(settings_mod, "default_config_path", lambda: user / "config.toml")
+    assert resolve({"profile": "lab"}, env).es == "http://located:9200"
+    # The user's own profile of that name wins over the located one.
+    (user).mkdir()
+    (user / "config.toml").write_text('[profiles.lab]\nes = "http://mine:9200"\n')
+    assert resolve({"profile": "lab"}, env).es == "http://mine:9200"
+
+
+def test_a_locator_that_finds_nothing_says_why(monkeypatch, tmp_path):
+    from stsdebug import settings as settings_mod
+
+    def nothing_up(env):
+        raise ConfigError("profile 'lab' asked for, but nothing is up")
+
+    monkeypatch.setitem(settings_mod.PROFILE_LOCATORS, "lab", nothing_up)
+    monkeypatch.setattr(settings_mod, "default_config_path", lambda: tmp_path / "none.toml")
+    with pytest.raises(ConfigError, match="nothing is up"):
+        resolve({"profile": "lab"}, {})

@@ -4,54 +4,54 @@ from __future__ import annotations
 
 from stsdebug.model import Status
 from stsdebug.settings import Settings
-from stsdebug.stages import streams
+from stsdebug.stages import stream_suggest
 from stsdebug.stages.base import load_stage
 from stsdebug.trace import Trace
 
 
 def test_rank_prefers_similarity_then_documents() -> None:
-    ranked = streams._rank("i-0abx", [("i-0abd", 3), ("web-1", 500), ("i-0abc", 12)])
+    ranked = stream_suggest.rank("i-0abx", [("i-0abd", 3), ("web-1", 500), ("i-0abc", 12)])
     # Equally near (one edit): more documents first; the dissimilar host is not offered.
     assert [s.value for s in ranked] == ["i-0abc", "i-0abd"]
     assert ranked[0].text() == "i-0abc — 12 docs in the window"
 
 
 def test_rank_case_only_difference_comes_first() -> None:
-    ranked = streams._rank("EU-WEST-1", [("eu-west-2", 900), ("eu-west-1", 10)])
+    ranked = stream_suggest.rank("EU-WEST-1", [("eu-west-2", 900), ("eu-west-1", 10)])
     assert ranked[0].value == "eu-west-1"
 
 
 def test_rank_autocomplete_prefix_counts_as_near() -> None:
-    ranked = streams._rank("system.load", [("system.load.norm", 5), ("system.mem.used", 50)])
+    ranked = stream_suggest.rank("system.load", [("system.load.norm", 5), ("system.mem.used", 50)])
     assert ranked[0].value == "system.load.norm"
 
 
 def test_rank_ignores_the_shared_values_prefix_of_metric_fields() -> None:
     options = [("values.aws.ec2.cpuutilization", 4), ("values.system.cpu.user", 40)]
-    ranked = streams._rank("values.aws.ec2.cpu_utilization", options)
+    ranked = stream_suggest.rank("values.aws.ec2.cpu_utilization", options)
     assert [s.value for s in ranked] == ["values.aws.ec2.cpuutilization"]
 
 
 def test_rank_nothing_alike_offers_most_frequent_values_as_present() -> None:
-    ranked = streams._rank("zzz", [("alpha", 5), ("beta", 50), ("gamma", 1)])
+    ranked = stream_suggest.rank("zzz", [("alpha", 5), ("beta", 50), ("gamma", 1)])
     assert [s.value for s in ranked] == ["beta", "alpha", "gamma"]
     assert all(s.score == 0.0 for s in ranked)
-    text = streams._fix_text("host", "zzz", ranked)
+    text = stream_suggest.fix_text("host", "zzz", ranked)
     assert text.startswith("host=zzz matches nothing; host holds e.g. beta — 50 docs")
 
 
 def test_rank_never_suggests_the_value_itself() -> None:
-    assert streams._rank("a", [("a", 10)]) == []
+    assert stream_suggest.rank("a", [("a", 10)]) == []
 
 
 def test_fix_text_first_only_for_the_summary() -> None:
-    ranked = streams._rank("i-0abx", [("i-0abd", 3), ("i-0abc", 12)])
-    fix = streams._fix_text("host", "i-0abx", ranked)
+    ranked = stream_suggest.rank("i-0abx", [("i-0abd", 3), ("i-0abc", 12)])
+    fix = stream_suggest.fix_text("host", "i-0abx", ranked)
     assert fix == (
         "host=i-0abx matches nothing; did you mean i-0abc — 12 docs in the window, "
         "or i-0abd — 3 docs in the window"
     )
-    assert streams._first_only(fix).endswith("i-0abc — 12 docs in the window")
+    assert stream_suggest.first_only(fix).endswith("i-0abc — 12 docs in the window")
 
 
 def _run(**kw: object):

@@ -174,3 +174,48 @@ def test_once_shares_a_result_and_a_source_error_between_stages():
 
     Trace(settings(), stages=stages(a, b)).run()
     assert len(calls) == 1 and len(seen) == 2
+
+
+# --- labels and what runs beside the stages ---------------------------------------------------
+
+
+def test_labels_are_recorded_redacted_and_round_trip():
+    from stsdebug.model import TraceResult
+
+    s = settings(labels={"ticket": "1234", "note": "key sk-secret-1"}, api_key="sk-secret-1")
+    t = Trace(s, stages=stages(fixed(Status.PASS)), labels={"run": "nightly"}).run()
+    assert t.labels["ticket"] == "1234" and t.labels["run"] == "nightly"
+    assert "sk-secret-1" not in t.to_json()
+    assert TraceResult.from_json(t.to_json()).labels == t.labels
+    # No labels: no key, so traces without them read exactly as before.
+    assert "labels" not in Trace(settings(), stages=stages(fixed(Status.PASS))).run().to_dict()
+
+
+class Recorder:
+    """An augment: prepared once before the stages, merged into each result."""
+
+    def __init__(self):
+        self.calls: list[str] = []
+
+    def prepare(self, ctx):
+        self.calls.append("prepare")
+
+    def merge(self, result):
+        self.calls.append(f"merge {result.id}")
+        result.summary += " (seen beside)"
+        return result
+
+
+def test_augments_prepare_once_then_merge_into_every_result():
+    rec = Recorder()
+    t = Trace(settings(), stages=stages(fixed(Status.PASS), fixed(Status.WARN)), augments=[rec]).run()
+    assert rec.calls == ["prepare", "merge s0", "merge s1"]
+    assert all(s.summary.endswith("(seen beside)") for s in t.stages)
+
+
+def test_the_probe_is_planned_only_when_asked():
+    from stsdebug.stages.probe import ProbeStep
+    from stsdebug.trace import plan_augments
+
+    assert plan_augments(settings()) == []
+    assert [type(a) for a in plan_augments(settings(probe=True))] == [ProbeStep]
