@@ -140,6 +140,8 @@ class StageResult:
     # True when a `fail` only says "no data arrived here": after an earlier
     # failure that is expected, and the trace shows it as `blocked`.
     missing_data: bool = False
+    # The one action to take first when this stage fails or cannot look (added in 0.2).
+    next_step: str | None = None
 
     def hint(self, text: str, runbook: str | None = None) -> StageResult:
         self.hints.append(Hint(text, runbook))
@@ -151,6 +153,7 @@ class Verdict:
     status: Status
     stage: str | None
     sentence: str
+    next_step: str | None = None  # added in 0.2: the one action to take first
 
 
 @dataclass
@@ -196,6 +199,7 @@ class TraceResult:
                 "status": self.verdict.status.value,
                 "stage": self.verdict.stage,
                 "sentence": self.verdict.sentence,
+                **({"next_step": self.verdict.next_step} if self.verdict.next_step else {}),
             },
             "stages": [_stage_to_dict(s) for s in self.stages],
             "redactions": self.redactions,
@@ -230,7 +234,12 @@ class TraceResult:
                 kind=str(data["kind"]),
                 window=Window(float(w["start"]), float(w["end"]), str(w.get("spec", ""))),
                 target=dict(data.get("target") or {}),
-                verdict=Verdict(Status(v["status"]), v.get("stage"), str(v["sentence"])),
+                verdict=Verdict(
+                    Status(v["status"]),
+                    v.get("stage"),
+                    str(v["sentence"]),
+                    _opt_str(v.get("next_step")),
+                ),
                 stages=[_stage_from_dict(s) for s in data["stages"]],
                 redactions=list(data.get("redactions") or []),
                 labels={str(k): str(v) for k, v in dict(data.get("labels") or {}).items()},
@@ -366,6 +375,7 @@ def _stage_to_dict(s: StageResult) -> dict[str, Any]:
         "hints": [{"text": h.text, "runbook": h.runbook} for h in s.hints],
         "started_at": s.started_at,
         "duration_ms": s.duration_ms,
+        **({"next_step": s.next_step} if s.next_step else {}),
     }
 
 
@@ -379,4 +389,9 @@ def _stage_from_dict(d: dict[str, Any]) -> StageResult:
         hints=[Hint(str(h["text"]), h.get("runbook")) for h in d.get("hints", [])],
         started_at=float(d.get("started_at", 0.0)),
         duration_ms=float(d.get("duration_ms", 0.0)),
+        next_step=_opt_str(d.get("next_step")),
     )
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
