@@ -13,8 +13,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import html as html_mod
+import io
 import json
-import os
 import re
 import zipfile
 from collections import deque
@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from stsdebug import __version__
-from stsdebug.errors import StsdebugError, UsageError
+from stsdebug.errors import StsdebugError
 from stsdebug.model import LogSample, TraceResult
 from stsdebug.redact import Redactor
 from stsdebug.settings import Settings
@@ -152,25 +152,18 @@ def build(
 
 
 def write(bundle: Bundle, path: Path, *, protected: Iterable[Path] = ()) -> None:
-    """Write the zip atomically; never over one of the inputs."""
-    target = Path(path)
-    if target.resolve() in {p.resolve() for p in protected}:
-        raise UsageError(f"{path}: is one of the inputs; refusing to overwrite it")
-    if target.is_dir():
-        raise UsageError(f"{path}: is a directory")
+    """Write the zip through outfiles (never over an input, never a half-written file)."""
+    from stsdebug.outfiles import write_atomic
+
     stamp = datetime.strptime(bundle.manifest["created_at"], "%Y-%m-%dT%H:%M:%SZ")
-    tmp = target.with_name(f".{target.name}.stsdebug-tmp")
-    try:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            for f in bundle.files:
-                info = zipfile.ZipInfo(f.name, date_time=stamp.timetuple()[:6])
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.external_attr = 0o644 << 16
-                zf.writestr(info, f.data)
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise UsageError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for f in bundle.files:
+            info = zipfile.ZipInfo(f.name, date_time=stamp.timetuple()[:6])
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, f.data)
+    write_atomic(path, buf.getvalue(), protected)
 
 
 def scan(files: Iterable[BundleFile], secrets: Iterable[str] = ()) -> None:
