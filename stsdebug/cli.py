@@ -233,8 +233,9 @@ def report(
 ) -> None:
     """Re-render a saved trace (JSON or HTML report) as text, JSON, JUnit or HTML."""
     from stsdebug.model import TraceResult
+    from stsdebug.redact import redact_trace
 
-    trace = TraceResult.load(Path(run))
+    trace = redact_trace(TraceResult.load(Path(run)))  # a hand-edited trace may hold anything
     protected = [Path(run).resolve()]
     if html and not output and format is Format.text:
         _write(html, _html(trace, template_dir), protected)
