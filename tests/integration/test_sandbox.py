@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -88,7 +89,7 @@ def _es_answers(base: Path) -> bool:
 
 # When to press Ctrl-C: the moment each process appears in /proc (it is starting, not
 # ready), and once Elasticsearch answers (Kafka is about to be spawned).
-INTERRUPT_AT = {
+INTERRUPT_AT: dict[str, Callable[[Path], object]] = {
     "elasticsearch starting": lambda base: processes_naming(base / "run" / "es"),
     "elasticsearch up, kafka next": _es_answers,
     "kafka starting": lambda base: processes_naming(base / "run" / "kafka"),
