@@ -2,6 +2,7 @@
 
 import base64
 import json
+from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 import pytest
@@ -9,24 +10,24 @@ import pytest
 from stsdebug.redact import MARK, Redactor, redact_trace, secret_forms
 
 
-def test_configured_secret_is_replaced_anywhere():
+def test_configured_secret_is_replaced_anywhere() -> None:
     r = Redactor(["hunter2-secret"])
     assert r.text("pw is hunter2-secret!") == f"pw is {MARK}!"
     assert r.manifest() and "hunter2" not in repr(r.manifest())
 
 
-def test_api_key_in_urls_and_log_lines():
+def test_api_key_in_urls_and_log_lines() -> None:
     line = 'sending to "https://recv:7077/stsAgent/intake?api_key=0123456789abcdef&x=1"'
     out = Redactor().text(line)
     assert "0123456789abcdef" not in out and "api_key=<redacted>&x=1" in out
 
 
-def test_agent_masked_key_is_left_as_the_agent_wrote_it():
+def test_agent_masked_key_is_left_as_the_agent_wrote_it() -> None:
     line = "api_key=***************************abcde"
     assert Redactor().text(line) == line
 
 
-def test_credentials_headers_and_passwords():
+def test_credentials_headers_and_passwords() -> None:
     text = (
         "Authorization: Basic dXNlcjpwYXNz Authorization: Bearer abc.def.ghijklmn "
         "X-MIRROR-API-KEY: mirrorkey123 password=pa55word "
@@ -38,18 +39,18 @@ def test_credentials_headers_and_passwords():
     assert "https://elastic:<redacted>@es:9200" in out
 
 
-def test_walk_redacts_nested_structures():
+def test_walk_redacts_nested_structures() -> None:
     r = Redactor(["topsecret"])
     data = {"a": ["x topsecret", {"b": "topsecret"}], "n": 3}
     assert r.walk(data) == {"a": [f"x {MARK}", {"b": MARK}], "n": 3}
 
 
-def test_api_key_json_member():
+def test_api_key_json_member() -> None:
     out = Redactor().text('{"apiKey": "k-12345678", "api_key":"other-secret"}')
     assert "k-12345678" not in out and "other-secret" not in out
 
 
-def test_mysql_password_flag_is_not_a_secret():
+def test_mysql_password_flag_is_not_a_secret() -> None:
     line = "Access denied for user 'dd'@'10.0.0.1' (using password: YES) password=hunter22"
     out = Redactor().text(line)
     assert "(using password: YES)" in out and "hunter22" not in out
@@ -218,7 +219,7 @@ def test_redact_trace_cleans_a_hand_edited_trace_and_extends_its_manifest() -> N
     assert t.stages[1].summary.startswith("key api_key=HANDEDITED")  # the input is not altered
 
 
-def test_report_redacts_a_hand_edited_trace_on_the_way_out(tmp_path):
+def test_report_redacts_a_hand_edited_trace_on_the_way_out(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
     from stsdebug.cli import app
