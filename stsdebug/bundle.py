@@ -11,7 +11,6 @@ file and line.
 from __future__ import annotations
 
 import hashlib
-import html as html_mod
 import io
 import json
 import re
@@ -27,7 +26,7 @@ from typing import Any
 from stsdebug import __version__
 from stsdebug.errors import StsdebugError
 from stsdebug.model import LogSample, TraceResult
-from stsdebug.redact import Redactor
+from stsdebug.redact import MIN_SECRET, Redactor, secret_forms
 from stsdebug.render import output
 from stsdebug.settings import Settings
 from stsdebug.sources import excerpts
@@ -165,33 +164,30 @@ def write(bundle: Bundle, path: Path, *, protected: Iterable[Path] = ()) -> Path
 
 def scan(files: Iterable[BundleFile], secrets: Iterable[str] = ()) -> None:
     """Raise SecretLeak at the first line that still looks like a secret."""
+    secrets = list(secrets)
     needles = _needles(secrets)
+    probe = Redactor(secrets)  # every rule, and configured secrets inside longer base64
     for f in files:
         text = f.data.decode("utf-8", errors="replace")
         for n, raw in enumerate(text.splitlines(), 1):
             if any(x in raw for x in needles):
                 raise SecretLeak(f.name, n, "a configured secret")
         for n, unit in _units(f.name, text):
-            what = _leak(unit, needles)
+            what = _leak(unit, needles, probe)
             if what:
                 raise SecretLeak(f.name, n, what)
 
 
 def _needles(secrets: Iterable[str]) -> list[str]:
-    """Each configured secret as it is and as JSON, HTML and the report's embed would write it."""
+    """Each configured secret in every form redact.secret_forms knows (as it is, JSON, HTML,
+    URL-encoded, base64), and as the report's embed would write it."""
     from stsdebug.render.html import embed_json
 
     out: set[str] = set()
     for s in secrets:
-        if not s or len(s) < 4:
+        if not s or len(s) < MIN_SECRET:
             continue
-        out |= {
-            s,
-            json.dumps(s)[1:-1],
-            str(embed_json(s))[1:-1],
-            html_mod.escape(s, quote=True),
-            html_mod.escape(s, quote=False),
-        }
+        out |= secret_forms(s) | {str(embed_json(s))[1:-1]}
     return sorted(out, key=len, reverse=True)
 
 
@@ -262,13 +258,13 @@ def _strings(obj: Any) -> Iterator[str]:
             yield from _strings(v)
 
 
-def _leak(text: str, needles: list[str]) -> str | None:
+def _leak(text: str, needles: list[str], probe: Redactor) -> str | None:
     if any(n in text for n in needles):
         return "a configured secret"
     for name, pattern in KNOWN_TOKENS:
         if pattern.search(text):
             return f"an {name}" if name[0] in "AEIOU" else f"a {name}"
-    probe = Redactor()
+    probe.counts.clear()
     if probe.text(text, "scan") != text:
         return f"a secret ({next(iter(probe.counts))[0]})"
     return None

@@ -3,18 +3,43 @@
 Wire-compatible test servers (see docs/test-servers.md): one noida-db (Elasticsearch
 + Kafka) and one Tansu (Kafka) per test session, started lazily on free loopback
 ports and stopped by PID at the end, also when the session fails or is interrupted.
+At the very end, the session checks through /proc that nothing it started is left.
 """
 
 from __future__ import annotations
 
 import atexit
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from stsdebug.sandbox import servers
+from stsdebug.sandbox import procs, servers
 from stsdebug.sandbox.servers import ServerProcess
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _nothing_left_running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """After the session (torn down last, after the server fixtures): no process this
+    session started, or whose command line names its temporary directory, is running.
+
+    Leftovers are stopped by PID and the session fails, naming them: a leak is a bug.
+    """
+    yield
+    base = tmp_path_factory.getbasetemp()
+    mine = procs.find(env={procs.STARTED_BY_ENV: str(os.getpid())})
+    left = sorted(set(mine) | set(procs.find(naming=base)))
+    if not left:
+        return
+    described = [f"{pid} {' '.join(procs.cmdline(pid) or [])[:200]}" for pid in left]
+    survivors = procs.stop(left, grace=2.0)
+    pytest.fail(
+        "processes left running by the tests (stopped now"
+        + (f", except {survivors}" if survivors else "")
+        + "):\n  " + "\n  ".join(described),
+        pytrace=False,
+    )
 
 
 def _session_server(proc: ServerProcess) -> Iterator[ServerProcess]:
@@ -63,8 +88,6 @@ def kafka_server(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(autouse=True)
 def _isolated_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test reads the developer's own stsdebug config, sandbox or STSDEBUG_* environment."""
-    import os
-
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     for key in list(os.environ):
         if key.startswith("STSDEBUG_"):

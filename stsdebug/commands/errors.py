@@ -10,6 +10,7 @@ from typing import ParamSpec, TypeVar
 import typer
 
 from stsdebug.errors import StsdebugError
+from stsdebug.termsafe import clean
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -26,7 +27,8 @@ def clean_errors(
         try:
             return fn(*args, **kwargs)
         except StsdebugError as exc:
-            sys.stderr.write(f"stsdebug: error: {exc}\n")
+            # The message may quote a file name or a server answer: nothing in it drives the terminal.
+            sys.stderr.write(f"stsdebug: error: {clean(str(exc))}\n")
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             sys.stderr.write(interrupted + "\n")

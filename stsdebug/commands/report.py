@@ -26,8 +26,9 @@ def report(
     With only --html, only the report is written (nothing is printed).
     """
     from stsdebug.model import TraceResult
+    from stsdebug.redact import redact_trace
 
-    trace = TraceResult.load(Path(run))
+    trace = redact_trace(TraceResult.load(Path(run)))  # a hand-edited trace may hold anything
     html_only = bool(html) and not output and format is Format.text
     emit(trace, format, output=output, html_path=html, template_dir=template_dir,
          protected=[Path(run).expanduser().resolve()], verbose=verbose, show=not html_only)

@@ -6,6 +6,7 @@ import textwrap
 from datetime import datetime, timezone
 
 from stsdebug.model import Figures, LogSample, Status, Table, Text, Timeline, TraceResult
+from stsdebug.termsafe import clean
 
 MAX_ROWS = 12
 
@@ -42,7 +43,8 @@ def render(trace: TraceResult, *, verbose: bool = False, width: int = 100) -> st
     out.append("")
     v = trace.verdict
     out.append(f"Verdict: {v.status.word} — {v.sentence}")
-    return "\n".join(out) + "\n"
+    # Data from logs and servers may carry terminal control sequences: none reach the terminal.
+    return clean("\n".join(out) + "\n")
 
 
 def _evidence(ev: object, width: int) -> list[str]:

@@ -24,13 +24,13 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from stsdebug.errors import UsageError
 from stsdebug.sandbox import faults as fault_catalog
-from stsdebug.sandbox import paths, servers, world
+from stsdebug.sandbox import paths, procs, servers, world
 from stsdebug.sandbox.servers import ServerError, ServerProcess
 
 SCHEMA = "stsdebug.sandbox/1"
@@ -40,6 +40,9 @@ _LOCK_TIMEOUT_S = 60.0
 _POLL_S = 0.02
 RUNTIME_MODULE = "stsdebug.sandbox.runtime"
 
+# What the sandbox runs: a process naming its run directory is one of ours only if it
+# runs one of these (a `tail -f` of a sandbox log is left alone).
+_PROGRAMS = ("noida-db", "setpriv", RUNTIME_MODULE)
 # Child processes started by this process: reaped by whoever stops them here.
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 
@@ -65,12 +68,15 @@ def up(
 ) -> dict[str, Any]:
     """Start a sandbox with ``fault_names``; return its state (what ``status`` shows)."""
     chosen = fault_catalog.resolve(list(fault_names or []))
-    base = Path(base) if base is not None else paths.state_dir()
+    # Absolute: children get it in their command lines and environment, and cleanup
+    # finds them by it (the runtime also runs with the run directory as its cwd).
+    base = Path(os.path.abspath(base if base is not None else paths.state_dir()))
     for name, port in (("receiver", receiver_port), ("mirror", mirror_port)):
         if port is not None and _listening(port):
             raise SandboxError(f"Cannot start the sandbox {name}: port {port} on 127.0.0.1 is already in use.")
     base.mkdir(parents=True, exist_ok=True)
-    with _locked(base):
+    # SIGTERM and SIGHUP (a closed terminal) clean up like Ctrl-C does.
+    with procs.interrupts_as_keyboard(), _locked(base):
         replaced = _stop_all(base) if paths.state_path(base).exists() else None
         t_start = time.monotonic()  # ready_s: this sandbox's own start, not the one it replaced
         run = base / "run"
@@ -89,13 +95,20 @@ def up(
             "logs": {k: str(v) for k, v in logs.items()},
             "files": {k: str(v) for k, v in files.items()},
         }
+        def record(key: str) -> Callable[[ServerProcess], None]:
+            # Called the moment the server exists (interrupts held): its PID is on disk
+            # before a Ctrl-C can be handled.
+            def on_spawn(proc: ServerProcess) -> None:
+                state["processes"][key] = _server_dict(proc)
+                _save(base, state)
+
+            return on_spawn
+
         try:
-            es = _start_noida(run / "es", "elasticsearch", es_port, die_with_parent, noida_binary)
-            state["processes"]["elasticsearch"] = _server_dict(es)
-            _save(base, state)
-            kafka = _start_noida(run / "kafka", "kafka", kafka_port, die_with_parent, noida_binary)
-            state["processes"]["kafka"] = _server_dict(kafka)
-            _save(base, state)
+            es = _start_noida(run / "es", "elasticsearch", es_port, die_with_parent, noida_binary,
+                              record("elasticsearch"))
+            kafka = _start_noida(run / "kafka", "kafka", kafka_port, die_with_parent, noida_binary,
+                                 record("kafka"))
             state["logs"]["elasticsearch"] = str(es.log_path)
             state["logs"]["kafka"] = str(kafka.log_path)
             config = {
@@ -113,10 +126,7 @@ def up(
                 "logs": {k: str(v) for k, v in logs.items()},
             }
             (run / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
-            runtime = _start_runtime(run, logs["runtime"], die_with_parent)
-            state["processes"]["runtime"] = {"name": "runtime", "pid": runtime.pid,
-                                             "log_path": str(logs["runtime"]), "run_dir": str(run)}
-            _save(base, state)
+            runtime = _start_runtime(run, logs["runtime"], die_with_parent, base, state)
             ready = _wait_ready(run, runtime, logs["runtime"], ready_timeout)
             if ready.get("kafka_stopped"):
                 kafka.stop(timeout=2.0)  # the runtime stopped it (fault kafka-down); reap it
@@ -136,15 +146,21 @@ def up(
                 state["replaced"] = replaced
             _save(base, state)
         except BaseException:
-            # Interrupted or failed: nothing that started may stay behind.
-            with contextlib.suppress(Exception):
+            # Interrupted or failed: nothing that started may stay behind. A second
+            # Ctrl-C must not cut this short (stopping is bounded by the grace periods).
+            with procs.held_signals(), contextlib.suppress(Exception):
                 _stop_all(base)
             raise
     return status(base)
 
 
 def _start_noida(
-    data_dir: Path, service: str, port: int | None, die_with_parent: bool, binary: Path | None
+    data_dir: Path,
+    service: str,
+    port: int | None,
+    die_with_parent: bool,
+    binary: Path | None,
+    on_spawn: Callable[[ServerProcess], None],
 ) -> ServerProcess:
     try:
         proc = servers.start_noida(
@@ -154,6 +170,8 @@ def _start_noida(
             only=(service,),
             die_with_parent=die_with_parent,
             binary=binary,
+            extra_env={procs.RUN_ENV: str(data_dir.parent)},
+            on_spawn=on_spawn,
         )
     except ServerError as exc:
         text = str(exc).rstrip(".")
@@ -167,17 +185,20 @@ def _start_noida(
     return proc
 
 
-def _start_runtime(run: Path, log_path: Path, die_with_parent: bool) -> subprocess.Popen[bytes]:
+def _start_runtime(
+    run: Path, log_path: Path, die_with_parent: bool, base: Path, state: dict[str, Any]
+) -> subprocess.Popen[bytes]:
+    """Start the runtime and record it in the state file before an interrupt can be handled."""
     argv = [sys.executable, "-m", RUNTIME_MODULE, "--run", str(run)]
     setpriv = shutil.which("setpriv") if die_with_parent else None
     if setpriv:
         argv = [setpriv, "--pdeathsig", "TERM", "--", *argv]
-    env = dict(os.environ)
+    env = {**os.environ, **procs.markers(**{procs.RUN_ENV: str(run)})}
     # The runtime imports this very stsdebug, wherever it was imported from.
     package_root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = package_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env["PYTHONDONTWRITEBYTECODE"] = "1"
-    with open(log_path, "ab") as log:
+    with procs.held_signals(), open(log_path, "ab") as log:
         try:
             popen = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -185,7 +206,10 @@ def _start_runtime(run: Path, log_path: Path, die_with_parent: bool) -> subproce
             )
         except OSError as exc:
             raise SandboxError(f"Cannot start the sandbox runtime ({sys.executable}): {exc.strerror}.") from None
-    _CHILDREN[popen.pid] = popen
+        _CHILDREN[popen.pid] = popen
+        state["processes"]["runtime"] = {"name": "runtime", "pid": popen.pid,
+                                         "log_path": str(log_path), "run_dir": str(run)}
+        _save(base, state)
     return popen
 
 
@@ -316,7 +340,7 @@ def _toml(value: Any) -> str:
 
 def down(base: Path | None = None) -> dict[str, Any]:
     """Stop the sandbox; ``{"stopped": [...], "was_running": bool}``. Raises if something survives."""
-    base = Path(base) if base is not None else paths.state_dir()
+    base = Path(os.path.abspath(base if base is not None else paths.state_dir()))
     if not base.exists():
         return {"stopped": [], "was_running": False, "state_dir": str(base)}
     with _locked(base):
@@ -330,8 +354,8 @@ def _stop_all(base: Path) -> list[str]:
     state = _load(base)
     stopped: list[str] = []
     survivors: list[str] = []
-    procs = (state or {}).get("processes") or {}
-    runtime = procs.get("runtime")
+    known = (state or {}).get("processes") or {}
+    runtime = known.get("runtime")
     if runtime:
         label = f"runtime (pid {runtime['pid']})"
         if _stop_runtime(int(runtime["pid"]), str(runtime.get("run_dir", ""))):
@@ -339,7 +363,7 @@ def _stop_all(base: Path) -> list[str]:
         else:
             survivors.append(label)
     for key in ("elasticsearch", "kafka"):
-        info = procs.get(key)
+        info = known.get(key)
         if not info:
             continue
         proc = _server_from(info)
@@ -353,6 +377,17 @@ def _stop_all(base: Path) -> list[str]:
             stopped.append(label)
         except ServerError:
             survivors.append(label)
+    # Whatever no state file remembers (an interrupted up, a lost state file): every
+    # process marked with this run directory, or naming it and being one of ours.
+    run = str(base / "run")
+    strays = sorted(set(procs.find(env={procs.RUN_ENV: run}))
+                    | set(procs.find(naming=run, programs=_PROGRAMS)))
+    if strays:
+        left = procs.stop(strays, STOP_GRACE_S)
+        for pid in strays:
+            _reap(pid)
+        stopped += [f"process {pid}" for pid in strays if pid not in left]
+        survivors += [f"process {pid}" for pid in left]
     open_ports = [p for p in ((state or {}).get("ports") or {}).values() if _listening(int(p))]
     if survivors:
         raise SandboxError(f"Could not stop {', '.join(survivors)}; stop them by PID and run down again.")

@@ -121,7 +121,8 @@ class Runtime:
             parts = urlsplit(url)
             if parts.port != receiver.port:
                 raise ConnectionRefusedError(111, "Connection refused")
-            key = (parse_qs(parts.query).get("api_key") or [None])[0]
+            keys = parse_qs(parts.query).get("api_key")
+            key = keys[0] if keys else None
             answer = receiver.intake(body, key, t)
             return answer.status, answer.body
 
@@ -244,6 +245,10 @@ class Runtime:
         tmp.replace(self.run_dir / "ready.json")
 
 
+class _Stopped(BaseException):
+    """SIGTERM or SIGINT arrived before the runtime was live."""
+
+
 def _attempt(step: Any, *args: Any) -> None:
     """Run one live step; a failure is logged and must not end the sandbox."""
     try:
@@ -269,15 +274,23 @@ def main(argv: list[str] | None = None) -> int:
     _quiet_libraries()
     config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
     runtime = Runtime(run_dir, config)
+    live = threading.Event()
 
     def on_signal(signum: int, frame: Any) -> None:
         runtime.stop_event.set()
+        if not live.is_set():
+            # Stopped while it starts (Ctrl-C during `sandbox up`): the backfill can take
+            # seconds, more than `down` waits before SIGKILL; leave now, through shutdown().
+            raise _Stopped
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     try:
         runtime.start()
+        live.set()
         runtime.live()
+    except _Stopped:
+        return 0
     except Exception as exc:  # noqa: BLE001 - the reason goes to runtime.log for `sandbox up` to show
         sys.stderr.write(f"sandbox runtime failed: {type(exc).__name__}: {exc}\n")
         (run_dir / "failed.txt").write_text(f"{type(exc).__name__}: {exc}", encoding="utf-8")

@@ -21,9 +21,11 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from stsdebug.sandbox import procs
 
 HOST = "127.0.0.1"
 NOIDA_SERVICES = ("elasticsearch", "kafka")
@@ -175,6 +177,8 @@ def start_noida(
     ready_timeout: float = 15.0,
     binary: Path | None = None,
     die_with_parent: bool = False,
+    extra_env: Mapping[str, str] | None = None,
+    on_spawn: Callable[[ServerProcess], None] | None = None,
 ) -> ServerProcess:
     """Start noida-db serving `only` on loopback and wait until each service answers.
 
@@ -182,6 +186,9 @@ def start_noida(
     succeeds. `data_dir` holds noida-db's data (saved ~1 s after changes) and our log
     `noida-db.log`; one noida-db at a time may use a data dir. `die_with_parent`
     asks the kernel to SIGTERM the server if this process dies first (tests).
+    `extra_env` is added to the server's environment (markers, see procs.py);
+    `on_spawn` is called with the process the moment it exists, before it is ready,
+    with interrupts held, so the caller can record its PID before anything else happens.
     """
     unknown = sorted(set(only) - set(NOIDA_SERVICES))
     if unknown or not only:
@@ -215,8 +222,9 @@ def start_noida(
             data_dir,
             checks,
             ready_timeout,
-            env=dict(os.environ),
+            env={**os.environ, **(extra_env or {})},
             die_with_parent=die_with_parent,
+            on_spawn=on_spawn,
         )
 
     return _with_port_retries(attempt, fixed=es_port is not None or kafka_port is not None)
@@ -229,17 +237,20 @@ def start_tansu(
     log_dir: Path,
     binary: Path | None = None,
     die_with_parent: bool = False,
+    extra_env: Mapping[str, str] | None = None,
+    on_spawn: Callable[[ServerProcess], None] | None = None,
 ) -> ServerProcess:
     """Start a memory-only Tansu broker on loopback; ready when a metadata request succeeds.
 
     Its log is `log_dir/tansu-<port>.log` (also its `data_dir`; nothing else is written).
+    `extra_env` and `on_spawn` as for start_noida.
     """
     exe = _checked_binary(binary if binary is not None else tansu_binary(), "tansu")
     log_dir = Path(log_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if k not in _TANSU_ENV_DROP}
     # Tansu writes ANSI colours even into a file; NO_COLOR keeps its log greppable.
-    env.update({"NO_COLOR": "1", "RUST_BACKTRACE": "0"})
+    env.update({"NO_COLOR": "1", "RUST_BACKTRACE": "0", **(extra_env or {})})
 
     def attempt() -> ServerProcess:
         ports = _pick_ports({"kafka": port}, "tansu")
@@ -265,6 +276,7 @@ def start_tansu(
             ready_timeout,
             env=env,
             die_with_parent=die_with_parent,
+            on_spawn=on_spawn,
         )
 
     return _with_port_retries(attempt, fixed=port is not None)
@@ -313,13 +325,16 @@ def _launch(
     *,
     env: dict[str, str],
     die_with_parent: bool,
+    on_spawn: Callable[[ServerProcess], None] | None = None,
 ) -> ServerProcess:
     setpriv = shutil.which("setpriv") if die_with_parent else None
     if setpriv:
         # setpriv sets the parent-death signal and then execs the server, so the PID
         # stays the server's own; no preexec_fn (unsafe with threads) is needed.
         argv = [setpriv, "--pdeathsig", "TERM", "--", *argv]
-    with open(log_path, "wb") as log:
+    env = {**env, **procs.markers()}
+    # Ctrl-C between fork and the caller knowing the PID would leave the server behind.
+    with procs.held_signals(), open(log_path, "wb") as log:
         try:
             popen = subprocess.Popen(
                 argv,
@@ -332,9 +347,16 @@ def _launch(
             )
         except OSError as exc:
             raise ServerError(f"Could not run the {name} binary {exe}: {exc.strerror}.") from exc
-    proc = ServerProcess(
-        name, popen.pid, dict(ports), log_path, data_dir, _popen=popen, _exe_name=exe.name
-    )
+        proc = ServerProcess(
+            name, popen.pid, dict(ports), log_path, data_dir, _popen=popen, _exe_name=exe.name
+        )
+        if on_spawn is not None:
+            try:
+                on_spawn(proc)
+            except BaseException:
+                with contextlib.suppress(ServerError):
+                    proc.stop(timeout=2.0)
+                raise
     try:
         _wait_ready(proc, checks, ready_timeout)
     except BaseException:

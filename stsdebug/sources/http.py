@@ -17,7 +17,8 @@ tls        TLS handshake or certificate verification failed
 timeout    no answer within the timeout (connect, read, or the whole call)
 auth       HTTP 401 or 403 (``HttpStatusError``)
 http       any other HTTP status >= 400 (``HttpStatusError``, with ``.status``)
-malformed  not HTTP, a body too big, or ``.json()`` on a body that is not JSON
+malformed  not HTTP, a body too big (decoded size: a gzip bomb stops at ``max_body``),
+           a Content-Encoding other than gzip/deflate, or ``.json()`` on a body that is not JSON
 network    any other transport failure
 =========  ==============================================================
 
@@ -40,6 +41,7 @@ import httpx
 
 from stsdebug.errors import SourceError, UsageError
 from stsdebug.sources.errors import cannot_reach, first_line
+from stsdebug.sources.inflate import ACCEPT_ENCODING, BodyTooLarge, InflateError, Inflater
 
 MAX_BODY = 16 << 20  # bytes of a response body read at most
 
@@ -136,7 +138,8 @@ class HttpSource:
         self._client = httpx.Client(
             timeout=httpx.Timeout(self.timeout),
             verify=context,
-            headers=headers or {},
+            # Only codings Inflater decodes within max_body (httpx would inflate unbounded).
+            headers={"Accept-Encoding": ACCEPT_ENCODING, **(headers or {})},
             follow_redirects=True,
             trust_env=True,
         )
@@ -180,18 +183,26 @@ class HttpSource:
                 method, url, headers=headers, params=params, json=json_body, content=content
             ) as resp:
                 chunks: list[bytes] = []
-                size = 0
-                for chunk in resp.iter_bytes():
-                    chunks.append(chunk)
-                    size += len(chunk)
-                    if size > self.max_body:
-                        raise SourceError(
-                            f"{shown} answered with a body larger than {self.max_body >> 20} MB.",
-                            system=system,
-                            cause="malformed",
-                        )
-                    if time.perf_counter() > deadline:  # a server dripping bytes slowly
-                        raise httpx.ReadTimeout("overall deadline")
+                raw = 0
+                try:
+                    inflater = Inflater(resp.headers.get("content-encoding"), self.max_body)
+                    for chunk in resp.iter_raw():
+                        raw += len(chunk)
+                        if raw > self.max_body:
+                            raise BodyTooLarge(f"more than {self.max_body} bytes")
+                        chunks.append(inflater.feed(chunk))
+                        if time.perf_counter() > deadline:  # a server dripping bytes slowly
+                            raise httpx.ReadTimeout("overall deadline")
+                except BodyTooLarge:
+                    raise SourceError(
+                        f"{shown} answered with a body larger than {self.max_body >> 20} MB.",
+                        system=system,
+                        cause="malformed",
+                    ) from None
+                except InflateError as exc:
+                    raise SourceError(
+                        f"{shown} answered with a body that cannot be decoded: {exc}.", system=system, cause="malformed"
+                    ) from None
                 content = b"".join(chunks)
                 status, reason = resp.status_code, resp.reason_phrase or ""
                 resp_headers = dict(resp.headers)

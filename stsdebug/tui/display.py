@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from stsdebug.model import TraceResult
 from stsdebug.status_words import STATUS_WORDS
+from stsdebug.termsafe import clean
 
 if TYPE_CHECKING:
     from stsdebug.settings import Settings
@@ -79,18 +79,12 @@ def utc(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
-# C0/C1 control characters (escape sequences could drive the terminal) and bidi
-# overrides (could make a log line read differently than it is) from inputs.
-_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
 def printable(value: Any) -> str:
-    """Text from a trace, made safe to put on a terminal: controls shown as escapes."""
+    """Text from a trace, made safe to put on a terminal: every control sequence removed."""
     if value is None:
         return "—"
     text = value if isinstance(value, str) else str(value)
-    text = text.replace("\t", "    ").replace("\r\n", "\n")
-    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return clean(text).replace("\t", "    ")
 
 
 def one_line(value: Any) -> str:

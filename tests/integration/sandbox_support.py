@@ -24,6 +24,22 @@ def pid_alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
 
 
+def processes_naming(path: Path) -> list[tuple[int, str]]:
+    """(PID, command line) of every live process whose command line names ``path``, via /proc."""
+    needle = str(Path(path).absolute())
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+        except OSError:
+            continue
+        if needle in cmd and pid_alive(int(entry.name)):
+            found.append((int(entry.name), cmd.strip()))
+    return sorted(found)
+
+
 def listening(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.3):

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,7 @@ from tests.integration.sandbox_support import (
     listening,
     pid_alive,
     pids_of,
+    processes_naming,
     run_cli,
     sandbox,
 )
@@ -80,40 +82,92 @@ def test_second_up_replaces_the_first_and_two_state_dirs_coexist(tmp_path: Path)
     assert_nothing_left(second)
 
 
-def test_ctrl_c_during_up_stops_what_had_started(tmp_path: Path) -> None:
+def _es_answers(base: Path) -> bool:
+    try:
+        es = json.loads(paths.state_path(base).read_text())["processes"]["elasticsearch"]
+        return listening(int(es["ports"]["elasticsearch"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+# When to press Ctrl-C: the moment each process appears in /proc (it is starting, not
+# ready), and once Elasticsearch answers (Kafka is about to be spawned).
+INTERRUPT_AT: dict[str, Callable[[Path], object]] = {
+    "elasticsearch starting": lambda base: processes_naming(base / "run" / "es"),
+    "elasticsearch up, kafka next": _es_answers,
+    "kafka starting": lambda base: processes_naming(base / "run" / "kafka"),
+    "runtime starting": lambda base: [p for p, cmd in processes_naming(base / "run") if "stsdebug.sandbox.runtime" in cmd],
+}
+
+
+@pytest.mark.parametrize("moment", list(INTERRUPT_AT))
+def test_ctrl_c_during_up_stops_every_process_it_started(tmp_path: Path, moment: str) -> None:
     base = tmp_path / "state"
     proc = subprocess.Popen(
         [sys.executable, "-m", "stsdebug", "sandbox", "up"],
         env=env_with(base), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
-    seen: dict = {}
     try:
-        deadline = time.monotonic() + 15
-        # Interrupt once a server runs but before the sandbox is ready.
-        while time.monotonic() < deadline:
-            try:
-                seen = json.loads(paths.state_path(base).read_text())
-            except (OSError, ValueError):
-                seen = {}
-            if seen.get("processes"):
-                break
-            time.sleep(0.005)
-        assert seen.get("processes"), "sandbox up never started a server"
-        assert seen["status"] == "starting"
+        deadline = time.monotonic() + 30
+        while not INTERRUPT_AT[moment](base):
+            assert proc.poll() is None, f"sandbox up ended before {moment}: {proc.communicate()}"
+            assert time.monotonic() < deadline, f"never reached {moment}"
+            time.sleep(0.002)
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
+        _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
-        if paths.state_path(base).exists():
-            control.down(base)
+            proc.wait()
+    # Not only the PIDs the state file knew: every process whose command line names the
+    # state dir, found through /proc, including one that was being spawned.
+    deadline = time.monotonic() + 10
+    while processes_naming(base) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = processes_naming(base)
+    if left:  # do not leave them to the next test run either
+        control.down(base)
+    assert left == [], f"still running after Ctrl-C at {moment}: {left}"
     assert proc.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
-    deadline = time.monotonic() + 5
-    while any(pid_alive(pid) for pid in pids_of(seen)) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert_nothing_left(seen)
     assert not paths.state_path(base).exists()
+
+
+def test_sigterm_during_up_cleans_up_like_ctrl_c(tmp_path: Path) -> None:
+    base = tmp_path / "state"
+    proc = subprocess.Popen([sys.executable, "-m", "stsdebug", "sandbox", "up"], env=env_with(base),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not processes_naming(base / "run" / "kafka") and time.monotonic() < deadline:
+            time.sleep(0.002)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    deadline = time.monotonic() + 10
+    while processes_naming(base) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert processes_naming(base) == []
+    assert proc.returncode == 130 and "Traceback" not in err
+
+
+def test_down_finds_processes_no_state_file_remembers(tmp_path: Path) -> None:
+    base = tmp_path / "state"
+    state = control.up(base=base, die_with_parent=True)
+    paths.state_path(base).unlink()  # lost: down must still find every process by /proc
+    tail = subprocess.Popen(["tail", "-f", state["logs"]["runtime"]], stdout=subprocess.DEVNULL)
+    try:
+        control.down(base)
+        left = [p for p, cmd in processes_naming(base) if p != tail.pid]
+        assert left == []
+        assert tail.poll() is None  # someone's `tail -f` of a sandbox log is not ours to stop
+    finally:
+        tail.kill()
+        tail.wait()
+    assert_nothing_left(state)
 
 
 def test_missing_binary_is_one_clear_error_and_leaves_nothing(tmp_path: Path) -> None:

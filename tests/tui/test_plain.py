@@ -94,8 +94,9 @@ def test_runner_failure() -> None:
 # --- display -------------------------------------------------------------------------
 
 
-def test_printable_shows_controls_and_bidi_overrides_as_escapes() -> None:
-    assert display.printable("a\x1b[31mb\u202ec\x07") == "a\\u001b[31mb\\u202ec\\u0007"
+def test_printable_removes_control_sequences_and_bidi_overrides() -> None:
+    assert display.printable("a\x1b[31mb\u202ec\x07") == "abc"
+    assert display.printable("x\x1b]8;;https://evil.example/\x1b\\link\x1b]8;;\x1b\\\r\n") == "xlink\n"
     assert display.printable("tab\there") == "tab    here"
     assert display.printable(None) == "—"
     assert display.one_line("a\nb") == "a b"
