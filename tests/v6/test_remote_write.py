@@ -135,21 +135,18 @@ def test_nothing_listening_is_connection_refused() -> None:
 
 def test_api_key_header_reaches_the_server_but_no_message() -> None:
     # The receiver's remote-write intake takes its key in `sts-api-key`; a key must never
-    # appear in an error sentence.
-    seen: dict[str, str] = {}
+    # appear in an error sentence. A loopback stand-in answers 403 (no receiver runs here).
+    from tests.http_support import serve
 
-    def handler(request: httpx.Request) -> httpx.Response:  # no receiver can run here
-        seen.update(request.headers)
-        return httpx.Response(403, text="Forbidden")
+    def respond(h: object) -> tuple[int, dict[str, str], bytes]:
+        return 403, {"Content-Type": "text/plain"}, b"Forbidden"
 
-    from stsdebug.sources.http import HttpSource
-
-    http = HttpSource(timeout=2)
-    http._client = httpx.Client(transport=httpx.MockTransport(handler))
-    cfg = rw.RemoteWriteConfig("https://sts.example/receiver/prometheus/api/v1/write",
-                               headers={"sts-api-key": "s3cr3t-key"})
-    with pytest.raises(SourceError) as err:
-        rw.RemoteWriter(cfg, http=http).send([rw.series("m", samples=[(1.0, 1)])])
+    with serve(respond) as server:
+        cfg = rw.RemoteWriteConfig(server.url + "/receiver/prometheus/api/v1/write",
+                                   headers={"sts-api-key": "s3cr3t-key"})
+        with pytest.raises(SourceError) as err:
+            rw.RemoteWriter(cfg).send([rw.series("m", samples=[(1.0, 1)])])
+    seen = {k.lower(): v for k, v in server.requests[0].headers.items()}
     assert seen["sts-api-key"] == "s3cr3t-key"
     assert seen["content-encoding"] == "snappy"
     assert seen["content-type"] == "application/x-protobuf"
