@@ -212,10 +212,10 @@ class KafkaSource(TopicSource):
             # kafka-python retries a refused login until its bootstrap timeout; the log
             # already says so after the first attempt.
             lines = CAPTURE.since(mark)
-            decisive = any(decisive(ln) for ln in lines) or (
+            settled = any(decisive(ln) for ln in lines) or (
                 sum(1 for ln in lines if dropped_after_versions([ln])) >= 2
             )
-            return self._bootstrap_error(lines, None) if decisive else None
+            return self._bootstrap_error(lines, None) if settled else None
 
         def close_late(clients: tuple[Any, Any]) -> None:
             for client in clients:
