@@ -20,12 +20,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from stsdebug import __version__
 from stsdebug.deadline import Cancelled, DeadlineExceeded, bounded
 from stsdebug.errors import SourceError, UsageError
+from stsdebug.events import Event, StageFinished, StageStarted, TraceFinished
 from stsdebug.integrations import Integration, Matcher, find
 from stsdebug.model import (
     StageResult,
@@ -44,27 +44,6 @@ from stsdebug.stages.census import Censuses
 
 __all__ = ["Event", "Stage", "StageFinished", "StageStarted", "Trace", "TraceFinished", "exit_code",
            "plan", "planned_titles", "verdict"]
-
-
-@dataclass(frozen=True)
-class StageStarted:
-    index: int
-    id: str
-    title: str
-
-
-@dataclass(frozen=True)
-class StageFinished:
-    index: int
-    result: StageResult
-
-
-@dataclass(frozen=True)
-class TraceFinished:
-    result: TraceResult
-
-
-Event = StageStarted | StageFinished | TraceFinished
 
 
 def plan(integration: Integration) -> list[Stage]:

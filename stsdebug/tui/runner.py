@@ -18,7 +18,7 @@ from typing import Protocol
 
 from stsdebug.model import TraceResult
 from stsdebug.settings import Settings
-from stsdebug.trace import Event
+from stsdebug.events import Event
 
 OnEvent = Callable[[Event], None]
 
