@@ -631,3 +631,28 @@ def test_every_fixture_trace_shows_every_stage(name: str) -> None:
         assert app.is_running
 
     drive(app, scenario, size=(80, 24))
+
+
+def test_a_live_trace_starts_after_the_first_frame() -> None:
+    """The run (planning, the trace's imports, every stage) starts once the screen has been
+    laid out and drawn, so the first frame never waits for any of it."""
+    seen: dict[str, Any] = {}
+
+    class Recording:
+        def __call__(self, s: Any, on_event: Any, cancel: threading.Event) -> Any:
+            return inner(s, on_event, cancel)
+
+        def plan(self, s: Any) -> list[tuple[str, str]]:
+            stage_list = app.query_one(StageList)
+            # Laid out (and so drawn) before the plan was asked for.
+            seen["laid out"] = stage_list.size.width > 0 and stage_list.size.height > 0
+            return inner.plan(s)
+
+    inner = trace_runner(("scope", "Scale of impact", passing()))
+    app = StsdebugApp(settings(), runner=Recording())
+
+    async def scenario(pilot: Any) -> None:
+        await wait_for(pilot, lambda: done(app))
+
+    drive(app, scenario)
+    assert seen == {"laid out": True}
