@@ -27,9 +27,9 @@ from textual.widgets import Footer, Input, ListView, Static
 
 from stsdebug import __version__
 from stsdebug.errors import StsdebugError
+from stsdebug.events import Event, StageFinished, StageStarted, TraceFinished
 from stsdebug.model import TraceResult
 from stsdebug.settings import Settings
-from stsdebug.events import Event, StageFinished, StageStarted, TraceFinished
 from stsdebug.tui import display, files
 from stsdebug.tui.palette import StsdebugCommands
 from stsdebug.tui.run_state import RunView
