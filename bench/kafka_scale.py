@@ -13,10 +13,8 @@ two topics are filled with MultiMetric records the way the receiver writes them
 
 Each topic gets a broker of its own (both servers slow down with all the data they
 hold). The Kafka stage (``--integration mysql``, default 15 min window, a caught-up
-``mm2es`` group) runs ``--rounds`` times on each topic; the median is reported twice: without the
-fixed pause between the two consumer-group samples (``LAG_SAMPLE_S = 0``: what the reads
-cost) and as it runs by default; with the CPU time stsdebug itself used (the broker is
-another process). Then the whole ``spread`` topic is consumed from the
+``mm2es`` group, so one consumer-group sample) runs ``--rounds`` times on each topic; the
+median is reported with the CPU time stsdebug itself used (the broker is another process). Then the whole ``spread`` topic is consumed from the
 beginning by kafka-python (default settings, ``group_id=None``) and by kcat
 (``-C -o beginning -e``), and the ratio of their record rates is reported.
 
@@ -44,7 +42,6 @@ from kafka.structs import OffsetAndMetadata  # noqa: E402
 
 from stsdebug.sandbox import servers  # noqa: E402
 from stsdebug.settings import Settings  # noqa: E402
-from stsdebug.stages import kafka_lag  # noqa: E402
 from stsdebug.stages.base import load_stage  # noqa: E402
 from stsdebug.trace import Trace  # noqa: E402
 
@@ -122,8 +119,7 @@ def settle(pid: int, quiet_s: float = 1.0, limit_s: float = 120.0) -> None:
             return
 
 
-def time_stage(bootstrap: str, topic: str, rounds: int, pause: float) -> tuple[float, dict[str, Any]]:
-    kafka_lag.LAG_SAMPLE_S = pause
+def time_stage(bootstrap: str, topic: str, rounds: int) -> tuple[float, dict[str, Any]]:
     times, cpu, last = [], [], None
     for _ in range(rounds):
         settings = Settings(integration="mysql", kafka=bootstrap, topic=topic, timeout=30.0)
@@ -193,12 +189,10 @@ def measure(
     topic = f"sts_multi_metrics_{layout}_{n}"
     fill_s = fill(bootstrap, topic, n, span, time.time())
     settle(server.pid)
-    reads_s, info = time_stage(bootstrap, topic, args.rounds, 0.0)
-    full_s, full = time_stage(bootstrap, topic, max(1, args.rounds // 2), 2.0)
-    info["cpu_default_s"] = full["cpu_s"]
+    reads_s, info = time_stage(bootstrap, topic, args.rounds)
     row: dict[str, Any] = {
         "broker": broker, "records": n, "layout": layout, "fill_s": round(fill_s, 1),
-        "stage_reads_s": round(reads_s, 3), "stage_default_s": round(full_s, 3), **info,
+        "stage_reads_s": round(reads_s, 3), **info,
     }
     print(json.dumps(row), file=sys.stderr, flush=True)
     # noida-db answers a fetch with everything from the fetch offset on, ignoring the
@@ -241,21 +235,21 @@ def main() -> None:
 
 def render(results: list[dict[str, Any]], sizes: list[int]) -> str:
     lines = [
-        "| broker | layout | records | in window | decoded | window counted by | stage, reads (ms) | "
-        "its CPU (ms) | stage, default (ms) | status |",
-        "| --- | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |",
+        "| broker | layout | records | in window | decoded | window counted by | stage (ms) | "
+        "its CPU (ms) | status |",
+        "| --- | --- | ---: | ---: | ---: | --- | ---: | ---: | --- |",
     ]
     for r in results:
         if "skipped" in r:
-            lines.append(f"| {r['broker']} | {r['layout']} | {r['records']:,} | | | {r['skipped']} | | | | |")
+            lines.append(f"| {r['broker']} | {r['layout']} | {r['records']:,} | | | {r['skipped']} | | | |")
             continue
         lines.append(
             f"| {r['broker']} | {r['layout']} | {r['records']:,} | {r['in_window']:,} | {r['decoded']:,} | "
             f"{r['method'].split(' (')[0]} | {r['stage_reads_s'] * 1000:.0f} | {r['cpu_s'] * 1000:.0f} | "
-            f"{r['stage_default_s'] * 1000:.0f} | {r['status']} |"
+            f"{r['status']} |"
         )
-    lines += ["", "| broker | layout | stage reads: largest / smallest | its CPU: largest / smallest | "
-              "stage default: largest / smallest |", "| --- | --- | ---: | ---: | ---: |"]
+    lines += ["", "| broker | layout | stage: largest / smallest | its CPU: largest / smallest |",
+              "| --- | --- | ---: | ---: |"]
     small, large = min(sizes), max(sizes)
     for broker in sorted({r["broker"] for r in results}):
         for layout in ("spread", "window"):
@@ -263,7 +257,7 @@ def render(results: list[dict[str, Any]], sizes: list[int]) -> str:
             b = next((r for r in results if (r["broker"], r["layout"], r["records"]) == (broker, layout, large)), None)
             if a and b and "skipped" not in a and "skipped" not in b:
                 lines.append(f"| {broker} | {layout} | {b['stage_reads_s'] / a['stage_reads_s']:.2f}x | "
-                             f"{b['cpu_s'] / a['cpu_s']:.2f}x | {b['stage_default_s'] / a['stage_default_s']:.2f}x |")
+                             f"{b['cpu_s'] / a['cpu_s']:.2f}x |")
     lines += ["", "| broker | records | kafka-python (s) | kcat (s) | kafka-python rate / kcat rate |",
               "| --- | ---: | ---: | ---: | ---: |"]
     for r in results:

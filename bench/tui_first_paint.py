@@ -45,8 +45,18 @@ Hello().run()
 """
 
 
-def one_run(trace: Path | None, cols: int, rows: int) -> float:
-    """Seconds to first paint of `stsdebug tui --load trace` (or of the baseline app if None)."""
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def one_run(trace: Path | None, cols: int, rows: int, cpu: list[float] | None = None) -> float:
+    """Seconds to first paint of `stsdebug tui --load trace` (or of the baseline app if None).
+
+    With ``cpu``, the CPU seconds the process had used at first paint are appended to it:
+    a figure that a loaded machine does not inflate as it does wall time.
+    """
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
     env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(cols), "LINES": str(rows)}
@@ -82,6 +92,8 @@ def one_run(trace: Path | None, cols: int, rows: int) -> float:
             seen += chunk
             if all(m in seen for m in MARKERS):
                 painted = time.perf_counter() - t0
+                if cpu is not None:
+                    cpu.append(_cpu_s(proc.pid))
         os.write(master, b"q")
         deadline = time.perf_counter() + TIMEOUT
         while proc.poll() is None and time.perf_counter() < deadline:

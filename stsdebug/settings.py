@@ -73,6 +73,10 @@ class Settings:
     kafka: str | None = None
     topic: str = "sts_multi_metrics"
     mm2es_group: str | None = None
+    # how often the mover commits its offsets (Kafka consumers auto-commit every 5 s by
+    # default; mm2es's own setting is not published): two samples closer than this
+    # cannot tell a stopped group from one that commits on a timer
+    mm2es_commit_interval: float = 5.0
     kafka_security_protocol: str = "PLAINTEXT"  # PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL
     kafka_sasl_mechanism: str | None = None  # PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
     kafka_sasl_username: str | None = None

@@ -1,10 +1,18 @@
 """Plan, run and judge a trace.
 
-``Trace.run`` walks the stages of the integration's plan in pipeline order (with what
-runs beside them, such as the probe), reports progress through ``on_event`` (the TUI
-shows stages live), turns any exception or overrun inside a stage into that stage's
-``error``, redacts every result, and computes the verdict: the first ``fail``/``error``
-in pipeline order.
+``Trace.run`` runs the stages of the integration's plan (with what runs beside them,
+such as the probe), reports progress through ``on_event`` (the TUI shows stages live),
+turns any exception or overrun inside a stage into that stage's ``error``, redacts every
+result, and computes the verdict: the first ``fail``/``error`` in pipeline order.
+
+Stages run at the same time: their I/O is independent (shared reads go through
+``ctx.once``, which reads once however many stages ask). A stage that reads another's
+result names it in ``AFTER`` and starts once that result is reported. Results are
+reported in pipeline order whatever order they finish in.
+
+Events: ``StageStarted`` when a stage starts (several may be running at once; a stage
+always starts before it finishes), ``StageFinished`` in pipeline order, ``TraceFinished``
+last. ``on_event`` is called from one thread at a time.
 """
 
 from __future__ import annotations
@@ -12,12 +20,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from stsdebug import __version__
 from stsdebug.deadline import Cancelled, DeadlineExceeded, bounded
 from stsdebug.errors import SourceError, UsageError
+from stsdebug.events import Event, StageFinished, StageStarted, TraceFinished
 from stsdebug.integrations import Integration, Matcher, find
 from stsdebug.model import (
     StageResult,
@@ -38,27 +46,6 @@ __all__ = ["Event", "Stage", "StageFinished", "StageStarted", "Trace", "TraceFin
            "plan", "planned_titles", "verdict"]
 
 
-@dataclass(frozen=True)
-class StageStarted:
-    index: int
-    id: str
-    title: str
-
-
-@dataclass(frozen=True)
-class StageFinished:
-    index: int
-    result: StageResult
-
-
-@dataclass(frozen=True)
-class TraceFinished:
-    result: TraceResult
-
-
-Event = StageStarted | StageFinished | TraceFinished
-
-
 def plan(integration: Integration) -> list[Stage]:
     return [load_stage(stage_id) for stage_id in integration.stages]
 
@@ -75,6 +62,16 @@ def plan_augments(settings: Settings) -> list[Augment]:
 def planned_titles(integration: Integration) -> list[tuple[str, str]]:
     """(id, title) of each planned stage, without running anything (for the TUI strip)."""
     return [(s.id, s.title) for s in plan(integration)]
+
+
+class _Slot:
+    """One stage's run, handed from the thread that ran it to the one reporting in order."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()  # its result (or the exception to raise) is in
+        self.reported = threading.Event()  # it is in ctx.results: stages after it may read it
+        self.result: StageResult | None = None
+        self.raised: BaseException | None = None
 
 
 class Trace:
@@ -107,6 +104,7 @@ class Trace:
         seconds = parse_window(settings.window)
         self.window = Window(self.now - seconds, self.now, settings.window)
         self.redactor = Redactor(settings.secret_values())
+        self._event_lock = threading.Lock()  # stages start on threads of their own
 
     def run(self) -> TraceResult:
         sources = Sources(self.settings, self.source_overrides)
@@ -120,20 +118,12 @@ class Trace:
             cancel=self.cancel,
             census_service=self.census,
         )
+        ctx.census  # noqa: B018 - built once here, so that every stage's view shares it
         results: list[StageResult] = []
         try:
             for augment in self.augments:
                 augment.prepare(ctx)
-            for index, stage in enumerate(self.stages):
-                self.on_event(StageStarted(index, stage.id, stage.title))
-                if self.cancel.is_set():
-                    result = StageResult(stage.id, stage.title, Status.SKIP, "Cancelled before this stage ran.")
-                else:
-                    result = self._run_stage(stage, ctx)
-                result = self._after(result, results)
-                results.append(result)
-                ctx.results[result.id] = result
-                self.on_event(StageFinished(index, result))
+            results = self._run_stages(ctx)
         finally:
             sources.close()
         trace = TraceResult(
@@ -148,14 +138,65 @@ class Trace:
             labels=self.redactor.walk(dict(self.labels), "labels"),
         )
         trace.redactions = self._manifest()
-        self.on_event(TraceFinished(trace))
+        self._emit(TraceFinished(trace))
         return trace
 
+    def _run_stages(self, ctx: Context) -> list[StageResult]:
+        """Start every stage (each once the stages it reads are reported), report in order."""
+        slots = [_Slot() for _ in self.stages]
+        halt = threading.Event()  # the run ended early: stages still waiting must not start
+        position = {stage.id: i for i, stage in enumerate(self.stages)}
+        for index, stage in enumerate(self.stages):
+            # Only earlier stages can be waited for: a result is reported in pipeline order.
+            waits = [slots[position[d]] for d in stage.after if position.get(d, index) < index]
+            threading.Thread(
+                target=self._launch, args=(index, stage, ctx, waits, slots[index], halt),
+                name=f"stsdebug-stage-{stage.id}", daemon=True,
+            ).start()
+        results: list[StageResult] = []
+        for slot in slots:
+            while not slot.done.wait(0.1):  # a timed wait: Ctrl-C still reaches this thread
+                pass
+            if slot.raised is not None:
+                halt.set()
+                raise slot.raised
+            assert slot.result is not None
+            result = self._after(slot.result, results)
+            results.append(result)
+            ctx.results[result.id] = result
+            slot.reported.set()
+            self._emit(StageFinished(len(results) - 1, result))
+        return results
+
+    def _launch(
+        self, index: int, stage: Stage, ctx: Context, waits: list[_Slot], slot: _Slot, halt: threading.Event
+    ) -> None:
+        try:
+            for earlier in waits:
+                while not earlier.reported.wait(0.05):
+                    if self.cancel.is_set() or halt.is_set():
+                        break
+            if halt.is_set():
+                return
+            self._emit(StageStarted(index, stage.id, stage.title))
+            if self.cancel.is_set():
+                slot.result = StageResult(stage.id, stage.title, Status.SKIP, "Cancelled before this stage ran.")
+            else:
+                slot.result = self._run_stage(stage, ctx.for_stage(stage.id, stage.title))
+        except BaseException as exc:  # noqa: BLE001 - raised again by the reporting thread
+            slot.raised = exc
+        finally:
+            slot.done.set()
+
+    def _emit(self, event: Event) -> None:
+        with self._event_lock:
+            self.on_event(event)
+
     def _run_stage(self, stage: Stage, ctx: Context) -> StageResult:
-        ctx.stage_id, ctx.stage_title = stage.id, stage.title
         started = time.time()
         t0 = time.perf_counter()
         budget = max(5.0, self.settings.timeout * stage.budget_calls + 2.0)
+        ctx.activity.begin(stage.id)
         try:
             # Bounded, so a stage stuck in I/O cannot hang the trace.
             result = bounded(lambda: stage.run(ctx), budget, f"stage-{stage.id}", cancel=self.cancel)
@@ -178,6 +219,8 @@ class Trace:
                 f"Internal error in the {stage.id} stage: {type(exc).__name__}: {exc}. "
                 "Please report it with the trace JSON.",
             )
+        finally:
+            ctx.activity.end(stage.id)
         result.started_at = started
         result.duration_ms = round((time.perf_counter() - t0) * 1000, 1)
         return result

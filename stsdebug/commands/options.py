@@ -87,6 +87,7 @@ ApiKeyFileOpt = Annotated[Optional[str], _opt("--api-key-file", metavar="FILE", 
 KafkaOpt = Annotated[Optional[str], _opt("--kafka", metavar="HOST:PORT", panel=KAFKA, help="Kafka bootstrap servers; several separated by commas.")]
 TopicOpt = Annotated[Optional[str], _opt("--topic", metavar="TOPIC", panel=KAFKA, help="Topic carrying metrics. Default sts_multi_metrics.")]
 Mm2esGroupOpt = Annotated[Optional[str], _opt("--mm2es-group", metavar="GROUP", panel=KAFKA, help="Consumer group of the Kafka-to-Elasticsearch mover (discovered if not given).")]
+Mm2esCommitIntervalOpt = Annotated[Optional[float], _opt("--mm2es-commit-interval", metavar="SECONDS", panel=KAFKA, help="How often the mover commits its offsets. Default 5 (the Kafka consumer's auto-commit default).")]
 KafkaSecurityProtocolOpt = Annotated[Optional[str], _opt("--kafka-security-protocol", metavar="PROTOCOL", panel=KAFKA, help="PLAINTEXT (default), SSL, SASL_PLAINTEXT or SASL_SSL.")]
 KafkaSaslMechanismOpt = Annotated[Optional[str], _opt("--kafka-sasl-mechanism", metavar="MECHANISM", panel=KAFKA, help="PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.")]
 KafkaSaslUsernameOpt = Annotated[Optional[str], _opt("--kafka-sasl-username", metavar="USER", panel=KAFKA, help="SASL user name.")]
@@ -151,6 +152,7 @@ class CheckOptions:
     kafka: KafkaOpt = None
     topic: TopicOpt = None
     mm2es_group: Mm2esGroupOpt = None
+    mm2es_commit_interval: Mm2esCommitIntervalOpt = None
     kafka_security_protocol: KafkaSecurityProtocolOpt = None
     kafka_sasl_mechanism: KafkaSaslMechanismOpt = None
     kafka_sasl_username: KafkaSaslUsernameOpt = None

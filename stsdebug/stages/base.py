@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import importlib
 import threading
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Protocol, TypeVar, cast, overload
 
 from stsdebug.errors import SourceError
@@ -29,7 +30,7 @@ from stsdebug.sources.mirror import MirrorSource
 from stsdebug.sources.topic_api import TopicApiSource
 from stsdebug.stages.census import Censuses, CensusService
 
-__all__ = ["Augment", "Context", "Sources", "Stage", "load_stage"]
+__all__ = ["Activity", "Augment", "Context", "Sources", "Stage", "load_stage"]
 
 T = TypeVar("T")
 S = TypeVar("S")
@@ -53,6 +54,46 @@ class SourceAccess(Generic[S]):
         return cast(S, ctx.sources.get(self.name))
 
 
+class Activity:
+    """Which stages of a trace are running now (the trace runs independent stages at once).
+
+    A stage with a second look to take at something that changes over time (the Kafka
+    stage's second consumer-group sample) waits in ``Context.linger`` while the others
+    still work: time the trace spends anyway.
+    """
+
+    TICK_S = 0.05  # how often a waiting stage looks at the cancel event
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._running: set[str] = set()
+
+    def begin(self, stage_id: str) -> None:
+        with self._changed:
+            self._running.add(stage_id)
+
+    def end(self, stage_id: str) -> None:
+        with self._changed:
+            self._running.discard(stage_id)
+            self._changed.notify_all()
+
+    def running(self) -> set[str]:
+        with self._changed:
+            return set(self._running)
+
+    def wait_others(self, me: str, seconds: float, cancel: threading.Event) -> float:
+        """Wait until no stage but ``me`` runs, ``seconds`` pass or ``cancel`` is set; the seconds waited."""
+        started = time.monotonic()
+        deadline = started + max(0.0, seconds)
+        with self._changed:
+            while self._running - {me} and not cancel.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._changed.wait(min(left, self.TICK_S))
+        return time.monotonic() - started
+
+
 @dataclass
 class Context:
     settings: Settings
@@ -67,6 +108,10 @@ class Context:
     stage_id: str = ""
     stage_title: str = ""
     census_service: Censuses | None = None  # tests substitute it; built on first use otherwise
+    activity: Activity = field(default_factory=Activity)  # the stages running now
+    # one lock per ctx.once key: concurrent stages asking for the same read wait for one
+    _once_locks: dict[str, threading.RLock] = field(default_factory=dict, repr=False)
+    _once_guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     # --- shared services -----------------------------------------------------------------
 
@@ -93,19 +138,38 @@ class Context:
 
     def once(self, key: str, make: Callable[[], T]) -> T:
         """``make()`` once per trace: its result, or the SourceError it raised, is shared
-        with every later caller (the scope stage reads for the Kafka and ES stages)."""
-        if key in self.cache:
-            cached = self.cache[key]
-            if isinstance(cached, SourceError):
-                raise cached
-            return cached  # type: ignore[no-any-return]
-        try:
-            value = make()
-        except SourceError as exc:
-            self.cache[key] = exc
-            raise
-        self.cache[key] = value
-        return value
+        with every later caller (the scope stage reads for the Kafka and ES stages).
+
+        Stages run at the same time: a second caller waits for the first one's read
+        instead of reading again.
+        """
+        with self._once_guard:
+            lock = self._once_locks.setdefault(key, threading.RLock())
+        with lock:
+            if key in self.cache:
+                cached = self.cache[key]
+                if isinstance(cached, SourceError):
+                    raise cached
+                return cached  # type: ignore[no-any-return]
+            try:
+                value = make()
+            except SourceError as exc:
+                self.cache[key] = exc
+                raise
+            self.cache[key] = value
+            return value
+
+    def linger(self, seconds: float) -> float:
+        """Wait up to ``seconds`` while other stages of the trace still run; the seconds waited.
+
+        Free time for a stage that wants two looks some time apart: the trace waits for
+        the other stages anyway. Returns at once when this stage is the last one running.
+        """
+        return self.activity.wait_others(self.stage_id, seconds, self.cancel)
+
+    def for_stage(self, stage_id: str, title: str) -> Context:
+        """This context as one stage sees it: its own id and title, everything else shared."""
+        return replace(self, stage_id=stage_id, stage_title=title)
 
     def result(
         self,
@@ -138,6 +202,9 @@ class Stage:
     # Wall-clock budget as a multiple of the per-call timeout: a safety net so a
     # stage can never hang the trace, whatever its I/O does.
     budget_calls: float = 4.0
+    # Stages whose results this one reads (ctx.results): it starts once they are
+    # reported. Every other stage starts with the trace, alongside the rest.
+    after: tuple[str, ...] = ()
 
 
 class Augment(Protocol):
@@ -166,4 +233,5 @@ def load_stage(stage_id: str) -> Stage:
         title=module.TITLE,
         run=module.run,
         budget_calls=getattr(module, "BUDGET_CALLS", 4.0),
+        after=tuple(getattr(module, "AFTER", ())),
     )

@@ -15,8 +15,8 @@ What it does, at a cost that does not grow with the topic (see bench/README.md):
   with or without the wrapper) into a census by metric prefix, and matched against the
   integration (``ctx.matcher``: prefixes, hosts, tags);
 - the committed offsets of the mm2es group (``--mm2es-group``, or the groups found
-  reading the topic), sampled twice ``LAG_SAMPLE_S`` apart: is it moving, how far
-  behind is it.
+  reading the topic): caught up (one sample), or, sampled again while the other stages
+  still run, is it moving and how far behind is it (``kafka_lag``).
 
 Through ``--kafka`` (kafka-python, read-only) or, when Kafka cannot be reached from here,
 ``--sts-api`` (the StackState topic API): the same evidence either way, except the
@@ -50,7 +50,8 @@ from stsdebug.stages.topic_read import (
 TITLE = "Kafka topic"
 # Worst case in per-call timeouts: connect, metadata, the window read (two), then the lag:
 # group listing, two end-offset and committed-offset samples, group states and the
-# lookup of where the group stands; plus the pause between the samples.
+# lookup of where the group stands; plus the wait for the second sample (at most one
+# commit interval, capped by the timeout).
 BUDGET_CALLS = 11.0
 RUNBOOK = "Troubleshooting step 2 / Kafka"
 

@@ -38,6 +38,7 @@ from stsdebug.suggest import did_you_mean
 
 TITLE = "Telemetry streams"
 BUDGET_CALLS = 12.0
+AFTER = ("elasticsearch",)  # reads its result (ctx.results): starts once it is reported
 RUNBOOK = "Troubleshooting step 2 / Element telemetry stream configuration"
 
 MAX_STREAMS = 25  # one search each

@@ -27,9 +27,9 @@ from textual.widgets import Footer, Input, ListView, Static
 
 from stsdebug import __version__
 from stsdebug.errors import StsdebugError
+from stsdebug.events import Event, StageFinished, StageStarted, TraceFinished
 from stsdebug.model import TraceResult
 from stsdebug.settings import Settings
-from stsdebug.trace import Event, StageFinished, StageStarted, TraceFinished
 from stsdebug.tui import display, files
 from stsdebug.tui.palette import StsdebugCommands
 from stsdebug.tui.run_state import RunView
@@ -132,7 +132,8 @@ class StsdebugApp(App[int]):
         if self.spin:
             self._spin_timer = self.set_interval(SPIN_INTERVAL, self._tick)
         if self.loaded is None:
-            self.start_run()
+            # After the first frame: planning and the trace's imports must not delay it.
+            self.call_after_refresh(self.start_run)
         else:
             self._select_verdict_stage()
             self.refresh_view()

@@ -16,9 +16,9 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
+from stsdebug.events import Event
 from stsdebug.model import TraceResult
 from stsdebug.settings import Settings
-from stsdebug.trace import Event
 
 OnEvent = Callable[[Event], None]
 

@@ -14,9 +14,12 @@ import time
 
 import pytest
 
-from stsdebug.model import Status
+from stsdebug.model import StageResult, Status
+from stsdebug.settings import Settings
 from stsdebug.sources.kafka import KafkaSource
-from stsdebug.stages import kafka_lag, topic_read
+from stsdebug.stages import topic_read
+from stsdebug.stages.base import Context, Stage, load_stage
+from stsdebug.trace import Trace
 from tests.integration import kafka_support as sup
 from tests.integration.kafka_support import Series
 
@@ -24,11 +27,6 @@ pytestmark = pytest.mark.wire
 
 MYSQL = {"mysql.performance.queries": 12.0, "mysql.net.connections": 3.0}
 SYSTEM = {"system.load.norm": 0.4}
-
-
-@pytest.fixture(autouse=True)
-def _short_lag_sample(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(kafka_lag, "LAG_SAMPLE_S", 0.2)
 
 
 def _broker(request: pytest.FixtureRequest) -> str:
@@ -218,7 +216,8 @@ def test_a_stuck_mm2es_group_warns(kafka_server: str) -> None:
     result = sup.stage(sup.run(sup.settings(kafka=kafka_server, topic=topic), now=now))
 
     assert result.status is Status.WARN, result.summary
-    assert f"consumer group {group} has no members and is not moving (20 records behind" in result.summary
+    # Nothing else runs, so the samples are close: it is judged by how far behind it is.
+    assert f"consumer group {group} has no members and is 3 min behind (20 records;" in result.summary
     lag = sup.table(result, "Consumer groups reading")
     assert sup.column(lag, "committed") == [10]
     assert sup.column(lag, "lag") == [20]
@@ -227,32 +226,116 @@ def test_a_stuck_mm2es_group_warns(kafka_server: str) -> None:
     assert 185 <= sup.column(lag, "next unread record age (s)")[0] <= 230
 
 
-def test_a_moving_mm2es_group_passes(kafka_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(kafka_lag, "LAG_SAMPLE_S", 1.0)
+def _neighbour(seconds: float) -> Stage:
+    """A stage that keeps the trace busy for ``seconds``: the time the Kafka stage may linger."""
+    def run(ctx: Context) -> StageResult:
+        time.sleep(seconds)
+        return ctx.result(Status.PASS, "busy")
+
+    return Stage("neighbour", "Neighbour", run)
+
+
+def _run_beside(settings: Settings, neighbour_s: float, now: float, source: object = None) -> StageResult:
+    stages = [load_stage("kafka"), _neighbour(neighbour_s)]
+    sources = {"kafka": source} if source is not None else None
+    return sup.stage(Trace(settings, stages=stages, sources=sources, now=now).run())
+
+
+def _mover(bootstrap: str, group: str, topic: str, every: float, step: int, stop: threading.Event) -> None:
+    """Commits forward every ``every`` seconds, as mm2es does while it works."""
+    offset = 0
+    while not stop.is_set():
+        offset += step
+        sup.commit(bootstrap, group, topic, {0: offset})
+        stop.wait(every)
+
+
+def test_a_moving_mm2es_group_passes(kafka_server: str) -> None:
     now = time.time()
-    topic = _seed(kafka_server, [Series("db1", MYSQL, 60, step=5)], now=now)
+    topic = _seed(kafka_server, [Series("db1", MYSQL, 600, step=1)], now=now)
     group = sup.unique("mm2es")
     sup.commit(kafka_server, group, topic, {0: 0})
     stop = threading.Event()
-
-    def mover() -> None:  # commits steadily forward, as mm2es does while it works
-        offset = 0
-        while not stop.is_set() and offset < 60:
-            offset += 3
-            sup.commit(kafka_server, group, topic, {0: offset})
-            stop.wait(0.1)
-
-    thread = threading.Thread(target=mover, daemon=True)
+    thread = threading.Thread(target=_mover, args=(kafka_server, group, topic, 0.1, 3, stop), daemon=True)
     thread.start()
     try:
-        result = sup.stage(sup.run(sup.settings(kafka=kafka_server, topic=topic), now=now))
+        # The other stage runs 1.5 s: the second sample comes one commit interval (1 s) after the first.
+        s = sup.settings(kafka=kafka_server, topic=topic, mm2es_commit_interval=1.0)
+        result = _run_beside(s, 1.5, now)
     finally:
         stop.set()
         thread.join(10)
 
     assert result.status is Status.PASS, result.summary
     assert sup.column(sup.table(result, "Consumer groups reading"), "moved")[0] > 0
-    assert sup.figures(result)[group] in ("moving, keeping up", "caught up")
+    figures = sup.figures(result)
+    assert figures[group] in ("moving, keeping up", "moving, but falling behind")
+    assert figures["committed offsets sampled"] == 2
+    assert 0.9 <= figures["between the samples"] < 1.5
+
+
+def test_a_caught_up_group_is_sampled_once_and_nothing_waits(kafka_server: str) -> None:
+    now = time.time()
+    topic = _seed(kafka_server, [Series("db1", MYSQL, 30, step=10)], now=now)
+    group = sup.unique("mm2es")
+    sup.commit(kafka_server, group, topic, {0: 30})
+    source = CountingSource(KafkaSource(kafka_server, timeout=3.0))
+    try:
+        # A long-running neighbour: a stage that waited for a second sample would wait for it.
+        result = _run_beside(sup.settings(kafka=kafka_server, topic=topic), 3.0, now, source)
+    finally:
+        source.real.close()
+
+    assert result.status is Status.PASS, result.summary
+    assert sup.figures(result)[group] == "caught up"
+    assert sup.figures(result)["committed offsets sampled"] == 1
+    assert "(one sample: committed offsets at the end offsets)" in sup.table(result, "Consumer groups reading").title
+    assert source.calls.get("group_offsets", 0) == 0  # discovery read the offsets; no second look
+    assert source.calls["groups_reading"] == 1
+
+
+def test_samples_closer_than_the_commit_interval_are_too_close_to_tell(kafka_server: str) -> None:
+    now = time.time()
+    # Fresh records the group has not committed yet: a timer-committing mover between commits.
+    topic = _seed(kafka_server, [Series("db1", MYSQL, 30, step=1, newest_age=0.5)], now=now)
+    group = sup.unique("mm2es")
+    sup.commit(kafka_server, group, topic, {0: 28})
+    s = sup.settings(kafka=kafka_server, topic=topic, mm2es_commit_interval=5.0)
+    result = sup.stage(sup.run(s, now=now))  # nothing else runs: the samples come back to back
+
+    assert result.status is Status.PASS, result.summary
+    verdict = sup.figures(result)[group]
+    assert "too close to tell whether it moves" in verdict and "commit interval (5 s)" in verdict
+    assert sup.figures(result)["between the samples"] < 5.0
+    assert "two samples" in sup.table(result, "Consumer groups reading").title
+
+
+def test_a_group_committing_on_a_timer_is_not_stalled(kafka_server: str) -> None:
+    now = time.time()
+    topic = _seed(kafka_server, [Series("db1", MYSQL, 600, step=1, newest_age=0.5)], now=now)
+    group = sup.unique("mm2es")
+    sup.commit(kafka_server, group, topic, {0: 590})
+    stop = threading.Event()
+
+    def timer() -> None:  # commits once every 2 s, as auto-commit does: 2 s of records at a time
+        offset = 590
+        while not stop.wait(2.0):
+            offset = min(600, offset + 2)
+            sup.commit(kafka_server, group, topic, {0: offset})
+
+    thread = threading.Thread(target=timer, daemon=True)
+    thread.start()
+    try:
+        # The neighbour keeps the trace busy 0.5 s: the samples are closer than the 2 s timer.
+        s = sup.settings(kafka=kafka_server, topic=topic, mm2es_commit_interval=2.0)
+        result = _run_beside(s, 0.5, now)
+    finally:
+        stop.set()
+        thread.join(10)
+
+    assert result.status is Status.PASS, result.summary
+    assert "consumer group" not in result.summary
+    assert "too close to tell" in sup.figures(result)[group] or "moving" in sup.figures(result)[group]
 
 
 def test_no_group_reading_the_topic_warns(kafka_server: str) -> None:

@@ -20,7 +20,7 @@ import pytest
 from stsdebug.model import Status
 from stsdebug.sandbox.formats import LogFile
 from stsdebug.sandbox.receiver import Receiver
-from stsdebug.stages import kafka_lag, topic_read
+from stsdebug.stages import topic_read
 from tests.http_support import serve
 from tests.integration import kafka_support as sup
 from tests.integration.kafka_support import Series
@@ -29,11 +29,6 @@ pytestmark = pytest.mark.wire
 
 TOKEN = "sts-api-token-0123456789abcdef"
 MYSQL = {"mysql.performance.queries": 12.0}
-
-
-@pytest.fixture(autouse=True)
-def _short_lag_sample(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(kafka_lag, "LAG_SAMPLE_S", 0.2)
 
 
 @pytest.fixture

@@ -92,7 +92,8 @@ def test_running_stage_shows_spinner_and_elapsed_then_its_result() -> None:
         mark, word, title, elapsed = rows(app)[1]
         assert mark in UNICODE_SPINNER and word == "running" and title == "StackState Agent"
         assert elapsed == "2.5 s"
-        assert rows(app)[2][1] == "pending"
+        # The Kafka stage started with the trace; its result waits for the agent's (pipeline order).
+        assert rows(app)[2][1] == "running"
         assert banner(app).startswith(tuple(UNICODE_SPINNER))
         assert "RUNNING" in banner(app) and "StackState Agent (2 of 3)" in banner(app)
         assert app.query_one(VerdictBanner).has_class("-running")
@@ -630,3 +631,28 @@ def test_every_fixture_trace_shows_every_stage(name: str) -> None:
         assert app.is_running
 
     drive(app, scenario, size=(80, 24))
+
+
+def test_a_live_trace_starts_after_the_first_frame() -> None:
+    """The run (planning, the trace's imports, every stage) starts once the screen has been
+    laid out and drawn, so the first frame never waits for any of it."""
+    seen: dict[str, Any] = {}
+
+    class Recording:
+        def __call__(self, s: Any, on_event: Any, cancel: threading.Event) -> Any:
+            return inner(s, on_event, cancel)
+
+        def plan(self, s: Any) -> list[tuple[str, str]]:
+            stage_list = app.query_one(StageList)
+            # Laid out (and so drawn) before the plan was asked for.
+            seen["laid out"] = stage_list.size.width > 0 and stage_list.size.height > 0
+            return inner.plan(s)
+
+    inner = trace_runner(("scope", "Scale of impact", passing()))
+    app = StsdebugApp(settings(), runner=Recording())
+
+    async def scenario(pilot: Any) -> None:
+        await wait_for(pilot, lambda: done(app))
+
+    drive(app, scenario)
+    assert seen == {"laid out": True}

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from textual.widgets import Input
 
+from stsdebug.commands.sandbox import register_sandbox_profile
 from stsdebug.commands.tui import TraceRunner
 from stsdebug.model import TraceResult
 from stsdebug.sandbox import paths
@@ -22,6 +23,8 @@ from tests.integration.sandbox_support import sandbox
 from tests.tui.fakes import drive, wait_for
 
 pytestmark = pytest.mark.wire
+
+register_sandbox_profile()  # as the CLI does when it builds its commands (else this test needs another first)
 
 
 def test_tui_on_a_sandbox_fault_highlights_the_verdict_stage_and_exports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -94,11 +94,6 @@ def stage_obj(stage_id: str) -> Any:
     return load_stage(stage_id)
 
 
-@pytest.fixture(autouse=True)
-def _no_pause(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(kafka_lag, "LAG_SAMPLE_S", 0.0)
-
-
 def test_a_partition_without_a_leader_is_not_read_and_warns() -> None:
     topic = TopicInfo("sts_multi_metrics", True, [PartitionInfo(0, 1), PartitionInfo(1, None, error="LeaderNotAvailableError")],
                       {1: "kafka-0:9092"})
@@ -173,22 +168,34 @@ def _ctx() -> Context:
 
 
 @pytest.mark.parametrize(
-    ("c1", "c2", "e1", "e2", "stamp", "verdict", "problem"),
+    ("c1", "c2", "e1", "e2", "stamp", "gap", "verdict", "problem"),
     [
-        (10, 10, 10, 10, None, "caught up", None),
-        (2, 8, 10, 12, NOW - 5, "moving, keeping up", None),
-        (2, 4, 10, 20, NOW - 600, "moving, but falling behind", "is falling behind (16 records, 10 min behind)"),
-        (5, 5, 10, 10, NOW - 20, "did not move in 2 s (only seconds behind: it may commit periodically)", None),
-        (5, 5, 10, 10, NOW - 3600, "did not move in 2 s", "is not moving (5 records behind, the oldest unread is 60 min old)"),
-        (5, 5, 10, 14, None, "did not move in 2 s", "is not moving while records arrive (9 records behind)"),
+        (10, 10, 10, 10, None, None, "caught up", None),
+        (2, 8, 10, 12, NOW - 5, 0.3, "moving, keeping up", None),
+        (2, 4, 10, 20, NOW - 600, 0.3, "moving, but falling behind", "is falling behind (16 records, 10 min behind)"),
+        # Samples at least one commit interval (5 s) apart: standing still means something.
+        (5, 5, 10, 10, NOW - 20, 6.0, "did not move in 6.0 s (only seconds behind: it may commit periodically)", None),
+        (5, 5, 10, 10, NOW - 3600, 6.0, "did not move in 6.0 s",
+         "is not moving (5 records behind, the oldest unread is 60 min old)"),
+        (5, 5, 10, 14, None, 6.0, "did not move in 6.0 s", "is not moving while records arrive (9 records behind)"),
+        # Closer than the commit interval: a group committing on a timer is not called stalled.
+        (5, 5, 10, 10, NOW - 20, 0.2,
+         "no commit seen in 0.2 s, less than its commit interval (5 s): too close to tell whether it moves", None),
+        (5, 5, 10, 14, None, 0.2,
+         "no commit seen in 0.2 s, less than its commit interval (5 s): too close to tell whether it moves", None),
+        # ... but a group an hour behind is behind, whether it moves or not.
+        (5, 5, 10, 10, NOW - 3600, 0.2,
+         "no commit seen in 0.2 s, less than its commit interval (5 s): too close to tell whether it moves",
+         "is 60 min behind (5 records; whether it moves could not be told: the samples were 0.2 s apart, "
+         "less than its 5 s commit interval)"),
     ],
 )
 def test_group_judgement(
-    c1: int, c2: int, e1: int, e2: int, stamp: float | None, verdict: str, problem: str | None
+    c1: int, c2: int, e1: int, e2: int, stamp: float | None, gap: float | None, verdict: str, problem: str | None
 ) -> None:
     lag = kafka_lag._judge(
         _ctx(), GroupOffsets("g", {0: c1}), GroupOffsets("g", {0: c2}), {0: e1}, {0: e2},
-        {0: stamp} if stamp else {}, 2.0, "Stable", 1,
+        {0: stamp} if stamp else {}, gap, "Stable", 1, 5.0,
     )
     assert lag.verdict == verdict
     assert lag.problem == problem
@@ -196,8 +203,16 @@ def test_group_judgement(
 
 def test_a_stuck_group_without_members_says_so() -> None:
     lag = kafka_lag._judge(_ctx(), GroupOffsets("g", {0: 1}), GroupOffsets("g", {0: 1}), {0: 9}, {0: 9},
-                       {0: NOW - 900}, 2.0, "Empty", 0)
+                           {0: NOW - 900}, 6.0, "Empty", 0, 5.0)
     assert lag.problem == "has no members and is not moving (8 records behind, the oldest unread is 15 min old)"
+    # Closer samples: a consumer that commits without joining the group (manual assignment)
+    # shows no members either, so only how far behind it is counts.
+    lag = kafka_lag._judge(_ctx(), GroupOffsets("g", {0: 1}), GroupOffsets("g", {0: 1}), {0: 9}, {0: 9},
+                           {0: NOW - 900}, 0.1, "Empty", 0, 5.0)
+    assert lag.problem == (
+        "has no members and is 15 min behind (8 records; whether it moves could not be told: the samples "
+        "were 0.1 s apart, less than its 5 s commit interval)"
+    )
 
 
 def test_figures_say_how_many_were_decoded() -> None:
