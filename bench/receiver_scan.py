@@ -163,10 +163,10 @@ def main() -> int:
         exe = shutil.which("stsdebug") or ""
         cli = [exe] if exe else [sys.executable, "-m", "stsdebug"]
 
-        def direct(parallel: bool) -> list[str]:
+        def direct() -> list[str]:
             code = (
                 "import sys,time,json;from stsdebug.sources import logs;"
-                f"t=time.perf_counter();r=logs.scan_paths([sys.argv[1]],None,None,parallel={parallel});"
+                "t=time.perf_counter();r=logs.scan_paths([sys.argv[1]],None,None);"
                 "print(json.dumps({'s':time.perf_counter()-t,"
                 "'probs':sum(b.count for b in r.problems['in'].values()),'lines':r.total_lines}))"
             )
@@ -174,8 +174,7 @@ def main() -> int:
 
         tools: list[tuple[str, list[str]]] = [
             ("grep -c -E '<patterns>'", ["grep", "-c", "-E", GREP_PATTERN, str(log)]),
-            ("scanner called directly, one process ¹", direct(False)),
-            ("scanner called directly, two processes ¹", direct(True)),
+            ("scanner called directly ¹", direct()),
             ("stsdebug check --receiver-log FILE --window 2d",
              [*cli, "check", "--receiver-log", str(log), "--window", "2d", "-f", "json"]),
             ("stsdebug check --receiver-log FILE (default 15m window)",

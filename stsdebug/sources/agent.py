@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, BinaryIO
 
-from stsdebug.agentlog import strip_ansi
 from stsdebug.errors import SourceError, UsageError
+from stsdebug.logs.text import strip_ansi
 from stsdebug.settings import Settings
 
 MAX_LINE_BYTES = 1 << 20  # longer lines are cut here (a compact JSON section fits)

@@ -27,18 +27,13 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from stsdebug.errors import SourceError, UsageError
+from stsdebug.logs.receiver_format import describe_tz, parse_tz
+from stsdebug.logs.receiver_patterns import CATEGORY_TITLES
+from stsdebug.logs.receiver_result import OTHER_REASONS, Bucket, Sample, ScanResult
 from stsdebug.model import Evidence, Figures, Hint, LogLine, LogSample, StageResult, Status, Table
-from stsdebug.receiverlog import (
-    CATEGORY_TITLES,
-    OTHER_REASONS,
-    Bucket,
-    Sample,
-    ScanResult,
-    describe_tz,
-    parse_tz,
-)
 from stsdebug.redact import Redactor
 from stsdebug.stages.base import Context
+from stsdebug.stages.receiver_rules import RULES, Facts, Found, apply
 
 TITLE = "StackState receiver"
 # A log scan is not a network call, but a big one takes a while: allow it time.
@@ -275,107 +270,15 @@ def _judge_log(
 
     where = "in the window" if timed else "in the log (no timestamps, so the window was not applied)"
     stopped = " (the scan stopped early; only part of the log was read)" if r.stopped else ""
-    # (status, headline for the summary, short form for "also: ...")
-    findings: list[tuple[Status, str, str]] = []
-    kafka = r.bucket(part, "kafka")
-    if kafka.fail_count:
-        findings.append((
-            Status.FAIL,
-            f"The receiver cannot put messages on Kafka: {_n(kafka.fail_count, 'Kafka producer failure')} "
-            f"{where}, the last at {_fmt(kafka.last, tz)} ({_top_reason(kafka)})",
-            _n(kafka.fail_count, "Kafka producer failure"),
-        ))
-        hints.append(Hint(
-            "The receiver cannot write to Kafka: check that the Kafka brokers are up and reachable from the "
-            "receiver (Kubernetes: the <release>-kafka pods, stackstate-kafka-headless:9092), then check "
-            "the topic with --kafka.",
-            "Kafka",
-        ))
-    if deser.count:
-        whole = deser.count - deser.partial_count
-        if whole and timed and _steady(deser, ctx.window.start, ctx.window.end, r):
-            findings.append((
-                Status.FAIL,
-                f"The receiver refused intake payloads in every minute of the window it logged: "
-                f"{_n(deser.count, 'JSON deserialization error')} ({_top_reason(deser)})",
-                _n(deser.count, "JSON deserialization error"),
-            ))
-        elif whole:
-            findings.append((
-                Status.WARN,
-                f"The receiver refused {_n(whole, 'intake payload')} with JSON deserialization "
-                f"errors {where}"
-                + (f" and dropped {_n(deser.partial_count, 'item')} from others" if deser.partial_count else "")
-                + f" ({_top_reason(deser)})",
-                _n(deser.count, "JSON deserialization error"),
-            ))
-        else:
-            findings.append((
-                Status.WARN,
-                f"The receiver dropped {_n(deser.count, 'item')} from accepted payloads with JSON "
-                f"deserialization errors {where} ({_top_reason(deser)})",
-                _n(deser.count, "JSON deserialization error"),
-            ))
-        hints.append(Hint(
-            "Find the sender and the payload: the agent logs each refused payload as 'Error code \"400 Bad "
-            "Request\" received while sending transaction to ...: Failed to deserialize JSON ...'. "
-            "Check a captured payload with `stsdebug validate payload.json`.",
-            RUNBOOK,
-        ))
-    kafka_warn = kafka.count - kafka.fail_count
-    if kafka_warn:
-        findings.append((
-            Status.WARN,
-            f"The receiver logged {_n(kafka_warn, 'Kafka producer warning')} {where} "
-            "(retried or single dropped records; data still flows)",
-            _n(kafka_warn, "Kafka producer warning"),
-        ))
-    auth = r.bucket(part, "auth")
-    if auth.count:
-        findings.append((
-            Status.WARN,
-            f"The receiver rejected {_n(auth.count, 'request')} for the API key or authorization "
-            f"{where} ({_top_reason(auth)})",
-            _n(auth.count, "API key rejection"),
-        ))
-        hints.append(Hint(
-            "Compare the API key the agent sends (stackstate.yaml api_key, or STS_API_KEY) with the "
-            "receiver's; the agent log says 'API Key invalid, dropping transaction'.",
-            "StackState Agent",
-        ))
-    payload = r.bucket(part, "payload")
-    if payload.count:
-        findings.append((
-            Status.WARN,
-            f"The receiver refused {_n(payload.count, 'payload')} as too large {where} ({_top_reason(payload)})",
-            _n(payload.count, "oversized payload"),
-        ))
-        hints.append(Hint(
-            "The receiver refused oversized requests (HTTP 413); the agent drops those transactions. "
-            "Send smaller batches or raise the receiver's request size limit.",
-            RUNBOOK,
-        ))
-    stale = r.bucket(part, "stale")
-    if stale.count:
-        findings.append((
-            Status.WARN,
-            f"The receiver dropped metric points as too old {_n(stale.count, 'time')} {where} "
-            f"({_top_reason(stale)})",
-            _n(stale.count, "drop of too-old points", "drops of too-old points"),
-        ))
-        hints.append(Hint(
-            "The receiver ignores data points older than it accepts: check the clock of the agent host and "
-            "the timestamps the integration sends (epoch seconds).",
-            RUNBOOK,
-        ))
-    errors = r.bucket(part, "error")
-    if errors.count:
-        findings.append((
-            Status.WARN,
-            f"The receiver logged {_n(errors.count, 'other ERROR entry', 'other ERROR entries')} {where} "
-            f"({_top_reason(errors)})",
-            _n(errors.count, "other error"),
-        ))
+    steady = timed and _steady(deser, ctx.window.start, ctx.window.end, r)
+    findings: list[Found] = []
+    for rule in RULES:
+        b = r.bucket(part, rule.category)
+        found = apply(rule, Facts(b, steady, where, _fmt(b.last, tz), _top_reason(b)))
+        if found is not None:
+            findings.append(found)
+            if found.hint is not None:
+                hints.append(found.hint)
 
     if not findings:
         warned = counts["warning"]
@@ -388,20 +291,14 @@ def _judge_log(
                 f"({scope}{extra}){stopped}"
             ),
         )
-    findings.sort(key=lambda f: f[0] is not Status.FAIL)  # stable: fails first, in order
-    status, headline, _ = findings[0]
-    also = [short for _, _, short in findings[1:]]
+    findings.sort(key=lambda f: f.status is not Status.FAIL)  # stable: fails first, in order
+    also = [f.short for f in findings[1:]]
     tail = f"; also {', '.join(also)}" if also else ""
-    return LogVerdict(status, _sentence(headline + tail + stopped))
+    return LogVerdict(findings[0].status, _sentence(findings[0].headline + tail + stopped))
 
 
 def _n(count: int, singular: str, plural: str | None = None) -> str:
     return f"{count:,} {singular if count == 1 else (plural or singular + 's')}"
-
-
-def _worst(a: Status, b: Status) -> Status:
-    order = [Status.PASS, Status.WARN, Status.FAIL]
-    return a if order.index(a) >= order.index(b) else b
 
 
 def _steady(b: Bucket, start: float, end: float, r: ScanResult) -> bool:

@@ -230,17 +230,6 @@ def _summary(r):
     )
 
 
-def test_a_big_file_scanned_in_two_processes_matches_one(tmp_path):
-    path = tmp_path / "stackstate-receiver.log"
-    _big_log(path)
-    window = (T10 + 3600, T10 + 5 * 3600)
-    inputs = logs.expand([str(path)])
-    one = logs.scan(inputs, window, UTC, parallel=False).result
-    two = logs.scan(inputs, window, UTC, parallel_min=0, parallel=True).result
-    assert _summary(one) == _summary(two)
-    assert one.lines["in"] > 0 and one.lines["before"] > 0 and one.lines["after"] > 0
-
-
 def test_scan_paths_for_scripts(tmp_path):
     path = tmp_path / "x.log"
     _big_log(path, 500)

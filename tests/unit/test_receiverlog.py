@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stsdebug import receiverlog as rl
+from stsdebug.logs import receiver_scan
 
 FIX = Path(__file__).resolve().parents[2] / "fixtures" / "receiver"
 T10 = 1795255200.0  # 2026-11-21 10:00:00 UTC
@@ -365,7 +366,7 @@ def test_a_2mb_single_line_is_cut_and_scanning_goes_on():
 
 
 def test_an_entry_longer_than_the_carry_is_split_but_counted_once(monkeypatch):
-    monkeypatch.setattr(rl, "MAX_CARRY", 4096)
+    monkeypatch.setattr(receiver_scan, "MAX_CARRY", 4096)
     trace = "".join(f"\tat com.example.Frame{i}.run(Frame.java:{i})\n" for i in range(2000))
     log = (line("2026-11-21 10:00:00,000", "ERROR", "a.B", "Failed to send")
            + "org.apache.kafka.common.errors.TimeoutException: Failed to update metadata after 60000 ms.\n"
