@@ -133,6 +133,10 @@ class Clock:
             return self._epoch(kts[:10], kts[11:19], _frac_of(kts[19:]), _zone_of(kts[19:])), True
         return self._epoch(date, hms, frac, zone), zone is not None
 
+    def plain(self, date: bytes, hms: bytes, frac: bytes | None) -> float | None:
+        """A zone-less ``date hms[,frac]`` in the clock's zone."""
+        return self._epoch(date, hms, frac, None)
+
     def _epoch(self, date: bytes, hms: bytes, frac: bytes | None, zone: bytes | None) -> float | None:
         # Entries come many to a second: remember whole seconds.
         key = (date, hms, zone)

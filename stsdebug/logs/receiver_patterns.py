@@ -13,7 +13,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from stsdebug.logs.text import clean
+from stsdebug.logs.receiver_format import _HEADER
+from stsdebug.logs.text import clean, decode
 
 LEVELS_CLASSIFIED = frozenset({"WARN", "ERROR", None})  # None: no header (level unknown)
 
@@ -236,10 +237,10 @@ PATTERNS: list[Pattern] = [
         "auth",
         "warn",
         "akka/pekko-http AuthenticationFailed / AuthorizationFailed rejections; HTTP 401/403",
-        ("rejection", "401", "403", "unauthorized", "forbidden"),
+        ("rejection", "unauthorized", "forbidden"),
         _r(
             r"(?P<reason>Authentication(?:Failed)?Rejection|AuthorizationFailedRejection|"
-            r"\b401 Unauthorized\b|\b403 Forbidden\b)"
+            r"\b(?:HTTP[ /]\S* )?\d{3} Unauthorized\b|\b(?:HTTP[ /]\S* )?\d{3} Forbidden\b)"
         ),
     ),
     # Data the receiver accepted but dropped because it is too old.
@@ -257,10 +258,10 @@ PATTERNS: list[Pattern] = [
         "payload",
         "warn",
         "akka/pekko-http EntityStreamSizeException, HTTP 413, payload too large",
-        ("entitystreamsizeexception", "413", "too large", "content length limit"),
+        ("entitystreamsizeexception", "too large", "content length limit"),
         _r(
-            r"(?P<reason>EntityStreamSizeException.*|\b413\b.*|(?:request )?(?:payload|entity) too large.*|"
-            r".*exceeded content length limit.*)",
+            r"(?P<reason>EntityStreamSizeException.*|\b\d{3} (?:Payload|Request Entity) Too Large\b.*|"
+            r"(?:request )?(?:payload|entity) too large.*|.*exceeded content length limit.*)",
             re.I,
         ),
     ),
@@ -268,6 +269,7 @@ PATTERNS: list[Pattern] = [
 
 
 _NORMALIZE = [
+    (re.compile(r"\b\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?(?:Z|[+-]\d\d:?\d\d)?"), "<time>"),
     (re.compile(r"\s+at \[Source:.*$"), ""),  # Jackson's location suffix
     (re.compile(r"\[Source: [^\]]*\]"), "[Source: …]"),
     (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I), "<id>"),
@@ -280,13 +282,12 @@ _NORMALIZE = [
 _DIGITS = re.compile(r"\d+")
 
 
-def normalize_reason(text: str, *, digits: bool = False) -> str:
-    """A reason fit for grouping: variable parts (ids, durations, positions) replaced."""
+def normalize_reason(text: str) -> str:
+    """A reason fit for grouping: variable parts (ids, numbers, durations, positions) replaced."""
     out = clean(text)
     for rx, repl in _NORMALIZE:
         out = rx.sub(repl, out)
-    if digits:
-        out = _DIGITS.sub("N", out)
+    out = _DIGITS.sub("N", out)
     out = out.strip().rstrip(".")
     return (out[:200] + "…") if len(out) > 200 else out or "(no message)"
 
@@ -325,8 +326,59 @@ def classify(lines: list[str], level: str | None, logger: str = "", message: str
         return None
     msg = message if message is not None else (lines[0] if lines else "")
     short = logger.rsplit(".", 1)[-1] if logger else ""
-    reason = normalize_reason(f"{short}: {msg}" if short else msg, digits=True)
+    reason = normalize_reason(f"{short}: {msg}" if short else msg)
     if level == "ERROR":
         return Classified("error", "warn", "level", reason, 0, None)
     return Classified("warning", "info", "level", reason, 0, None)
 
+
+
+# --- templates ---------------------------------------------------------------------
+#
+# Entries are classified by template: the entry's bytes with every digit read as 0 (the
+# same length, so match spans still fit the real text) and ids (UUIDs, hex strings of
+# 16 or more) read as ``<id>``. Numbers, durations, hosts like ``host-413`` and ids vary
+# from line to line; the template does not, so the classification of one entry serves
+# every entry of its template. Patterns therefore never depend on a number's value:
+# ``413`` alone means nothing, ``Payload Too Large`` does.
+
+_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_IDS = re.compile(
+    rb"(?<![0-9A-Za-z])(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{16,})"
+    rb"(?![0-9A-Za-z])",
+    re.I,
+)
+
+
+def template(block: bytes) -> bytes:
+    """The entry with every digit read as 0 (same length)."""
+    return block.translate(_ZERO)
+
+
+def id_template(zeroed: bytes) -> bytes:
+    """A template with its ids read as ``<id>``."""
+    return _IDS.sub(b"<id>", zeroed)
+
+
+def entry_lines(block: bytes) -> list[str]:
+    """An entry's lines as text: decoded, colour codes and CR dropped, capped."""
+    lines = [clean(x) for x in decode(block).split("\n")]
+    if len(lines) > 1 and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def classify_template(t: bytes, level: str | None, headless: bool) -> Classified | None:
+    """Classify an entry given as its template (see :func:`template`)."""
+    logger, msg = "", None
+    if not headless:
+        head = _HEADER.match(t)
+        if head is not None:
+            logger = decode(head.group("logger"))
+            msg = clean(decode(head.group("msg") or b""))
+    return classify(entry_lines(t), level, logger, msg)
+
+
+def classify_block(block: bytes, level: str | None, headless: bool) -> Classified | None:
+    """Classify one entry (its raw bytes, header line first unless ``headless``)."""
+    return classify_template(id_template(template(block)), level, headless)

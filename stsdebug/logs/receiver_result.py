@@ -10,9 +10,13 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from stsdebug.logs.receiver_format import parse_header
-from stsdebug.logs.receiver_patterns import Classified, classify
-from stsdebug.logs.text import clean, decode
+from stsdebug.logs.receiver_patterns import (
+    Classified,
+    classify_block,
+    classify_template,
+    entry_lines,
+    template,
+)
 
 SAMPLES_HEAD = 3  # samples kept per category: the first few ...
 SAMPLES_TAIL = 3  # ... and the last few
@@ -44,16 +48,17 @@ def materialize(raw: RawSample | Sample) -> Sample:
     if isinstance(raw, Sample):
         return raw
     source, n, ts, block, level = raw
-    lines = [clean(x) for x in decode(block).split("\n")]
-    if len(lines) > 1 and lines[-1] == "":
-        lines.pop()
-    head = None if level is None else parse_header(block.split(b"\n", 1)[0])
-    c = classify(lines, level, head.logger if head else "", head.message if head else None)
+    lines = entry_lines(block)
+    headless = level is None
+    c = classify_block(block, level, headless)
     if c is None:  # cannot happen for a counted entry; keep the header line
         return Sample(source, ts, "", [SampleLine(n, lines[0] if lines else "")])
-    out = [SampleLine(n, lines[0], c.span if c.line == 0 else None)]
+    # The span is found on the same-length template (ids as they are), so it fits the text.
+    same = classify_template(template(block), level, headless)
+    span = same.span if same is not None and (same.pattern, same.line) == (c.pattern, c.line) else None
+    out = [SampleLine(n, lines[0], span if c.line == 0 else None)]
     if c.line > 0:
-        out.append(SampleLine(n + c.line, lines[c.line], c.span))
+        out.append(SampleLine(n + c.line, lines[c.line], span))
     return Sample(source, ts, c.reason, out)
 
 

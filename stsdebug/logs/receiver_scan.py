@@ -24,9 +24,14 @@ from stsdebug.logs.receiver_format import (
     Header,
     parse_header,
 )
-from stsdebug.logs.receiver_patterns import Classified, classify
+from stsdebug.logs.receiver_patterns import (
+    Classified,
+    classify_template,
+    id_template,
+    template,
+)
 from stsdebug.logs.receiver_result import Bucket, ScanResult, SourceStats
-from stsdebug.logs.text import LINE_TEXT_CAP, clean, decode
+from stsdebug.logs.text import LINE_TEXT_CAP, clean
 
 MAX_LINE_BYTES = 1 << 20  # a line longer than this is cut to LINE_TEXT_CAP; the rest is skipped
 MAX_CARRY = 4 << 20  # an entry longer than this is split (its tail is read as a headless entry)
@@ -36,7 +41,8 @@ _NEEDLES = (b"ERROR", b"WARN")
 
 CHUNK = 8 << 20  # bytes read at a time
 _CACHE_MAX = 4096  # classifications remembered (entries repeat, bar timestamp and thread)
-_CACHE_BODY_MAX = 2048  # only entries up to this size are remembered
+_CACHE_BODY_MAX = 16384  # only entries up to this size are remembered
+_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _NOT_A_PROBLEM = Classified("", "", "", "", 0, None)
 
 
@@ -69,7 +75,10 @@ class Scanner:
         self._skipping = False  # inside an over-long line, discarding bytes up to its end
         self._prev_ts: float | None = None  # timestamp of the last entry processed
         self._prev_counted = False  # the last entry was a problem (its split tail is not counted again)
+        # Classifications by template (digits as 0), and by template with ids as <id>.
         self._cache: dict[tuple[bytes, bytes], Classified] = {}
+        self._id_cache: dict[tuple[bytes, bytes], Classified] = {}
+        self._shapes: dict[bytes, int] = {}  # header line shapes, see _shape_info
 
     # -- input ----------------------------------------------------------------
     def feed(self, data: bytes) -> None:
@@ -181,13 +190,30 @@ class Scanner:
         t_first = self._header_ts(first, hi)
         t_last = self._header_ts(last, hi) if last != first else t_first
         before_first = buf.count(b"\n", lo, first)
-        n = self._candidates(lo, hi, first, last) + (0 if ends_nl else 1)
+        if self._outside(first, lo, t_first, t_last):
+            # In time order and wholly outside the window: only its lines count.
+            n = buf.count(b"\n", lo, hi) + (0 if ends_nl else 1)
+            self._prev_counted = False
+        else:
+            n = self._candidates(lo, hi, first, last) + (0 if ends_nl else 1)
         if before_first:
             self.result.lines[self._part(self._prev_ts)] += before_first
         self._count_window(first, hi, n - before_first, t_first, t_last)
         self._line += n
         self.stats.lines += n
         self._prev_ts = t_last
+
+    def _outside(self, first: int, lo: int, t0: float | None, t1: float | None) -> bool:
+        """Do the entries of buf[lo:hi] all lie on one side of the window (in time order)?"""
+        w = self.window
+        if w is None or t0 is None or t1 is None or t0 > t1:
+            return False
+        side = t1 < w[0] or t0 > w[1]
+        if not side or first == lo:
+            return side
+        # Lines before the first header continue the previous entry: judged by its time.
+        p = self._prev_ts
+        return p is not None and ((t1 < w[0] and p < w[0]) or (t0 > w[1] and p > w[1]))
 
     def _header_ts(self, pos: int, hi: int) -> float | None:
         m = _HEADER.match(self._buf, pos, hi)
@@ -306,26 +332,53 @@ class Scanner:
         entry_end = -1
         cnt_pos, cnt_line = lo, self._line  # incremental line numbering
         header = _HEADER.match
+        header_start = HEADER_START.match
         next_header = _NEXT_HEADER.search
+        shapes = self._shapes
+        epoch = self.clock.plain
+        w = self.window
         for pos in positions:
             if pos < entry_end:
                 continue
             headless = first < 0 or pos < first
             m = None
+            ts: float | None = None
+            info = 0
             if headless:
                 start = lo
             else:
-                # Usually the needle is the header's own level: try its line first.
+                # Usually the needle is the header's own level: try its line first. A line's
+                # shape (digits as 0) says whether it is a plain header and where its parts are.
                 start = buf.rfind(b"\n", lo, pos) + 1
-                m = header(buf, start, hi)
-                if m is None:
-                    start = _entry_start(buf, pos, first)
+                key = bytes(buf[start : pos + 8])
+                shape = key.translate(_ZERO)
+                info = shapes.get(shape, _UNSEEN)
+                if info == _UNSEEN:
+                    info = _shape_info(header(buf, start, hi), start, pos, key)
+                    if len(shapes) >= _CACHE_MAX:
+                        shapes.clear()
+                    shapes[shape] = info
+                if info > 0:
+                    ts = epoch(key[:10], key[11:19], key[20 : 19 + info] if info > 1 else None)
+                    if w is not None and ts is not None and not (w[0] <= ts <= w[1]):
+                        # Outside the window: not classified; find where the entry ends.
+                        entry_end = self._entry_end(pos, hi, header_start, next_header)
+                        if start == last:
+                            counted_last = False
+                        continue
+                else:
                     m = header(buf, start, hi)
-            nm = next_header(buf, pos, hi)
-            entry_end = nm.start() + 1 if nm else hi
+                    if m is None or info == 0:
+                        start = _entry_start(buf, pos, first)
+                        m = header(buf, start, hi)
+            entry_end = self._entry_end(pos, hi, header_start, next_header)
             cnt_line += buf.count(b"\n", cnt_pos, start)
             cnt_pos = start
-            counted = self._entry(start, entry_end, cnt_line + 1, m, headless)
+            if info > 0:
+                counted = self._entry(start, entry_end, cnt_line + 1, None, headless,
+                                      buf[pos : pos + 5] == b"ERROR", ts)
+            else:
+                counted = self._entry(start, entry_end, cnt_line + 1, m, headless)
             if headless and counted:
                 self._prev_counted = True
             if start == last:
@@ -335,13 +388,35 @@ class Scanner:
             self._prev_counted = counted_last
         return cnt_line - self._line + buf.count(b"\n", cnt_pos, hi)
 
-    def _entry(self, start: int, end: int, n: int, m: re.Match[bytes] | None, headless: bool) -> bool:
-        """Classify one entry buf[start:end] (m: its header); True if it was counted as a problem."""
+    def _entry_end(self, pos: int, hi: int, header_start: Any, next_header: Any) -> int:
+        """Where the entry holding ``pos`` ends: the start of the next header, or hi."""
         buf = self._buf
+        nl = buf.find(b"\n", pos, hi)
+        if nl < 0 or nl + 1 >= hi:
+            return hi
+        c = buf[nl + 1]
+        if (48 <= c <= 57 or c == 27) and header_start(buf, nl + 1, hi):
+            return nl + 1
+        nm = next_header(buf, nl + 1, hi)
+        return nm.start() + 1 if nm else hi
+
+    def _entry(
+        self, start: int, end: int, n: int, m: re.Match[bytes] | None, headless: bool,
+        error: bool = False, plain_ts: float | None = None,
+    ) -> bool:
+        """Classify one entry buf[start:end]; True if it was counted as a problem.
+
+        ``m`` is its header; or, for a plain header read by its shape, ``m`` is None and
+        ``error``/``plain_ts`` give its level and time. Entries dated outside the window
+        are not classified: only their lines count.
+        """
         if headless:
             if self._prev_counted:
                 return False  # the tail of an entry already counted
-            ts, level, lv, body_start = self._prev_ts, None, b"", start
+            ts, level, lv = self._prev_ts, None, b""
+        elif m is None:
+            ts = plain_ts
+            level, lv = ("ERROR", b"ERROR") if error else ("WARN", b"WARN")
         else:
             if m is None:
                 return False
@@ -350,46 +425,59 @@ class Scanner:
                 return False
             level = "ERROR" if lv == b"ERROR" else "WARN"
             ts = self.clock.epoch(m)[0]
-            body_start = m.start("logger")
-        key = None
-        c: Classified | None = None
-        if end - body_start <= _CACHE_BODY_MAX:
-            key = (lv, bytes(buf[body_start:end]))
-            c = self._cache.get(key)
-        if c is None:
-            c = self._classify(bytes(buf[start:end]), level, headless)
-            if key is not None:
-                if len(self._cache) >= _CACHE_MAX:
-                    self._cache.clear()
-                self._cache[key] = c
-        if c is _NOT_A_PROBLEM:
-            return False
         w = self.window
         if ts is None:
             where = "untimed"
         elif w is None or w[0] <= ts <= w[1]:
             where = "in"
         else:
-            where = "before" if ts < w[0] else "after"
+            return False
+        raw = bytes(self._buf[start:end])
+        c: Classified | None = None
+        key = None
+        if end - start <= _CACHE_BODY_MAX:
+            key = (lv, raw.translate(_ZERO))
+            c = self._cache.get(key)
+        if c is None:
+            zeroed = key[1] if key is not None else template(raw)
+            ided = id_template(zeroed)
+            c = self._id_cache.get((lv, ided))
+            if c is None:
+                c = classify_template(ided, level, headless) or _NOT_A_PROBLEM
+                if len(self._id_cache) >= _CACHE_MAX:
+                    self._id_cache.clear()
+                self._id_cache[(lv, ided)] = c
+            if key is not None:
+                if len(self._cache) >= _CACHE_MAX:
+                    self._cache.clear()
+                self._cache[key] = c
+        if c is _NOT_A_PROBLEM:
+            return False
         part = self.result.problems[where]
         bucket = part.get(c.category)
         if bucket is None:
             bucket = part[c.category] = Bucket()
-        bucket.add(c, ts, (self.stats.name, n, ts, bytes(buf[start:end]), level))
+        bucket.add(c, ts, (self.stats.name, n, ts, raw, level))
         return True
 
-    @staticmethod
-    def _classify(block: bytes, level: str | None, headless: bool) -> Classified:
-        lines = [clean(x) for x in decode(block).split("\n")]
-        if len(lines) > 1 and lines[-1] == "":
-            lines.pop()
-        logger, msg = "", None
-        if not headless:
-            head = _HEADER.match(block)
-            if head is not None:
-                logger = decode(head.group("logger"))
-                msg = clean(decode(head.group("msg") or b""))
-        return classify(lines, level, logger, msg) or _NOT_A_PROBLEM
+
+_UNSEEN = -2
+
+
+def _shape_info(m: re.Match[bytes] | None, start: int, pos: int, key: bytes) -> int:
+    """What a header line's shape says: 0 the needle at ``pos`` is not its level; -1 a header
+    to read with the regex (a zone, a kubectl prefix, colour codes); else 1 + the number of
+    fraction digits of a plain ``YYYY-MM-DD HH:MM:SS[,fff]`` header whose level is at ``pos``."""
+    if m is None or m.start("level") != pos:
+        return 0
+    if m.group("kts") is not None or m.group("zone") is not None or m.start("date") != start or b"\x1b" in key:
+        return -1
+    if m.start("logger") > pos + 8:  # the shape did not reach the logger: not enough to decide
+        return -1
+    frac = m.group("frac")
+    if m.start("time") != start + 11 or (frac is not None and m.start("frac") != start + 20):
+        return -1
+    return 1 + (len(frac) if frac else 0)
 
 
 _SAMPLE = 1 << 18  # bytes looked at to choose how to search a chunk

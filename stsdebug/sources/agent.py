@@ -25,12 +25,14 @@ import sys
 import tempfile
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, BinaryIO
 
 from stsdebug.errors import SourceError, UsageError
+from stsdebug.logs.agent_result import ScanResult
+from stsdebug.logs.agent_scan import AgentScan
 from stsdebug.logs.text import strip_ansi
 from stsdebug.settings import Settings
 
@@ -39,6 +41,7 @@ CUT_MARK = " …[line cut]"
 # `stackstate-agent check` starts the whole collector; give it more than one network call.
 CMD_TIMEOUT_FACTOR = 3.0
 _GZIP_MAGIC = b"\x1f\x8b"
+_CANCEL_EVERY = 5000  # lines between looks at the cancel flag
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,19 @@ class AgentSource:
             raise UsageError(f"{where}: cannot read ({exc.strerror or exc})") from None
         with raw:
             yield from self._read(raw, inp, where)
+
+    def scan(self, inp: AgentInput, scanner: AgentScan, cancel: Callable[[], bool] | None = None) -> ScanResult:
+        """Read ``inp`` into ``scanner`` and return what it found.
+
+        ``cancel`` is asked every few thousand lines; when it returns True reading stops
+        and the notes say where.
+        """
+        for i, (n, text) in enumerate(self.lines(inp)):
+            if cancel is not None and i % _CANCEL_EVERY == 0 and cancel():
+                self.notes.setdefault(inp.label, []).append(f"Reading {inp.label} was cancelled after {i} lines.")
+                break
+            scanner.feed(n, text)
+        return scanner.finish()
 
     def close(self) -> None:
         pass

@@ -41,7 +41,6 @@ from stsdebug.stages.agent_collection import (
     CollectionJudge,
 )
 from stsdebug.stages.agent_common import (
-    _CANCEL_EVERY,
     _RANK_INPUT,
     CACHE_METRIC_NAMES,
     RUNBOOK_LOG,
@@ -85,15 +84,10 @@ def _read(ctx: Context, source: Any, inp: Any) -> _Read:
         type_problem=metric_type_problem,
     )
     try:
-        for i, (n, text) in enumerate(source.lines(inp)):
-            if i % _CANCEL_EVERY == 0 and ctx.cancel.is_set():
-                read.notes.append(f"Reading {inp.label} was cancelled after {i} lines.")
-                break
-            scan.feed(n, text)
+        read.scan = source.scan(inp, scan, ctx.cancel.is_set)
     except SourceError as exc:
         read.error = str(exc).rstrip(".") + "."
         return read
-    read.scan = scan.finish()
     read.notes.extend(getattr(source, "notes", {}).get(inp.label, []))
     return read
 

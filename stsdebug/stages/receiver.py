@@ -246,10 +246,6 @@ def _judge_log(
     counts = {cat: r.count(part, cat) for cat in CATEGORY_TITLES}
     for cat, title in CATEGORY_TITLES.items():
         fig.add(f"{title}{' in the window' if timed else ''}", counts[cat])
-    for cat in ("deserialization", "kafka"):
-        before = r.bucket("before", cat)
-        if before.count:
-            fig.add(f"{CATEGORY_TITLES[cat]} before the window", f"{before.count:,} (last at {_fmt(before.last, tz)})")
     if r.stopped:
         fig.add("Scan", f"stopped early ({r.stopped}); the rest of the log was not read")
 
