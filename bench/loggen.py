@@ -53,12 +53,19 @@ RECEIVER_PROBLEMS = [
     ]),
 ]
 
+# Chatter: the collector logs a check's first runs and then one in 500 (logging_frequency),
+# so check run lines are rare; most lines are the aggregator's and the tagger's.
 AGENT_INFO = [
+    ("DEBUG", "(pkg/aggregator/aggregator.go:{a} in flushSeries)", "Flushing {b} series to the forwarder"),
+    ("DEBUG", "(pkg/aggregator/aggregator.go:{a} in flushServiceChecks)", "Flushing {b} service checks to the forwarder"),
+    ("INFO", "(pkg/metadata/host/host.go:{a} in getHostMetadata)", "Collected host metadata in {a} ms"),
+    ("DEBUG", "(pkg/tagger/collectors/docker_extract.go:{a} in extractFromInspect)", "Extracted {b} tags for container {b}"),
+    ("DEBUG", "(pkg/util/kubernetes/kubelet/kubelet.go:{a} in query)", "Queried kubelet /pods in {a} ms"),
+    ("INFO", "(pkg/collector/python/datadog_agent.go:{a} in LogMessage)", "mysql:0f1e2d3c4b5a6978 | (mysql.py:{a}) | Collected {b} rows"),
+]
+AGENT_RARE = [
     ("INFO", "(pkg/collector/worker/check_logger.go:55 in CheckStarted)", "check:cpu | Running check..."),
     ("INFO", "(pkg/collector/worker/check_logger.go:72 in CheckFinished)", "check:cpu | Done running check"),
-    ("DEBUG", "(pkg/aggregator/aggregator.go:{a} in flushSeries)", "Flushing {b} series to the forwarder"),
-    ("INFO", "(pkg/serializer/serializer.go:{a} in SendSeries)", "Sent {b} series in {a} ms"),
-    ("DEBUG", "(pkg/collector/python/datadog_agent.go:{a} in LogMessage)", "mysql:0f1e2d3c4b5a6978 | (mysql.py:{a}) | Collected {b} rows"),
 ]
 
 AGENT_PROBLEMS = [
@@ -120,7 +127,8 @@ def agent_lines(rate: float, vary: bool, stacks: bool, seed: int = 7
             rest = [t.format(**fill) for t in PY_TRACE] if stacks and "Error running check" in msg else []
             yield 1, (lambda stamp, h=head, r=rest: [f"{stamp} {h}", *r])
         else:
-            level, loc, msg = AGENT_INFO[rng.randrange(len(AGENT_INFO))]
+            pool = AGENT_RARE if rng.random() < 0.002 else AGENT_INFO
+            level, loc, msg = pool[rng.randrange(len(pool))]
             a, b = rng.randrange(1, 900), rng.randrange(1, 400)
             text = f"| CORE | {level} | {loc.format(a=a)} | {msg.format(a=a, b=b)}"
             yield 0, (lambda stamp, x=text: [f"{stamp} {x}"])

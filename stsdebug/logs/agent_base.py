@@ -103,9 +103,16 @@ class ScanState:
         text, span = _keep(text, span)
         finding.samples.add(Hit(n, text, span, ts, check, detail, context))
         if detail:
-            finding.details.note(self._redacted(detail[:300]))
+            finding.details.note(detail[:300])  # redacted once, when the scan finishes
         if check:
             finding.checks.note(check)
+
+    def _redacted_details(self, details: BoundedCounter) -> BoundedCounter:
+        out = BoundedCounter(details.limit)
+        out.dropped = details.dropped
+        for key, count in details.items():
+            out[self._redacted(key)] += count
+        return out
 
     def _redacted(self, text: str) -> str:
         out = self._detail_cache.get(text)

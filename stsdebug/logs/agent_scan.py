@@ -80,6 +80,7 @@ class AgentScan(LogRecords, CheckOutput, StatusOutput):
         self._close_sc()
         for finding in self.findings.values():
             finding.samples.map(self._display)
+            finding.details = self._redacted_details(finding.details)
         return ScanResult(
             findings=self.findings,
             lines=self.lines,
