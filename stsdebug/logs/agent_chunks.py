@@ -46,8 +46,10 @@ NEEDLES: tuple[bytes, ...] = (
     b"| CRIT", b"giving up after", b"[ERR]", b"[DEBUG]", b"protocol scheme", b"Unable to validate",
 )
 # Lines naming a check matter only the first time a check is named (checks seen).
-CHECK_NEEDLES: tuple[bytes, ...] = (b"check:", b".py:")
-_CHECK_NAME = re.compile(rb"\| (?:check:([A-Za-z0-9_.-]+)|([A-Za-z0-9_.-]+):(?:[^|\n]*?:)?[0-9a-f]{16}) \| ")
+_CHECK_NAMES = (
+    re.compile(rb"\| check:[A-Za-z0-9_.-]+ \| "),
+    re.compile(rb"\| [A-Za-z0-9_.-]+:(?:[^|\n]*:)?[0-9a-f]{16} \| "),
+)
 _COMPONENTS = (b"CORE", b"CLUSTER", b"PROCESS", b"JMXFETCH", b"TRACE", b"SECURITY")
 _CONTINUATION = re.compile(rb"\n(?!2)")  # a line that does not start with a date (year 2xxx)
 
@@ -76,7 +78,7 @@ class LogFeeder:
         self._carry = b""
         self._skipping = False  # inside an over-long line, discarding up to its end
         self._n = 0  # lines handed on so far
-        self._matcher = Matcher(NEEDLES, CHECK_NEEDLES)
+        self._matcher = Matcher(NEEDLES)
 
     def feed(self, data: bytes) -> None:
         if self.cancelled_at is not None:
@@ -129,13 +131,14 @@ class LogFeeder:
     def _fast(self, chunk: bytes) -> bool:
         """Count the chunk and parse only its lines that can matter; False when it cannot."""
         s = self.scan
+        if b"\x1b" in chunk:  # colour codes can hide a needle (| \x1b[31mERROR): line by line
+            return False
         first_nl = chunk.find(b"\n")
         last_start = chunk.rfind(b"\n", 0, len(chunk) - 1) + 1
         head = _plain_record(chunk[:first_nl])
         tail = _plain_record(chunk[last_start:-1])
         if head is None or tail is None or head > tail:
             return False
-        total = chunk.count(b"\n")
         # Where the window's edges fall, by bisection on the header times.
         w = s.window
         a, b = 0, len(chunk)  # first record at or after the start / after the end of the window
@@ -145,18 +148,30 @@ class LogFeeder:
         if a < 0 or b < 0:
             return False
         starts = {0, last_start}
-        hits, check_hits = self._matcher.find(chunk)
+        if a >= len(chunk) or b == 0:
+            # Wholly before or after the window: nothing in it is judged; its first and last
+            # lines carry the dates and the state on.
+            hits: list[int] = []
+            names: list[tuple[int, int]] = []
+        else:
+            hits, names = self._matcher.find(chunk)
         for pos in hits:
             starts.add(chunk.rfind(b"\n", 0, pos) + 1)
+        # A check named for the first time: the first line naming it.
         seen = s.checks_seen
-        for pos in check_hits:
-            ls = chunk.rfind(b"\n", 0, pos) + 1
-            if ls in starts:
+        first_at: dict[bytes, int] = {}
+        for start, end in names:
+            if start < a or start >= b:  # records outside the window name no checks
                 continue
-            m = _CHECK_NAME.search(chunk, ls, chunk.find(b"\n", pos))
-            if m is None or (m.group(1) or m.group(2) or b"").decode() not in seen:
-                starts.add(ls)
-        if chunk.count(b"\n2") + 1 < total:  # some lines do not start a record
+            token = chunk[start:end]
+            if token not in first_at:
+                first_at[token] = start
+        for token, start in first_at.items():
+            name = token[8:-3] if token.startswith(b"| check:") else token[2 : token.index(b":")]
+            if name.decode("utf-8", "replace") not in seen:
+                starts.add(chunk.rfind(b"\n", 0, start) + 1)
+        heads_all = chunk.count(b"\n2") + 1  # lines that start a record (a date)
+        if (hits or names or a < b) and heads_all < chunk.count(b"\n"):  # some lines continue a record
             for m in _CONTINUATION.finditer(chunk, 0, len(chunk) - 1):
                 ls = m.start() + 1
                 starts.add(ls)
@@ -166,23 +181,30 @@ class LogFeeder:
                     starts.add(nxt + 1)  # the line after: a record ends an open traceback
         # Parse those lines; the line counters are then set from the bulk counts.
         saved = (s.lines, s.in_window, s.before, s.after, s.log_lines)
+        # One counting pass over the chunk gives the fed lines' numbers and the window's parts.
         count, pos = self._n, 0
         feed = s.feed
-        for ls in sorted(starts):
+        edge_lines: dict[int, int] = {}
+        marks = sorted(starts | {a, b, len(chunk)})
+        for ls in marks:
             count += chunk.count(b"\n", pos, ls)
             pos = ls
-            feed(count + 1, clean_line(chunk[ls : chunk.find(b"\n", ls)]))
+            if ls in (a, b):
+                edge_lines[ls] = count - self._n
+            if ls in starts and ls < len(chunk):
+                feed(count + 1, clean_line(chunk[ls : chunk.find(b"\n", ls)]))
+        total = count - self._n
         # Records in the window are agent log lines, and say which agent wrote the log.
-        heads = chunk.count(b"\n2", max(a - 1, 0), b) + (1 if a == 0 and b > 0 else 0)
+        if a == 0 and b == len(chunk):
+            heads = heads_all
+        else:
+            heads = chunk.count(b"\n2", max(a - 1, 0), b) + (1 if a == 0 and b > 0 else 0)
         for name in _COMPONENTS:
             if chunk.find(b"| " + name + b" |", a, b) >= 0:
                 s.components.note(name.decode())
-        if w is None:
-            before, inside, after = 0, total, 0
-        else:
-            before = chunk.count(b"\n", 0, a)
-            inside = chunk.count(b"\n", a, b)
-            after = total - before - inside
+        before = edge_lines[a]
+        inside = edge_lines[b] - before
+        after = total - before - inside
         s.lines, s.in_window, s.before, s.after, s.log_lines = (
             saved[0] + total, saved[1] + inside, saved[2] + before, saved[3] + after, saved[4] + heads)
         if w is not None and a < b:
@@ -230,35 +252,50 @@ class LogFeeder:
 
 
 class Matcher:
-    """Offsets of the needles in a chunk: (any needle, a check needle). One hyperscan pass
-    when hyperscan is installed, else one memchr-guided pass per needle."""
+    """Where the needles are in a chunk, and the spans of check names (``| check:<name> | `` and
+    ``| <name>:<16 hex> | ``). One hyperscan pass each when hyperscan is installed, else
+    memchr-guided searches and a regex."""
 
-    def __init__(self, needles: Iterable[bytes], check_needles: Iterable[bytes]) -> None:
-        self.needles, self.check_needles = tuple(needles), tuple(check_needles)
+    def __init__(self, needles: Iterable[bytes]) -> None:
+        self.needles = tuple(needles)
         self._db: Any = None
+        self._names: Any = None
         if _hs is not None:
-            every = [*self.needles, *self.check_needles]
             db = _hs.Database()
-            db.compile(expressions=[re.escape(n) for n in every], ids=list(range(len(every))),
-                       elements=len(every))
-            self._db = db
+            db.compile(expressions=[re.escape(n) for n in self.needles], ids=list(range(len(self.needles))),
+                       elements=len(self.needles))
+            names = _hs.Database()
+            names.compile(expressions=[p.pattern for p in _CHECK_NAMES], ids=[0, 1], elements=2,
+                          flags=[_hs.HS_FLAG_SOM_LEFTMOST] * 2)
+            self._db, self._names = db, names
 
-    def find(self, chunk: bytes) -> tuple[list[int], list[int]]:
+    def find(self, chunk: bytes) -> tuple[list[int], list[tuple[int, int]]]:
         hits: list[int] = []
-        check_hits: list[int] = []
+        names: list[tuple[int, int]] = []
         if self._db is None:
             for needle in self.needles:
                 hits.extend(find_all(chunk, needle))
-            for needle in self.check_needles:
-                check_hits.extend(find_all(chunk, needle))
-            return hits, check_hits
-        split = len(self.needles)
+            for needle, rx in zip((b"check:", b" | "), _CHECK_NAMES, strict=True):
+                if needle == b"check:":
+                    for pos in find_all(chunk, needle):
+                        m = rx.match(chunk, max(0, pos - 2))
+                        if m is not None:
+                            names.append(m.span())
+                else:
+                    names.extend(m.span() for m in rx.finditer(chunk))
+            names.sort()
+            return hits, names
 
-        def on_match(ident: int, start: int, end: int, flags: int, context: Any) -> None:
-            (hits if ident < split else check_hits).append(end - 1)
+        def on_hit(ident: int, start: int, end: int, flags: int, context: Any) -> None:
+            hits.append(end - 1)
 
-        self._db.scan(chunk, match_event_handler=on_match)
-        return hits, check_hits
+        def on_name(ident: int, start: int, end: int, flags: int, context: Any) -> None:
+            names.append((start, end))
+
+        self._db.scan(chunk, match_event_handler=on_hit)
+        self._names.scan(chunk, match_event_handler=on_name)
+        names.sort()
+        return hits, names
 
 
 def _plain_record(raw: bytes) -> float | None:

@@ -119,11 +119,20 @@ def describe_tz(tz: tzinfo | None) -> str:
     return str(tz)
 
 
-class Clock:
-    """Turns header timestamps into epoch seconds, caching per hour (DST-safe enough)."""
+_K8S = b"@k8s"  # stands for "no zone written, Kubernetes layout" in the caches below
 
-    def __init__(self, tz: tzinfo | None) -> None:
+
+class Clock:
+    """Turns header timestamps into epoch seconds, caching per hour (DST-safe enough).
+
+    A timestamp without a zone is read in ``tz`` (None: the local zone); in the
+    Kubernetes layout (no ``[thread]``) in ``k8s_tz`` instead, when given: receiver pods
+    log UTC without saying so.
+    """
+
+    def __init__(self, tz: tzinfo | None, k8s_tz: tzinfo | None = None) -> None:
         self.tz = tz
+        self.k8s_tz = k8s_tz if k8s_tz is not None else tz
         self._hours: dict[tuple[bytes, bytes, bytes | None], float | None] = {}
         self._seconds: dict[tuple[bytes, bytes, bytes | None], float | None] = {}
 
@@ -131,11 +140,13 @@ class Clock:
         kts, date, hms, frac, zone = m.group("kts", "date", "time", "frac", "zone")
         if kts is not None:  # kubectl --timestamps: RFC 3339 with a zone; more reliable
             return self._epoch(kts[:10], kts[11:19], _frac_of(kts[19:]), _zone_of(kts[19:])), True
+        if zone is None and m.group("thread") is None:
+            return self._epoch(date, hms, frac, _K8S), False
         return self._epoch(date, hms, frac, zone), zone is not None
 
-    def plain(self, date: bytes, hms: bytes, frac: bytes | None) -> float | None:
-        """A zone-less ``date hms[,frac]`` in the clock's zone."""
-        return self._epoch(date, hms, frac, None)
+    def plain(self, date: bytes, hms: bytes, frac: bytes | None, k8s: bool = False) -> float | None:
+        """A zone-less ``date hms[,frac]`` in the clock's zone (of the Kubernetes layout if k8s)."""
+        return self._epoch(date, hms, frac, _K8S if k8s else None)
 
     def _epoch(self, date: bytes, hms: bytes, frac: bytes | None, zone: bytes | None) -> float | None:
         # Entries come many to a second: remember whole seconds.
@@ -170,8 +181,10 @@ class Clock:
     def _hour_epoch(self, date: bytes, hour: bytes, zone: bytes | None) -> float | None:
         try:
             y, mo, d, h = int(date[:4]), int(date[5:7]), int(date[8:10]), int(hour)
-            if zone is not None:
-                tz: tzinfo | None = _offset(zone)
+            if zone == _K8S:
+                tz: tzinfo | None = self.k8s_tz
+            elif zone is not None:
+                tz = _offset(zone)
             else:
                 tz = self.tz
             dt = datetime(y, mo, d, h, tzinfo=tz)

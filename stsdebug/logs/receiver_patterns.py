@@ -38,6 +38,7 @@ class Pattern:
     regex: re.Pattern[str]
     reason: Callable[[re.Match[str]], str] | None = None
     partial: bool = False  # the receiver dropped part of a payload it otherwise accepted
+    inferred: bool = False  # the wording was not found in a public source (docs/stages/receiver.md)
 
 
 def _r(pattern: str, flags: int = 0) -> re.Pattern[str]:
@@ -56,6 +57,7 @@ def _broker_reason(m: re.Match[str]) -> str:
 
 
 CATEGORY_TITLES = {
+    "stopped": "Receiver stopping",
     "deserialization": "JSON deserialization errors",
     "kafka": "Kafka producer problems",
     "auth": "API key and authorization rejections",
@@ -67,6 +69,25 @@ CATEGORY_TITLES = {
 
 # Ordered: the first pattern that matches an entry classifies it.
 PATTERNS: list[Pattern] = [
+    # The component stops: nothing it should receive gets through until it is restarted.
+    Pattern(
+        "missing-kafka-topics",
+        "stopped",
+        "fail",
+        "StsKafkaAdminClient$MissingKafkaTopics: the Kafka topics the receiver needs do not exist",
+        ("missingkafkatopics",),
+        _r(r"(?:[\w$]+\.)*StsKafkaAdminClient\$MissingKafkaTopics:?\s*(?P<reason>.*)"),
+        inferred=True,
+    ),
+    Pattern(
+        "stopping-app",
+        "stopped",
+        "fail",
+        "Stopping <app> app[. <why>] (a StackState server component shutting itself down)",
+        ("stopping",),
+        _r(r"(?P<reason>\bStopping (?:the )?[\w.-]+ app\b.*)"),
+        inferred=True,
+    ),
     # JSON deserialization: the receiver refused an intake payload, or part of one.
     Pattern(
         "receiver-dropped-item",
@@ -80,6 +101,7 @@ PATTERNS: list[Pattern] = [
         ),
         _deser_reason,
         partial=True,
+        inferred=True,
     ),
     Pattern(
         "receiver-deserialize",
@@ -217,6 +239,7 @@ PATTERNS: list[Pattern] = [
             r"\b(?:send|sending|produce|producing|publish|publishing|write|writing)\b[^.]{0,40}?\bkafka\b.*)",
             re.I,
         ),
+        inferred=True,
     ),
     # API key and authorization: the receiver refused the sender.
     Pattern(
@@ -231,6 +254,7 @@ PATTERNS: list[Pattern] = [
             r"rejected|expired|does not exist)\b)",
             re.I,
         ),
+        inferred=True,
     ),
     Pattern(
         "auth-rejection",
@@ -251,6 +275,7 @@ PATTERNS: list[Pattern] = [
         "Metric points ignored/dropped as older than the receiver accepts (inferred wording)",
         ("older than",),
         _r(r"(?P<reason>\b(?:ignored|dropped|discarded|rejected|skipped)\b.{0,80}?\bolder than\b.*)", re.I),
+        inferred=True,
     ),
     # Payload size: the receiver refused an oversized request.
     Pattern(
@@ -301,6 +326,15 @@ class Classified:
     line: int  # index of the matching line within the entry
     span: tuple[int, int] | None
     partial: bool = False  # only part of an accepted payload was dropped
+    inferred: bool = False  # recognised by a pattern whose wording is inferred
+
+
+# Lines that say the Kafka producer is connected again (any level): a problem before one
+# of them has recovered. Configurable like PATTERNS; kafka-clients' wording.
+RECOVERY: list[tuple[str, bytes, re.Pattern[str]]] = [
+    ("kafka", b"Connected", re.compile(r"\bConnected\b(?! to the receiver)")),
+    ("kafka", b"Cluster ID: ", re.compile(r"\bCluster ID: \S+")),
+]
 
 
 def classify(lines: list[str], level: str | None, logger: str = "", message: str | None = None) -> Classified | None:
@@ -321,7 +355,8 @@ def classify(lines: list[str], level: str | None, logger: str = "", message: str
                 reason = pat.reason(m)
             else:
                 reason = m.groupdict().get("reason") or m.group(0)
-            return Classified(pat.category, pat.severity, pat.id, normalize_reason(reason), i, m.span(), pat.partial)
+            return Classified(pat.category, pat.severity, pat.id, normalize_reason(reason), i, m.span(), pat.partial,
+                              pat.inferred)
     if level is None:
         return None
     msg = message if message is not None else (lines[0] if lines else "")

@@ -95,6 +95,7 @@ class Bucket:
     head: list[RawSample | Sample] = field(default_factory=list)
     tail: deque[RawSample | Sample] = field(default_factory=lambda: deque(maxlen=SAMPLES_TAIL))
     minutes: set[int] = field(default_factory=set)  # epoch minutes with a timed, whole-payload entry
+    inferred: dict[str, int] = field(default_factory=dict)  # pattern id -> entries, for inferred patterns
     first: float | None = None
     last: float | None = None
 
@@ -105,6 +106,8 @@ class Bucket:
             self.fail_count += 1
         if c.partial:
             self.partial_count += 1
+        if c.inferred:
+            self.inferred[c.pattern] = self.inferred.get(c.pattern, 0) + 1
         stat = self.reasons.get(c.reason)
         if stat is None:
             key = c.reason if len(self.reasons) < MAX_REASONS else OTHER_REASONS
@@ -145,6 +148,8 @@ class Bucket:
             else:
                 self.tail.append(s)
         self.minutes |= other.minutes
+        for pid, n in other.inferred.items():
+            self.inferred[pid] = self.inferred.get(pid, 0) + n
         for ts in (other.first, other.last):
             if ts is not None:
                 self.first = ts if self.first is None else min(self.first, ts)
@@ -183,6 +188,15 @@ class ScanResult:
     first: float | None = None  # oldest / newest timestamp seen
     last: float | None = None
     stopped: str | None = None  # why the scan stopped early, if it did
+    layouts: set[str] = field(default_factory=set)  # "linux" ([thread]) and/or "kubernetes"
+    # Recovery lines in the window (RECOVERY), by category: how many, and the last one's time.
+    recoveries: dict[str, int] = field(default_factory=dict)
+    recovered_at: dict[str, float] = field(default_factory=dict)
+
+    def recovery(self, category: str, ts: float) -> None:
+        self.recoveries[category] = self.recoveries.get(category, 0) + 1
+        if ts > self.recovered_at.get(category, ts - 1):
+            self.recovered_at[category] = ts
 
     @property
     def total_lines(self) -> int:
@@ -226,4 +240,9 @@ class ScanResult:
             if ts is not None:
                 self._see(ts)
         self.stopped = self.stopped or other.stopped
+        self.layouts |= other.layouts
+        for cat, n in other.recoveries.items():
+            self.recoveries[cat] = self.recoveries.get(cat, 0) + n
+        for cat, ts in other.recovered_at.items():
+            self.recovered_at[cat] = max(ts, self.recovered_at.get(cat, ts))
 

@@ -25,13 +25,14 @@ from stsdebug.logs.receiver_format import (
     parse_header,
 )
 from stsdebug.logs.receiver_patterns import (
+    RECOVERY,
     Classified,
     classify_template,
     id_template,
     template,
 )
 from stsdebug.logs.receiver_result import Bucket, ScanResult, SourceStats
-from stsdebug.logs.text import LINE_TEXT_CAP, clean
+from stsdebug.logs.text import LINE_TEXT_CAP, clean, decode
 
 MAX_LINE_BYTES = 1 << 20  # a line longer than this is cut to LINE_TEXT_CAP; the rest is skipped
 MAX_CARRY = 4 << 20  # an entry longer than this is split (its tail is read as a headless entry)
@@ -61,11 +62,12 @@ class Scanner:
         window: tuple[float, float] | None = None,
         tz: tzinfo | None = None,
         *,
+        k8s_tz: tzinfo | None = None,
         result: ScanResult | None = None,
         line_base: int = 0,
     ) -> None:
         self.window = window
-        self.clock = Clock(tz)
+        self.clock = Clock(tz, k8s_tz)
         self.result = result if result is not None else ScanResult()
         self.stats = SourceStats(source)
         self.result.sources.append(self.stats)
@@ -196,6 +198,7 @@ class Scanner:
             self._prev_counted = False
         else:
             n = self._candidates(lo, hi, first, last) + (0 if ends_nl else 1)
+            self._recoveries(first, hi)
         if before_first:
             self.result.lines[self._part(self._prev_ts)] += before_first
         self._count_window(first, hi, n - before_first, t_first, t_last)
@@ -224,6 +227,7 @@ class Scanner:
             self.result.zoned_ts = True
         else:
             self.result.naive_ts = True
+        self.result.layouts.add("kubernetes" if m.group("thread") is None else "linux")
         if ts is not None:
             self.result._see(ts)
             st = self.stats
@@ -359,7 +363,8 @@ class Scanner:
                         shapes.clear()
                     shapes[shape] = info
                 if info > 0:
-                    ts = epoch(key[:10], key[11:19], key[20 : 19 + info] if info > 1 else None)
+                    f = info & 15
+                    ts = epoch(key[:10], key[11:19], key[20 : 19 + f] if f > 1 else None, info > 16)
                     if w is not None and ts is not None and not (w[0] <= ts <= w[1]):
                         # Outside the window: not classified; find where the entry ends.
                         entry_end = self._entry_end(pos, hi, header_start, next_header)
@@ -387,6 +392,25 @@ class Scanner:
             # The next run may begin with the tail of this run's last entry.
             self._prev_counted = counted_last
         return cnt_line - self._line + buf.count(b"\n", cnt_pos, hi)
+
+    def _recoveries(self, lo: int, hi: int) -> None:
+        """Recovery lines (RECOVERY) dated in the window, in buf[lo:hi]."""
+        buf, w = self._buf, self.window
+        done: set[int] = set()
+        for category, needle, rx in RECOVERY:
+            for pos in find_all(buf, needle, lo, hi):
+                start = buf.rfind(b"\n", lo, pos) + 1
+                if start in done:
+                    continue
+                m = _HEADER.match(buf, start, hi)
+                if m is None:
+                    continue
+                ts = self.clock.epoch(m)[0]
+                if ts is None or (w is not None and not (w[0] <= ts <= w[1])):
+                    continue
+                if rx.search(decode(m.group("msg") or b"")):
+                    done.add(start)
+                    self.result.recovery(category, ts)
 
     def _entry_end(self, pos: int, hi: int, header_start: Any, next_header: Any) -> int:
         """Where the entry holding ``pos`` ends: the start of the next header, or hi."""
@@ -467,7 +491,8 @@ _UNSEEN = -2
 def _shape_info(m: re.Match[bytes] | None, start: int, pos: int, key: bytes) -> int:
     """What a header line's shape says: 0 the needle at ``pos`` is not its level; -1 a header
     to read with the regex (a zone, a kubectl prefix, colour codes); else 1 + the number of
-    fraction digits of a plain ``YYYY-MM-DD HH:MM:SS[,fff]`` header whose level is at ``pos``."""
+    fraction digits of a plain ``YYYY-MM-DD HH:MM:SS[,fff]`` header whose level is at ``pos``,
+    plus 16 for the Kubernetes layout (no thread)."""
     if m is None or m.start("level") != pos:
         return 0
     if m.group("kts") is not None or m.group("zone") is not None or m.start("date") != start or b"\x1b" in key:
@@ -475,9 +500,10 @@ def _shape_info(m: re.Match[bytes] | None, start: int, pos: int, key: bytes) -> 
     if m.start("logger") > pos + 8:  # the shape did not reach the logger: not enough to decide
         return -1
     frac = m.group("frac")
-    if m.start("time") != start + 11 or (frac is not None and m.start("frac") != start + 20):
+    if m.start("time") != start + 11 or (frac is not None and m.start("frac") != start + 20) or (
+            frac is not None and len(frac) > 9):
         return -1
-    return 1 + (len(frac) if frac else 0)
+    return 1 + (len(frac) if frac else 0) + (16 if m.group("thread") is None else 0)
 
 
 _SAMPLE = 1 << 18  # bytes looked at to choose how to search a chunk

@@ -263,7 +263,7 @@ def open_input(inp: LogInput, deadline: float | None = None, stdin: IO[bytes] | 
     except OSError as exc:
         raise UsageError(f"{inp.name}: cannot read ({exc.strerror})") from None
     with raw:
-        yield _GzipReader(raw, inp.name) if inp.gzip else raw  # type: ignore[misc]
+        yield _GzipReader(raw, inp.name) if inp.gzip else raw
 
 
 def iter_lines(inp: LogInput, deadline: float | None = None, stdin: IO[bytes] | None = None) -> Iterator[tuple[int, str]]:
@@ -318,6 +318,7 @@ def scan(
     cancel: Callable[[], bool] | None = None,
     stdin: IO[bytes] | None = None,
     skip_old: bool = True,
+    k8s_tz: tzinfo | None = None,
 ) -> ScanReport:
     """Scan the inputs in order into one ScanResult (line numbers restart per input)."""
     result = ScanResult()
@@ -336,7 +337,7 @@ def scan(
         if skip_old and window is not None and inp.rotated and inp.mtime is not None and inp.mtime < window[0] - 60:
             skipped.append(inp.name)
             continue
-        part = _scan_one(inp, window, tz, stop, deadline, stdin)
+        part = _scan_one(inp, window, tz, stop, deadline, stdin, k8s_tz)
         result.sources.extend(part.sources)
         result.merge(part)
         if part.stopped:
@@ -352,8 +353,9 @@ def _scan_one(
     stop: Callable[[], bool],
     deadline: float | None,
     stdin: IO[bytes] | None,
+    k8s_tz: tzinfo | None = None,
 ) -> ScanResult:
-    scanner = Scanner(inp.name, window, tz)
+    scanner = Scanner(inp.name, window, tz, k8s_tz=k8s_tz)
     with open_input(inp, deadline, stdin) as reader:
         if isinstance(reader, _StdinReader):
             first = reader.peek_start()
@@ -389,8 +391,9 @@ def scan_paths(
 class LogSource:
     """What ``ctx.source("logs")`` returns."""
 
-    def __init__(self, receiver_log: list[str] | None = None, timeout: float = 10.0) -> None:
-        self.receiver_log = list(receiver_log or [])
+    def __init__(self, paths: list[str] | None = None, timeout: float = 10.0, *,
+                 receiver_log: list[str] | None = None) -> None:
+        self.receiver_log = list(paths or receiver_log or [])
         self.timeout = timeout
 
     def receiver_inputs(self) -> list[LogInput]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime, timezone, tzinfo
 
 from stsdebug.errors import SourceError, UsageError
 from stsdebug.logs.receiver_format import describe_tz, parse_tz
@@ -34,6 +34,7 @@ from stsdebug.model import Evidence, Figures, Hint, LogLine, LogSample, StageRes
 from stsdebug.redact import Redactor
 from stsdebug.stages.base import Context
 from stsdebug.stages.receiver_rules import RULES, Facts, Found, apply
+from stsdebug.stages.recovery import judge_recovery
 
 TITLE = "StackState receiver"
 # A log scan is not a network call, but a big one takes a while: allow it time.
@@ -73,10 +74,13 @@ def run(ctx: Context) -> StageResult:
     started = time.time()
     budget = max(5.0, s.timeout * BUDGET_CALLS + 2.0)
     # Bad input (a missing file, an unknown zone) is reported before anything is waited for.
+    auto = (s.receiver_log_tz or "auto").strip().lower() == "auto"
     try:
-        tz = parse_tz(s.receiver_log_tz)
+        tz = None if auto else parse_tz(s.receiver_log_tz)
     except ValueError as exc:
         raise UsageError(f"receiver_log_tz: {exc}") from None
+    # Receiver pods log UTC without a zone; the Linux package logs in the host's zone.
+    k8s_tz = timezone.utc if auto else tz
     logs = ctx.source("logs") if s.receiver_log else None
     inputs = logs.receiver_inputs() if logs is not None else []
     health = _check_health(ctx, health_url) if health_url else None
@@ -88,10 +92,13 @@ def run(ctx: Context) -> StageResult:
         # Leave time to assemble the result before the trace's budget for this stage ends.
         deadline = started + budget - 3.0
         report = logs.scan(
-            inputs, (ctx.window.start, ctx.window.end), tz, deadline=deadline, cancel=ctx.cancel.is_set
+            inputs, (ctx.window.start, ctx.window.end), tz, deadline=deadline, cancel=ctx.cancel.is_set,
+            k8s_tz=k8s_tz,
         )
         ctx.cache["receiver.scan"] = report.result
-        verdict = _judge_log(ctx, report.result, report.skipped, tz, evidence, hints)
+        shown_tz = timezone.utc if auto and report.result.layouts == {"kubernetes"} else tz
+        verdict = _judge_log(ctx, report.result, report.skipped, shown_tz, evidence, hints,
+                             zones=_zone_note(report.result, auto, tz))
     if health is not None:
         evidence.append(_health_figures(health))
     status, summary = _combine(verdict, health, hints)
@@ -209,12 +216,13 @@ def _judge_log(
     tz: tzinfo | None,
     evidence: list[Evidence],
     hints: list[Hint],
+    zones: str = "",
 ) -> LogVerdict:
     names = ", ".join(s.name for s in r.sources) or "the receiver log"
     total = r.total_lines
     fig = Figures("Receiver log")
     evidence.append(fig)
-    _input_figures(fig, r, skipped, tz)
+    _input_figures(fig, r, skipped, tz, zones)
 
     timed = r.has_headers
     part = "in" if timed else "untimed"
@@ -261,16 +269,37 @@ def _judge_log(
             if cat != "warning":
                 evidence.extend(_samples(CATEGORY_TITLES[cat], r.bucket(part, cat), redactor))
 
+    offset = _hour_offset(r, ctx.window.start, ctx.window.end, ctx.now) if timed else None
+    if offset is not None:
+        fig.add("Time zone check", offset)
+        hints.append(Hint(
+            "The newest entry sits a whole number of hours away from now: the log's timestamps are "
+            "probably in another zone than stsdebug assumed (UTC for the Kubernetes layout, the local "
+            "zone for the Linux package). Set STSDEBUG_RECEIVER_LOG_TZ (or receiver_log_tz in the "
+            "profile) to the receiver's zone, e.g. UTC or Europe/Amsterdam.",
+            RUNBOOK,
+        ))
     if timed and r.lines["in"] == 0:
-        return LogVerdict(None, _nothing_in_window(ctx, r, tz, hints))
+        text = _nothing_in_window(ctx, r, tz, hints)
+        if offset is not None:
+            return LogVerdict(Status.WARN, _sentence(f"Cannot judge the receiver log: {text}; {offset}"))
+        return LogVerdict(None, text)
 
     where = "in the window" if timed else "in the log (no timestamps, so the window was not applied)"
     stopped = " (the scan stopped early; only part of the log was read)" if r.stopped else ""
     steady = timed and _steady(deser, ctx.window.start, ctx.window.end, r)
+    kafka = r.bucket(part, "kafka")
+    # Whether data flows on downstream is not known here: the recovery of a quiet producer stays
+    # unconfirmed and the Kafka stage judges the topic.
+    recovery = judge_recovery(kafka.last, r.recovered_at.get("kafka"), ctx.window.end,
+                              downstream_fresh=None) if kafka.fail_count and timed else None
+    recovered = f" at {_fmt(r.recovered_at['kafka'], tz)}" if recovery and recovery.recovered_at else ""
     findings: list[Found] = []
     for rule in RULES:
         b = r.bucket(part, rule.category)
-        found = apply(rule, Facts(b, steady, where, _fmt(b.last, tz), _top_reason(b)))
+        facts = Facts(b, steady, where, _fmt(b.last, tz), _top_reason(b),
+                      recovery if rule.category == "kafka" else None, recovered, _fmt(b.first, tz))
+        found = apply(rule, facts)
         if found is not None:
             findings.append(found)
             if found.hint is not None:
@@ -290,7 +319,13 @@ def _judge_log(
     findings.sort(key=lambda f: f.status is not Status.FAIL)  # stable: fails first, in order
     also = [f.short for f in findings[1:]]
     tail = f"; also {', '.join(also)}" if also else ""
-    return LogVerdict(findings[0].status, _sentence(findings[0].headline + tail + stopped))
+    lead = findings[0]
+    if lead.inferred:
+        tail += (f" (recognised by inferred wording: {', '.join(lead.inferred)}; the patterns are listed in "
+                 "docs/stages/receiver.md and can be extended)")
+    if timed:
+        evidence.insert(1, _timeline(r, part, tz))
+    return LogVerdict(lead.status, _sentence(lead.headline + tail + stopped))
 
 
 def _n(count: int, singular: str, plural: str | None = None) -> str:
@@ -337,7 +372,7 @@ def _nothing_in_window(ctx: Context, r: ScanResult, tz: tzinfo | None, hints: li
     return text
 
 
-def _input_figures(fig: Figures, r: ScanResult, skipped: list[str], tz: tzinfo | None) -> None:
+def _input_figures(fig: Figures, r: ScanResult, skipped: list[str], tz: tzinfo | None, zones: str) -> None:
     if len(r.sources) == 1:
         src = r.sources[0]
         fig.add("Read", f"{src.name} ({_size(src.bytes)}, {src.lines:,} lines)")
@@ -349,7 +384,7 @@ def _input_figures(fig: Figures, r: ScanResult, skipped: list[str], tz: tzinfo |
     if r.first is not None and r.last is not None:
         fig.add("Log covers", f"{_fmt(r.first, tz)} to {_fmt(r.last, tz)}")
     if r.naive_ts:
-        fig.add("Time zone", f"timestamps carry no zone; read as {describe_tz(tz)}")
+        fig.add("Time zone", zones or f"timestamps carry no zone; read as {describe_tz(tz)}")
     long_lines = sum(s.long_lines for s in r.sources)
     if long_lines:
         fig.add("Over-long lines (only their first 4 KB read)", long_lines)
@@ -451,3 +486,55 @@ def _size(n: int) -> str:
     if n < 1 << 30:
         return f"{n / (1 << 20):.1f} MB"
     return f"{n / (1 << 30):.2f} GB"
+
+
+# --- time zone and timeline ------------------------------------------------------------
+
+
+def _zone_note(r: ScanResult, auto: bool, tz: tzinfo | None) -> str:
+    if not r.naive_ts:
+        return ""
+    if not auto:
+        return f"timestamps carry no zone; read as {describe_tz(tz)} (receiver_log_tz)"
+    parts = []
+    if "kubernetes" in r.layouts:
+        parts.append("Kubernetes layout read as UTC (receiver pods log UTC)")
+    if "linux" in r.layouts:
+        parts.append(f"Linux layout read as {describe_tz(None)}")
+    return "timestamps carry no zone; " + "; ".join(parts) + " (override: receiver_log_tz)"
+
+
+def _hour_offset(r: ScanResult, start: float, end: float, now: float) -> str | None:
+    """A sentence when the newest entry lies about a whole number of hours from now: in the
+    future, or just before the window. None when nothing suggests a zone mix-up."""
+    newest = r.last
+    if newest is None:
+        return None
+    delta = newest - now
+    if delta > 300:
+        where = "in the future"
+    elif newest < start and now - newest < 15 * 3600:
+        where = "old"
+    else:
+        return None
+    hours = round(abs(delta) / 3600)
+    if hours < 1 or abs(abs(delta) - hours * 3600) > 600:
+        return None
+    return (f"the newest entry is about {hours} h {where} ({_fmt(newest, None)}), a whole-hour offset: "
+            "its timestamps are probably in another time zone than the one assumed")
+
+
+def _timeline(r: ScanResult, part: str, tz: tzinfo | None) -> Table:
+    rows: list[list[object]] = []
+    for cat, title in CATEGORY_TITLES.items():
+        b = r.bucket(part, cat)
+        if not b.count or cat == "warning":
+            continue
+        span = (b.last - b.first) / 60 if b.first is not None and b.last is not None else 0.0
+        rate = f"{b.count / span:.1f}/min" if span >= 1 else "-"
+        rec = r.recovered_at.get(cat)
+        rows.append([title, b.count, _fmt(b.first, tz), _fmt(b.last, tz), rate,
+                     _fmt(rec, tz) if rec is not None and b.last is not None and rec >= b.last else "-"])
+    return Table("Timeline in the window", ["kind", "count", "first seen", "last seen", "rate", "recovered at"],
+                 rows, "recovered at: the last recovery line (Kafka 'Connected', 'Cluster ID') after the "
+                       "last problem" if rows else None)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from stsdebug.logs.receiver_result import Bucket
 from stsdebug.model import Hint, Status
+from stsdebug.stages.recovery import PERSISTENT, RECOVERED, Recovery
 
 RUNBOOK = "StackState receiver"
 
@@ -27,13 +28,17 @@ class Facts:
     where: str  # "in the window", or "in the log (no timestamps, ...)"
     last: str  # the time of the bucket's last entry, formatted
     top: str  # the most frequent reason, quoted, "and N other reasons"
+    recovery: Recovery | None = None  # Kafka: transient or persistent (stages.recovery)
+    recovered: str = ""  # when it recovered, formatted ("" when no recovery line was seen)
+    first: str = ""  # the time of the bucket's first entry, formatted
 
 
 @dataclass(frozen=True)
 class Rule:
     category: str
     status: Status
-    headline: str  # str.format fields: n (counted entries, with their noun), where, last, top, partial
+    headline: str  # str.format fields: n (the counted entries with their noun), where, first, last, top,
+    # partial, recovered, why (the recovery's reason)
     noun: tuple[str, str]  # the counted entries: singular, plural
     short: tuple[str, str]  # how "also ..." names them: singular, plural
     hint: tuple[str, str] | None = None  # text, runbook step
@@ -54,16 +59,55 @@ _DESER_HINT = (
 )
 _DESER_SHORT = ("JSON deserialization error", "JSON deserialization errors")
 
+_KAFKA_HINT = (
+    "The receiver cannot write to Kafka: check that the Kafka brokers are up and reachable from the "
+    "receiver (Kubernetes: the <release>-kafka pods, stackstate-kafka-headless:9092), then check "
+    "the topic with --kafka.",
+    "Kafka",
+)
+
+
+def _state(f: Facts) -> str:
+    return f.recovery.state if f.recovery is not None else PERSISTENT
+
+
 RULES: tuple[Rule, ...] = (
+    Rule(
+        "stopped", Status.FAIL,
+        "The receiver is stopping itself: {n} {where}, the last at {last} ({top})",
+        ("stop message", "stop messages"), ("stop message", "stop messages"),
+        ("A StackState component that logs 'Stopping ... app' has shut itself down; the reason follows "
+         "it (MissingKafkaTopics: the Kafka topics it needs do not exist). Create the topics (or let the "
+         "Kafka topic-create job finish), check Kafka, then restart the receiver pod or service.",
+         RUNBOOK),
+    ),
     Rule(
         "kafka", Status.FAIL,
         "The receiver cannot put messages on Kafka: {n} {where}, the last at {last} ({top})",
         ("Kafka producer failure", "Kafka producer failures"),
         ("Kafka producer failure", "Kafka producer failures"),
-        ("The receiver cannot write to Kafka: check that the Kafka brokers are up and reachable from the "
-         "receiver (Kubernetes: the <release>-kafka pods, stackstate-kafka-headless:9092), then check "
-         "the topic with --kafka.", "Kafka"),
+        _KAFKA_HINT,
         count=lambda b: b.fail_count,
+        when=lambda f: _state(f) == PERSISTENT,
+    ),
+    Rule(
+        "kafka", Status.WARN,
+        "The receiver's Kafka producer failed ({n} {where}, {first} to {last}) and recovered{recovered}: "
+        "{why} ({top})",
+        ("Kafka producer failure", "Kafka producer failures"),
+        ("Kafka producer failure, recovered", "Kafka producer failures, recovered"),
+        count=lambda b: b.fail_count,
+        when=lambda f: _state(f) == RECOVERED,
+    ),
+    Rule(
+        "kafka", Status.WARN,
+        "The receiver's Kafka producer failed ({n} {where}, {first} to {last}) and has been quiet since: "
+        "{why}; the recovery is unconfirmed ({top})",
+        ("Kafka producer failure", "Kafka producer failures"),
+        ("Kafka producer failure, quiet since", "Kafka producer failures, quiet since"),
+        _KAFKA_HINT,
+        count=lambda b: b.fail_count,
+        when=lambda f: _state(f) not in (PERSISTENT, RECOVERED),
     ),
     Rule(
         "deserialization", Status.FAIL,
@@ -131,6 +175,7 @@ class Found:
     headline: str
     short: str
     hint: Hint | None
+    inferred: tuple[str, ...] = ()  # ids of inferred patterns behind it (docs/stages/receiver.md)
 
 
 def apply(rule: Rule, facts: Facts) -> Found | None:
@@ -142,9 +187,11 @@ def apply(rule: Rule, facts: Facts) -> Found | None:
     partial = ""
     if rule.category == "deserialization" and b.partial_count and _whole(b):
         partial = f" and dropped {n_of(b.partial_count, ('item', 'items'))} from others"
+    why = facts.recovery.reason if facts.recovery is not None else ""
     headline = rule.headline.format(
-        n=n_of(counted, rule.noun), where=facts.where, last=facts.last, top=facts.top, partial=partial
+        n=n_of(counted, rule.noun), where=facts.where, first=facts.first, last=facts.last, top=facts.top,
+        partial=partial, recovered=facts.recovered, why=why,
     )
     short = n_of((rule.short_count or rule.count)(b), rule.short)
     hint = Hint(*rule.hint) if rule.hint else None
-    return Found(rule.status, headline, short, hint)
+    return Found(rule.status, headline, short, hint, tuple(sorted(b.inferred)))

@@ -152,6 +152,11 @@ def test_grouping_across_feed_boundaries_matches_one_feed():
 
 CASES = [
     # (lines of the entry, level, category, pattern id, reason)
+    (["Stopping receiver app. Topic check failed."], "ERROR", "stopped", "stopping-app",
+     "Stopping receiver app. Topic check failed"),
+    (["Stopping receiver app. Topic check failed.",
+      "com.stackstate.kafka.StsKafkaAdminClient$MissingKafkaTopics: Missing Kafka topics: sts_multi_metrics"],
+     "ERROR", "stopped", "missing-kafka-topics", "Missing Kafka topics: sts_multi_metrics"),
     (["Dropped metric from host h1: Failed to deserialize JSON on fields: metrics, with message: metric name "
       "\"timestamp.lag\" starts with the reserved prefix \"timestamp\""],
      "WARN", "deserialization", "receiver-dropped-item",
