@@ -55,12 +55,19 @@ class ScanState:
         self.service_checks = 0
         self.events = 0
         self.forwarder_counts: dict[str, int] = {}
-        self.api_keys: list[tuple[str, bool]] = []
+        self.api_keys: list[tuple[str, bool | None]] = []
+        self.raw_metrics = BoundedCounter()
+        self.raw_points = 0
+        self.topology_payloads = 0
+        self._topology: list[str] = []  # the Topology section's lines, parsed when it ends
+        self._topology_bytes = 0
+        self._topology_hit: Hit | None = None
         self._checked_names: dict[str, tuple[str | None, str | None]] = {}
         # state
         self._skipping = False  # inside a record dated outside the window
         self._skipped_before = False  # ... and that record was before it (else after)
         self._record_check: str | None = None
+        self._running: str | None = None  # the check between its "Running check" and "Done" lines
         self._prev = ""  # previous stripped plain line
         self._section: str | None = None  # a === JSON === section
         self._section_hit: Hit | None = None

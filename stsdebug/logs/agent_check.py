@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from stsdebug.logs.agent_base import ScanState
 from stsdebug.logs.agent_patterns import (
     _JSON_KEY_RE,
@@ -55,9 +57,44 @@ class CheckOutput(ScanState):
     # -- status-style blocks -------------------------------------------------------------
 
 
+    def _topology_line(self, n: int, text: str) -> None:
+        if self._topology_hit is None:
+            self._topology_hit = self._section_hit
+        if self._topology_bytes < _TOPOLOGY_MAX:
+            self._topology.append(text)
+            self._topology_bytes += len(text) + 1
+
+    def _topology_end(self) -> None:
+        """The Topology section holds the intake payload StackState checks send
+        ({internalHostname, topologies, health, metrics, events}); its ``metrics`` are the
+        raw metrics (``self.raw``, ``[name, ts, value, {hostname, tags, type}]``), which
+        "Metric Samples" does not count."""
+        text, self._topology, self._topology_bytes = "\n".join(self._topology), [], 0
+        hit, self._topology_hit = self._topology_hit, None
+        for payload in _json_objects(text):
+            self.topology_payloads += 1
+            metrics = payload.get("metrics")
+            for m in metrics if isinstance(metrics, list) else []:
+                if not (isinstance(m, list) and m and isinstance(m[0], str)):
+                    continue
+                name = m[0]
+                meta = m[3] if len(m) > 3 and isinstance(m[3], dict) else {}
+                mtype = meta.get("type")
+                self.raw_points += 1
+                self.raw_metrics.note(name)
+                self.metric_names.note(name)
+                name_problem, type_problem = self._problem(name, mtype if isinstance(mtype, str) else None)
+                if hit is not None and name_problem:
+                    self._add(BAD_NAME, hit.n, hit.text, hit.span, check=self._json_check,
+                              detail=f"{name}: {name_problem}")
+                if hit is not None and type_problem:
+                    self._add(BAD_TYPE, hit.n, hit.text, hit.span, check=self._json_check, detail=type_problem)
+
     def _end_section(self) -> None:
         if self._section is None:
             return
+        if self._section == "topology":
+            self._topology_end()
         self._close_sc()
         if self._section == "series" and self._section_entries == 0 and self._section_hit:
             h = self._section_hit
@@ -153,3 +190,24 @@ class CheckOutput(ScanState):
         return result
 
 
+
+
+_TOPOLOGY_MAX = 8 << 20  # characters of a Topology section kept for parsing
+
+
+def _json_objects(text: str) -> list[dict[str, object]]:
+    """The JSON objects printed one after another (re-indented) in ``text``."""
+    out: list[dict[str, object]] = []
+    decoder = json.JSONDecoder()
+    pos = text.find("{")
+    while 0 <= pos < len(text):
+        try:
+            obj, end = decoder.raw_decode(text, pos)
+        except ValueError:
+            pos = text.find("\n{", pos + 1)
+            pos = pos + 1 if pos >= 0 else -1
+            continue
+        if isinstance(obj, dict):
+            out.append(obj)
+        pos = text.find("{", end)
+    return out

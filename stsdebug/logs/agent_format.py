@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import calendar
 import functools
+import json
 import re
 from dataclasses import dataclass
 
@@ -27,9 +28,11 @@ TZ_OFFSETS_H: dict[str, float] = {
     "NZDT": 13, "SAST": 2, "CAT": 2, "EAT": 3, "WAT": 1, "IDT": 3,
 }
 
+# The default layout writes "2006-01-02 15:04:05 MST"; with log_format_rfc3339 the date is
+# time.RFC3339, "2006-01-02T15:04:05Z07:00" (the zone attached: Z or +02:00).
 _HEADER_RE = re.compile(
-    r"(?P<date>\d{4}-\d{2}-\d{2}) (?P<time>\d{2}:\d{2}:\d{2})(?:[.,]\d+)? "
-    r"(?P<tz>[A-Za-z]{1,5}|[+-]\d{2}(?::?\d{2})?) \| "
+    r"(?P<date>\d{4}-\d{2}-\d{2})[ T](?P<time>\d{2}:\d{2}:\d{2})(?:[.,]\d+)?"
+    r"(?:(?P<rz>Z|[+-]\d{2}:\d{2})|[ ](?P<tz>[A-Za-z]{1,5}|[+-]\d{2}(?::?\d{2})?)) \| "
     r"(?P<component>[A-Z][A-Z0-9_-]*) \| "
     r"(?P<level>TRACE|DEBUG|INFO|WARN|WARNING|ERROR|CRITICAL|CRIT|OFF)\s*\| "
     r"(?:\((?P<location>[^)]*)\) \| )?"
@@ -107,20 +110,24 @@ def parse_line(text: str) -> LogRecord | None:
     if not text[:1].isdigit():
         return None
     offset = 0
-    kube = _KUBE_PREFIX_RE.match(text)
-    if kube:
-        offset = kube.end()
-    m = _HEADER_RE.match(text, offset)
+    m = _HEADER_RE.match(text)
+    kube = None
     if m is None:
+        kube = _KUBE_PREFIX_RE.match(text)
         if kube is None:
             return None
+        offset = kube.end()
+        m = _HEADER_RE.match(text, offset)
+    if m is None:
+        assert kube is not None
         # A container line without the agent's own header (e.g. a Python traceback line):
         # the runtime's timestamp still dates it.
         tz = "UTC" if kube.group("tz") == "Z" else kube.group("tz")
         return LogRecord(
             parse_timestamp(kube.group("date"), kube.group("time"), tz), tz, "", "", "", offset, None
         )
-    tz = m.group("tz")
+    rz = m.group("rz")
+    tz = m.group("tz") or ("UTC" if rz == "Z" else rz)
     ts = parse_timestamp(m.group("date"), m.group("time"), tz)
     start = m.end()
     check = None
@@ -131,3 +138,27 @@ def parse_line(text: str) -> LogRecord | None:
         ts, tz, m.group("component"), m.group("level"), m.group("location") or "", start, check
     )
 
+
+def json_record_text(text: str) -> str | None:
+    """A ``log_format_json`` line as the default layout, so one parser reads both; None if the
+    line is not such a record.
+
+    The layout (StackVista/stackstate-agent 2.19.1 pkg/config/log_format.go buildJSONFormat):
+    ``{"agent":"core","time":"<date>","level":"INFO","file":"...","line":"N","func":"...",
+    "msg":"...", <extra context such as "check":"cpu">}``.
+    """
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(obj, dict) or not isinstance(obj.get("time"), str) or not isinstance(obj.get("msg"), str):
+        return None
+    agent = str(obj.get("agent") or "core").upper()
+    level = str(obj.get("level") or "INFO").upper()
+    where = f"({obj.get('file') or '?'}:{obj.get('line') or '?'} in {obj.get('func') or '?'}) | "
+    extra = {k: v for k, v in obj.items() if k not in _JSON_KEYS}
+    context = "".join(f"{k}:{v} | " for k, v in extra.items() if isinstance(v, (str, int, float)))
+    return f"{obj['time']} | {agent} | {level} | {where}{context}{obj['msg']}"
+
+
+_JSON_KEYS = frozenset({"agent", "time", "level", "file", "line", "func", "msg"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from stsdebug.logs.agent_base import ScanState
 from stsdebug.logs.agent_format import LogRecord
@@ -12,12 +13,16 @@ from stsdebug.logs.agent_patterns import (
     _BLOCKED_RE,
     _CHECK_ERROR_RE,
     _FORWARDER_CONTEXT_RE,
+    _GIVING_UP_RE,
     _HTTP_ERROR_RE,
+    _PY_FILE_RE,
     _REJECTED_RE,
     _RUNNING_RE,
     _SEND_ERROR_RE,
     _SUCCESS_RE,
     _TRIGGER_RE,
+    _TX_FAILED_RE,
+    _TX_SENT_RE,
     API_KEY,
     BATCHER,
     BLOCKED,
@@ -40,11 +45,17 @@ class LogRecords(ScanState):
     def _record(self, n: int, text: str, rec: LogRecord) -> None:
         start = rec.msg_start
         msg = text[start:]
-        if rec.check:
-            self._saw_check(rec.check, n)
-        if not _TRIGGER_RE.search(msg) and not (rec.check and rec.level in ("ERROR", "CRITICAL", "CRIT")):
+        check = rec.check
+        if check is None and msg[:1] == "(":
+            check = self._python_check(msg)
+            self._record_check = check
+        if check:
+            self._saw_check(check, n)
+        if not _TRIGGER_RE.search(msg) and not (check and rec.level in ("ERROR", "CRITICAL", "CRIT")):
             return
         ts = rec.ts
+        if check != rec.check:
+            rec = replace(rec, check=check)
 
         def span(m: re.Match[str], group: str | int = 0) -> tuple[int, int]:
             return (start + m.start(group), start + m.end(group))
@@ -61,6 +72,7 @@ class LogRecords(ScanState):
         if m and "forwarder" not in rec.location:
             check = m.group("name") or rec.check
             self._saw_check(check, n)
+            self._running = None if m.group("done") == "Done r" else check
             runs = self._runs(check)
             if runs is not None:
                 if m.group("done") == "Done r":
@@ -88,6 +100,15 @@ class LogRecords(ScanState):
         m = _SUCCESS_RE.search(msg)
         if m:
             self._add(SUCCESS, n, text, span(m), ts=ts, detail=m.group("url"))
+            return
+        m = _TX_SENT_RE.search(msg)
+        if m:
+            # A 4xx answer is no error for go-retryablehttp: even a refused key logs this line.
+            self._add(SUCCESS, n, text, span(m), ts=ts, detail="transactional forwarder")
+            return
+        m = _TX_FAILED_RE.search(msg)
+        if m:
+            self._transactional_failure(n, text, start, msg, ts)
             return
         m = _BLOCKED_RE.search(msg)
         if m:
@@ -120,6 +141,37 @@ class LogRecords(ScanState):
             self._add(CHECK_ERROR, n, text, (start + b, len(text)), ts=ts, check=rec.check,
                       detail=_first_line(msg[b:]))
             self._run_error(rec.check)
+
+    def _transactional_failure(self, n: int, text: str, start: int, msg: str, ts: float | None) -> None:
+        """A failed transactional post, whatever the cause; the cause is read after the payload."""
+        g = _GIVING_UP_RE.search(msg)
+        tail_at = g.start("cause") if g else max(msg.rfind("}. "), msg.rfind("]. ")) + 3
+        tail = msg[tail_at:] if tail_at > 2 else msg
+        offset = start + (tail_at if tail_at > 2 else 0)
+        url = _url_of(msg[g.start():]) if g else _url_of(tail)
+        if g and not url:
+            url = g.group("url")
+        self.cause(n, text, offset, tail, ts, url)
+
+    def cause(self, n: int, text: str, offset: int, tail: str, ts: float | None, url: str) -> None:
+        """A failed post: the kind its cause names (CAUSES), else a send error quoting it."""
+        for kind, pattern in CAUSES:
+            c = pattern.search(tail)
+            if c:
+                self._add(kind, n, text, (offset + c.start(), offset + c.end()), ts=ts, detail=url)
+                return
+        self._add(SEND_ERROR, n, text, (offset, offset + len(tail)), ts=ts, detail=_first_line(tail))
+
+    def _python_check(self, msg: str) -> str | None:
+        """The check a ``(file.py:N) | msg`` line speaks for: the check running around it
+        (between its "Running check" and "Done running check"), else the file's name."""
+        m = _PY_FILE_RE.match(msg)
+        if m is None:
+            return None
+        stem = m.group("file")
+        if stem in self.checks_seen or self._running is None:
+            return stem
+        return self._running
 
     def _run_error(self, check: str | None) -> None:
         runs = self._runs(check)

@@ -136,7 +136,11 @@ class ScanResult:
     service_checks: int
     events: int
     forwarder_counts: dict[str, int]  # `status`: Success, Errors, Dropped, DNSErrors, 403, ...
-    api_keys: list[tuple[str, bool]]  # `status`: (last 5 characters, valid)
+    api_keys: list[tuple[str, bool | None]]  # `status`: (last 5 characters, valid; None: not checked)
+    # `check` output of StackState checks: raw metrics (self.raw) in the Topology section's payload
+    raw_metrics: BoundedCounter = field(default_factory=BoundedCounter)
+    raw_points: int = 0
+    topology_payloads: int = 0
 
     def finding(self, kind: str) -> Finding | None:
         return self.findings.get(kind)

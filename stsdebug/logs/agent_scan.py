@@ -8,13 +8,17 @@ so memory stays flat for any input size.
 from __future__ import annotations
 
 from stsdebug.logs.agent_check import CheckOutput
-from stsdebug.logs.agent_format import parse_line
+from stsdebug.logs.agent_format import json_record_text, parse_line
 from stsdebug.logs.agent_log import LogRecords
 from stsdebug.logs.agent_patterns import (
     _COLLECTOR_BLOCKS,
     _FORWARDER_BLOCKS,
+    _RETRYABLE_FAILED_RE,
+    _RETRYABLE_RE,
+    _RETRYABLE_STATUS_RE,
     _SECTION_RE,
     _TITLE_RE,
+    HTTP_ERROR,
     JSON_SECTIONS,
 )
 from stsdebug.logs.agent_result import Hit, ScanResult
@@ -36,6 +40,8 @@ class AgentScan(LogRecords, CheckOutput, StatusOutput):
         self.lines += 1
         if "\x1b" in text:
             text = strip_ansi(text)
+        if text[:9] == '{"agent":':  # log_format_json: read as the default layout
+            text = json_record_text(text) or text
         rec = parse_line(text)
         if rec is not None:
             if rec.level:  # a new record ends any open traceback
@@ -105,10 +111,25 @@ class AgentScan(LogRecords, CheckOutput, StatusOutput):
             events=self.events,
             forwarder_counts=self.forwarder_counts,
             api_keys=self.api_keys,
+            raw_metrics=self.raw_metrics,
+            raw_points=self.raw_points,
+            topology_payloads=self.topology_payloads,
         )
 
     # -- helpers ----------------------------------------------------------------------
 
+
+    def _retryable(self, n: int, text: str, offset: int, msg: str, ts: float | None) -> None:
+        """go-retryablehttp's own lines: a failed request (its cause), or an HTTP status it retries."""
+        m = _RETRYABLE_FAILED_RE.match(msg)
+        if m is not None:
+            at = m.start("cause")
+            self.cause(n, text, offset + at, m.group("cause"), ts, m.group("url"))
+            return
+        m = _RETRYABLE_STATUS_RE.match(msg)
+        if m is not None:
+            self._add(HTTP_ERROR, n, text, (offset + m.start("status"), offset + m.end("status")), ts=ts,
+                      detail=m.group("status"))
 
     def _shape(self) -> str:
         if self.lines == 0:
@@ -123,6 +144,11 @@ class AgentScan(LogRecords, CheckOutput, StatusOutput):
 
 
     def _plain(self, n: int, text: str, body: str, ts: float | None) -> None:
+        if body[:2] == "20" and body[4:5] == "/":
+            r = _RETRYABLE_RE.match(body)
+            if r is not None:
+                self._retryable(n, text, len(text) - len(body) + r.start("msg"), r.group("msg"), ts)
+                return
         stripped = body.strip()
         if self._tb is not None and self._traceback_line(n, text, body, stripped):
             return
@@ -152,7 +178,9 @@ class AgentScan(LogRecords, CheckOutput, StatusOutput):
                 self._start_block(self._prev.lower())
             self._prev = stripped
             return
-        if self._section in JSON_SECTIONS:
+        if self._section == "topology":
+            self._topology_line(n, text)
+        elif self._section in JSON_SECTIONS:
             self._json_line(n, text)
         elif self._section is None:
             self._status_line(n, text, stripped)

@@ -16,6 +16,7 @@ from stsdebug.logs.agent_patterns import (
     _INSTANCE_RE,
     _SAMPLES_RE,
     API_KEY,
+    API_KEY_UNCHECKED,
     CHECK_ERROR,
     CHECK_RAN,
     STATUS_ERRORS,
@@ -85,6 +86,11 @@ class StatusOutput(ScanState):
         if block in _FORWARDER_BLOCKS:
             m = _API_KEY_STATUS_RE.search(text)
             if m:
+                if m.group("word") is None:
+                    # "Unable to validate API Key": the validation call failed; the key may be fine.
+                    self.api_keys.append((m.group("end")[-5:], None))
+                    self._add(API_KEY_UNCHECKED, n, text, (m.start("state"), m.end("state")), detail="status")
+                    return
                 valid = m.group("word").lower() == "valid"
                 self.api_keys.append((m.group("end")[-5:], valid))
                 if not valid:

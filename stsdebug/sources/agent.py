@@ -35,6 +35,7 @@ from stsdebug.logs.agent_chunks import MAX_LINE_BYTES, LogFeeder, clean_line
 from stsdebug.logs.agent_result import ScanResult
 from stsdebug.logs.agent_scan import AgentScan
 from stsdebug.settings import Settings
+from stsdebug.sources.logs import rotated_files
 
 # `stackstate-agent check` starts the whole collector; give it more than one network call.
 CMD_TIMEOUT_FACTOR = 3.0
@@ -48,6 +49,7 @@ class AgentInput:
     kind: str  # "output" (saved check/status output), "log" (agent log), "cmd" (a command)
     target: str  # a path, "-" for stdin, or the command line
     label: str  # how evidence names it: the file name, "stdin" or the command
+    rotated: bool = False  # an older file of a directory of rotated agent logs
 
     @property
     def windowed(self) -> bool:
@@ -74,7 +76,7 @@ class AgentSource:
         if self.output:
             found.append(AgentInput("output", self.output, _label(self.output)))
         if self.log:
-            found.append(AgentInput("log", self.log, _label(self.log)))
+            found.extend(_log_inputs(self.log))
         return found
 
     def lines(self, inp: AgentInput) -> Iterator[tuple[int, str]]:
@@ -253,6 +255,19 @@ def from_settings(settings: Settings) -> AgentSource:
 
 
 # --- helpers ---------------------------------------------------------------------------
+
+
+def _log_inputs(target: str) -> list[AgentInput]:
+    """One input for a file or stdin; for a directory its agent logs, oldest first
+    (``agent.log.2``, ``agent.log.1``, ``agent.log``; other agents' logs only when it has none)."""
+    path = Path(target).expanduser()
+    if target == "-" or not path.is_dir():
+        return [AgentInput("log", target, _label(target))]
+    files = rotated_files(path, prefer=lambda name: name.lower().startswith("agent."))
+    if not files:
+        raise UsageError(f"--agent-log {target}: no log files in this directory (looked for agent.log, "
+                         "agent.log.N and their .gz)")
+    return [AgentInput("log", str(f), f.name, rotated=i < len(files) - 1) for i, f in enumerate(files)]
 
 
 def _label(target: str) -> str:

@@ -132,15 +132,19 @@ def _is_live(path: Path) -> bool:
     return bool(m and m.group("live") and not path.name.endswith(".gz"))
 
 
-def rotated_files(directory: Path) -> list[Path]:
-    """The log files in ``directory``, oldest first (see the module docstring)."""
+def rotated_files(directory: Path, prefer: Callable[[str], bool] | None = None) -> list[Path]:
+    """The log files in ``directory``, oldest first (see the module docstring).
+
+    ``prefer`` picks, by file name, the files to read when the directory holds other logs
+    too (default: names with "receiver" in them).
+    """
     try:
         entries = [p for p in directory.iterdir() if p.is_file() and not p.name.startswith(".")]
     except OSError as exc:
         raise UsageError(f"{directory}: cannot list ({exc.strerror})") from None
     logs = [p for p in entries if _LOG_NAME.match(p.name)]
-    receiver = [p for p in logs if "receiver" in p.name.lower()]
-    chosen = receiver or logs
+    wanted = prefer or (lambda name: "receiver" in name.lower())
+    chosen = [p for p in logs if wanted(p.name)] or logs
     return sorted(chosen, key=_age_key)
 
 

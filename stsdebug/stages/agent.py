@@ -27,6 +27,7 @@ from __future__ import annotations
 from typing import Any
 
 from stsdebug.errors import SourceError
+from stsdebug.logs.agent_patterns import API_KEY_UNCHECKED
 from stsdebug.logs.agent_scan import (
     AgentScan,
 )
@@ -76,7 +77,7 @@ def run(ctx: Context) -> StageResult:
 
 
 def _read(ctx: Context, source: Any, inp: Any) -> _Read:
-    read = _Read(inp.label, inp.kind, bool(inp.windowed))
+    read = _Read(inp.label, inp.kind, bool(inp.windowed), rotated=bool(getattr(inp, "rotated", False)))
     scan = AgentScan(
         window=(ctx.window.start, ctx.window.end) if inp.windowed else None,
         secrets=ctx.settings.secret_values(),
@@ -160,6 +161,19 @@ class _Judge(DeliveryJudge, CollectionJudge):
             self.issues.append(_Issue(Status.WARN, f"{read.label} is empty: there is nothing to judge.",
                                       rank=_RANK_INPUT))
             return
+        if (read.kind == "log" and scan.log_lines == 0 and not scan.lines_before_window
+                and not scan.lines_after_window and scan.shape not in ("check", "status")):
+            self.errors.append(
+                f"{read.label} is not a StackState Agent log stsdebug can read: none of its "
+                f"{scan.lines:,} lines carries the agent's header (default layout '2006-01-02 15:04:05 MST | "
+                "CORE | LEVEL | ...', log_format_rfc3339 '2006-01-02T15:04:05Z | CORE | ...' or "
+                "log_format_json '{\"agent\":...}'), so nothing in it can be judged."
+            )
+            return
+        if read.windowed and scan.lines_in_window == 0 and read.rotated:
+            self.evidence.append(Text(f"{read.label}: not judged",
+                                      f"A rotated log with no lines in the last {self.ctx.window.spec}."))
+            return
         if read.windowed and scan.lines_in_window == 0:
             newest = f" (newest line {_when(scan.newest_ts)})" if scan.newest_ts else ""
             self.issues.append(_Issue(
@@ -176,6 +190,14 @@ class _Judge(DeliveryJudge, CollectionJudge):
             self.log_read = True
         if scan.shape in ("check", "status"):
             self.outputs_read = True
+        unchecked = scan.finding(API_KEY_UNCHECKED)
+        if unchecked is not None and unchecked.samples.latest is not None:
+            self.evidence.append(Text(
+                f"{read.label}: API key not checked",
+                "`status` says 'Unable to validate API Key': the agent could not reach "
+                "<sts_url>/api/v1/validate to check its key. That says nothing about the key itself; "
+                "whether the receiver takes it shows in the forwarder's errors (403) and the agent log.",
+            ))
         self._delivery(read, scan)
         self._forwarder_status(read, scan)
         self._checks(read, scan)

@@ -76,7 +76,7 @@ class CollectionJudge(JudgeState):
                     f"sample{_s(smp.last_run)} in its last run ({label} line {smp.n})"
                 )
         matching = [n for n in scan.metric_names if self.ctx.matcher.name_matches(n)]
-        if scan.shape == "check" and matching and (own or not input_checks):
+        if scan.shape == "check" and matching and (own or not input_checks) and not scan.raw_points:
             if not collected_here:
                 self.collected.append(
                     f"the check output holds {len(matching)} metric name{_s(len(matching))} "
@@ -87,6 +87,16 @@ class CollectionJudge(JudgeState):
             if self.relevant(c) and runs.last_clean_n is not None:
                 collected_here = True
                 self.collected.append(f"the {c} check ran without errors ({label} line {runs.last_clean_n})")
+        if scan.raw_points and (own or not input_checks):
+            # StackState's own checks send raw metrics in the Topology payload; "Metric Samples"
+            # does not count them, so 0 samples is expected there.
+            names = ", ".join(n for n, _ in scan.raw_metrics.most_common(3))
+            more = f" and {len(scan.raw_metrics) - 3} more" if len(scan.raw_metrics) > 3 else ""
+            self.collected.append(
+                f"the check output holds {scan.raw_points} raw metric{_s(scan.raw_points)} in its Topology "
+                f"section ({names}{more}; {label})"
+            )
+            collected_here = True
 
         errors = _filtered(scan.finding(CHECK_ERROR), mine)
         tracebacks = _filtered(scan.finding(TRACEBACK), mine)
@@ -117,6 +127,8 @@ class CollectionJudge(JudgeState):
                       RUNBOOK_CHECK)],
                 _RANK_CHECK,
             ))
+        if zero and scan.raw_points:
+            zero = [h for h in zero if "Metric Samples" not in h.detail and "MetricSamples" not in h.detail]
         if zero:
             hit = zero[0]
             who = hit.check if hit.check and hit.check != "?" else (own[0] if own else "")

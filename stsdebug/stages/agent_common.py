@@ -20,6 +20,7 @@ from stsdebug.logs.agent_patterns import (
     NETWORK,
     REFUSED,
     REJECTED,
+    SCHEME,
     SEND_ERROR,
     SUCCESS,
     TIMEOUT,
@@ -54,6 +55,7 @@ _TABLE_ROWS = 25
 
 _KIND_TITLES = {
     API_KEY: "API key refused (403)",
+    SCHEME: "sts_url without a scheme",
     REJECTED: "Payloads rejected by the receiver",
     HTTP_ERROR: "Receiver answers with an HTTP error",
     REFUSED: "Connection refused",
@@ -89,6 +91,7 @@ class _Read:
     scan: ScanResult | None = None
     error: str | None = None
     notes: list[str] = field(default_factory=list)
+    rotated: bool = False  # an older file of a directory of rotated agent logs
 
 
 
@@ -154,6 +157,10 @@ def _overview(read: _Read, scan: ScanResult, ctx: Context) -> Figures:
     if scan.series_sections or scan.series_entries:
         fig.add("metric series", scan.series_entries)
         fig.add("distinct metric names", len(scan.metric_names))
+    if scan.raw_points:
+        fig.add("raw metrics (Topology section)", scan.raw_points)
+        fig.add("raw metric names", ", ".join(n for n, _ in scan.raw_metrics.most_common(8))
+                + (" …" if len(scan.raw_metrics) > 8 else ""))
     if scan.service_checks:
         fig.add("service checks", scan.service_checks)
     if scan.events:
@@ -252,6 +259,9 @@ def _host(url_or_phrase: str) -> str:
 def _connectivity_sentence(kind: str, count: int, where: str, endpoint: str, detail: str) -> str:
     n = f"{count} line{_s(count)}"
     host = _host(endpoint)
+    if kind == SCHEME:
+        return (f"the agent's sts_url has no scheme (Go: unsupported protocol scheme \"\"), so it "
+                f"cannot post anything ({n}, {where})")
     if kind == REFUSED:
         return f"the agent cannot connect to the receiver at {host}: connection refused ({n}, {where})"
     if kind == DNS:
@@ -273,6 +283,9 @@ def _connectivity_sentence(kind: str, count: int, where: str, endpoint: str, det
 
 def _connectivity_hint(kind: str, host: str) -> Hint:
     text = {
+        SCHEME: "Write sts_url with its scheme in /etc/stackstate-agent/stackstate.yaml (Kubernetes: "
+                "stackstate.url in the agent's Helm values): https://HOST:7077/stsAgent on Linux, "
+                "https://BASE/receiver/stsAgent on Kubernetes; then restart the agent.",
         REFUSED: "Nothing accepts connections at the receiver address the agent uses: check sts_url in "
                  "/etc/stackstate-agent/stackstate.yaml (Linux: https://HOST:7077/stsAgent; Kubernetes: "
                  "https://BASE/receiver/stsAgent) and that the receiver runs (--receiver checks its health).",

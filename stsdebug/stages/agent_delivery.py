@@ -116,8 +116,11 @@ class DeliveryJudge(JudgeState):
             hint = _connectivity_hint(kind, host)
         if recovered:
             assert last_ok is not None
-            sentence = (f"{_cap(what)}; the agent posted successfully after the last one "
-                        f"({read.label} line {last_ok.n}), so delivery is intermittent.")
+            when = f" at {_when(last_ok.ts)}" if last_ok.ts else ""
+            first = finding.samples.first[0] if finding.samples.first else latest
+            since = f", first at {_when(first.ts)}, last at {_when(latest.ts)}" if latest.ts and first.ts else ""
+            sentence = (f"{_cap(what)}{since}; the agent recovered: it posted successfully after the last one"
+                        f"{when} ({read.label} line {last_ok.n}), so delivery is intermittent.")
         elif scan.shape == "status":
             sentence = f"{_cap(what)}."
         else:
