@@ -27,7 +27,7 @@ from typing import Any
 
 from stsdebug.logs.agent_format import _KUBE_PREFIX_RE, parse_line
 from stsdebug.logs.agent_scan import AgentScan
-from stsdebug.logs.receiver_scan import find_all
+from stsdebug.logs.search import find_all
 from stsdebug.logs.text import strip_ansi
 
 _hs: Any

@@ -217,3 +217,92 @@ def _offset(zone: bytes) -> tzinfo:
     digits = z[1:].replace(b":", b"")
     return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or b"0")))
 
+
+# --- where entries start --------------------------------------------------------------
+
+
+def _next_header(buf: bytes | bytearray, pos: int, hi: int | None = None) -> int:
+    m = _NEXT_HEADER.search(buf, pos, len(buf) if hi is None else hi)
+    return m.start() + 1 if m else -1
+
+
+def _last_header_start(buf: bytes | bytearray, lo: int, hi: int, max_lines: int = 5000) -> int:
+    """Offset of the last line in buf[lo:hi] that starts an entry; -1 if none is near the end."""
+    end = hi
+    if end > lo and buf[end - 1] == 10:
+        end -= 1
+    for _ in range(max_lines):
+        ls = buf.rfind(b"\n", lo, end) + 1
+        if ls == 0:
+            ls = lo
+        if HEADER_START.match(buf, ls, hi):
+            return ls
+        if ls <= lo:
+            return -1
+        end = ls - 1
+    return -1
+
+
+def _entry_start(buf: bytes | bytearray, pos: int, first_header: int, max_lines: int = 5000) -> int:
+    """Start of the header line of the entry holding ``pos`` (pos >= first_header)."""
+    end = pos
+    for _ in range(max_lines):
+        ls = buf.rfind(b"\n", first_header, end) + 1
+        if ls <= first_header:
+            return first_header
+        if HEADER_START.match(buf, ls):
+            return ls
+        end = ls - 1
+    return buf.rfind(b"\n", 0, pos) + 1
+
+
+def find_entry_start(data: bytes) -> int:
+    """Offset of the first line in ``data`` that starts an entry (for splitting a file), or -1."""
+    if HEADER_START.match(data):
+        return 0
+    return _next_header(data, 0)
+
+
+# --- header shapes (the scanner reads most headers by their shape, not a regex) ----------
+
+_UNSEEN = -2
+
+
+def _shape_info(m: re.Match[bytes] | None, start: int, pos: int, key: bytes) -> int:
+    """What a header line's shape says: 0 the needle at ``pos`` is not its level; -1 a header
+    to read with the regex (a zone, a kubectl prefix, colour codes); else 1 + the number of
+    fraction digits of a plain ``YYYY-MM-DD HH:MM:SS[,fff]`` header whose level is at ``pos``,
+    plus 16 for the Kubernetes layout (no thread)."""
+    if m is None or m.start("level") != pos:
+        return 0
+    if m.group("kts") is not None or m.group("zone") is not None or m.start("date") != start or b"\x1b" in key:
+        return -1
+    if m.start("logger") > pos + 8:  # the shape did not reach the logger: not enough to decide
+        return -1
+    frac = m.group("frac")
+    if m.start("time") != start + 11 or (frac is not None and m.start("frac") != start + 20) or (
+            frac is not None and len(frac) > 9):
+        return -1
+    return 1 + (len(frac) if frac else 0) + (16 if m.group("thread") is None else 0)
+
+
+def parse_entries(text: str, tz: tzinfo | None = None) -> list[tuple[Header | None, list[str], int]]:
+    """Group a small log into entries: (header or None, lines, 1-based line number of the first).
+
+    For tests and small inputs; the scanner does the same grouping on bytes.
+    """
+    clock = Clock(tz)
+    out: list[tuple[Header | None, list[str], int]] = []
+    for n, raw in enumerate(text.split("\n"), start=1):
+        line = raw.rstrip("\r")
+        b = line.encode("utf-8", "replace")
+        head = parse_header(b, clock) if HEADER_START.match(b) else None
+        if head is not None or not out:
+            out.append((head, [clean(line)], n))
+        else:
+            out[-1][1].append(clean(line))
+    if out and out[-1][1] == [""] and out[-1][0] is None:
+        out.pop()
+    while out and out[-1][1] and out[-1][1][-1] == "" and len(out[-1][1]) > 1:
+        out[-1][1].pop()
+    return out

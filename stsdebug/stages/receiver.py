@@ -4,16 +4,19 @@ Inputs: the receiver log (``--receiver-log``: a file, a directory of rotated
 logs, or ``-`` for stdin) and/or its health endpoint (``--receiver`` →
 ``<receiver>/health``, or ``--receiver-health`` for Kubernetes ``:1618/readiness``).
 
-Judgement (docs/stages/receiver.md explains why):
+Judgement (docs/stages/receiver.md explains why; the findings are the table in
+``receiver_rules``, the transient/persistent rule is ``recovery.judge_recovery``):
 
-* fail  - a Kafka producer failure in the window (timeouts, metadata, broker
-          unavailable, network): the receiver cannot put messages on the bus;
+* fail  - the receiver stops itself (``Stopping <app> app``, ``MissingKafkaTopics``);
+        - Kafka producer failures in the window that did not recover;
         - JSON deserialization errors in every minute the log covers in the
           window (at least 3 minutes): the sender's intake fails every time;
         - the health endpoint answers 5xx.
-* warn  - other deserialization errors, API key/authorization rejections,
-          payloads too large, Kafka warnings (not-leader, record too large),
-          other ERROR entries; or a clean log with an unreachable health endpoint.
+* warn  - Kafka failures followed by a recovery line, or quiet for three reporting
+          intervals (recovery unconfirmed); other deserialization errors, API key
+          rejections, payloads too large, Kafka warnings, other ERROR entries; a clean
+          log with an unreachable health endpoint; nothing in the window with a
+          whole-hour offset (a zone mix-up).
 * pass  - the log's window holds none of those, and/or health answered 2xx.
 * error - nothing gave a verdict and the health endpoint could not be checked,
           or the input is not a receiver log.
@@ -26,13 +29,14 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 
-from stsdebug.errors import SourceError, UsageError
+from stsdebug.errors import UsageError
 from stsdebug.logs.receiver_format import describe_tz, parse_tz
 from stsdebug.logs.receiver_patterns import CATEGORY_TITLES
 from stsdebug.logs.receiver_result import OTHER_REASONS, Bucket, Sample, ScanResult
 from stsdebug.model import Evidence, Figures, Hint, LogLine, LogSample, StageResult, Status, Table
 from stsdebug.redact import Redactor
 from stsdebug.stages.base import Context
+from stsdebug.stages.receiver_health import Health, _check_health, _health_figures, _health_url
 from stsdebug.stages.receiver_rules import RULES, Facts, Found, apply
 from stsdebug.stages.recovery import judge_recovery
 
@@ -43,15 +47,6 @@ BUDGET_CALLS = 12.0
 RUNBOOK = "StackState receiver"
 STEADY_MINUTES = 3  # deserialization errors in every one of at least this many minutes -> fail
 TABLE_ROWS = 20
-
-
-@dataclass
-class Health:
-    url: str
-    state: str  # ok | unhealthy | unreachable
-    status: int | None = None
-    detail: str = ""  # one sentence (unreachable) or a body excerpt
-    elapsed_ms: float | None = None
 
 
 @dataclass
@@ -103,50 +98,6 @@ def run(ctx: Context) -> StageResult:
         evidence.append(_health_figures(health))
     status, summary = _combine(verdict, health, hints)
     return ctx.result(status, summary, evidence, hints)
-
-
-# --- health ------------------------------------------------------------------------
-
-
-def _health_url(receiver: str | None, explicit: str | None) -> str | None:
-    if explicit:
-        return explicit
-    if not receiver:
-        return None
-    base = receiver.split("?", 1)[0].rstrip("/")
-    for suffix in ("/stsAgent/intake", "/stsAgent"):
-        if base.endswith(suffix):
-            base = base[: -len(suffix)]
-    return base + "/health"
-
-
-def _check_health(ctx: Context, url: str) -> Health:
-    from stsdebug.sources.http import HttpStatusError, display_url
-
-    http = ctx.source("http")
-    shown = display_url(url)
-    try:
-        resp = http.get(url, system="the receiver health endpoint")
-    except HttpStatusError as exc:
-        if exc.status >= 500:
-            return Health(shown, "unhealthy", exc.status, exc.body[:200])
-        return Health(shown, "unreachable", exc.status, str(exc))
-    except SourceError as exc:
-        return Health(shown, "unreachable", None, str(exc))
-    return Health(shown, "ok", resp.status, resp.excerpt(), resp.elapsed_ms)
-
-
-def _health_figures(h: Health) -> Figures:
-    f = Figures("Receiver health endpoint").add("URL", h.url)
-    if h.status is not None:
-        f.add("HTTP status", h.status)
-    if h.elapsed_ms is not None:
-        f.add("Answered in", round(h.elapsed_ms), "ms")
-    if h.state == "unreachable":
-        f.add("Problem", h.detail)
-    elif h.detail:
-        f.add("Body", h.detail)
-    return f
 
 
 def _combine(verdict: LogVerdict | None, health: Health | None, hints: list[Hint]) -> tuple[Status, str]:
