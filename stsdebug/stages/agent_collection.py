@@ -90,11 +90,11 @@ class CollectionJudge(JudgeState):
         if scan.raw_points and (own or not input_checks):
             # StackState's own checks send raw metrics in the Topology payload; "Metric Samples"
             # does not count them, so 0 samples is expected there.
-            names = ", ".join(n for n, _ in scan.raw_metrics.most_common(3))
+            raw_names = ", ".join(n for n, _ in scan.raw_metrics.most_common(3))
             more = f" and {len(scan.raw_metrics) - 3} more" if len(scan.raw_metrics) > 3 else ""
             self.collected.append(
                 f"the check output holds {scan.raw_points} raw metric{_s(scan.raw_points)} in its Topology "
-                f"section ({names}{more}; {label})"
+                f"section ({raw_names}{more}; {label})"
             )
             collected_here = True
 
