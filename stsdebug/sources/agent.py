@@ -25,19 +25,22 @@ import sys
 import tempfile
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import IO, Any, BinaryIO, cast
 
-from stsdebug.agentlog import strip_ansi
 from stsdebug.errors import SourceError, UsageError
+from stsdebug.logs.agent_chunks import MAX_LINE_BYTES, LogFeeder, clean_line
+from stsdebug.logs.agent_result import ScanResult
+from stsdebug.logs.agent_scan import AgentScan
+from stsdebug.sources.logs import rotated_files
 
-MAX_LINE_BYTES = 1 << 20  # longer lines are cut here (a compact JSON section fits)
-CUT_MARK = " …[line cut]"
 # `stackstate-agent check` starts the whole collector; give it more than one network call.
 CMD_TIMEOUT_FACTOR = 3.0
 _GZIP_MAGIC = b"\x1f\x8b"
+_CANCEL_EVERY = 5000  # lines between looks at the cancel flag
+CHUNK = 4 << 20  # bytes of an agent log read at a time
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class AgentInput:
     kind: str  # "output" (saved check/status output), "log" (agent log), "cmd" (a command)
     target: str  # a path, "-" for stdin, or the command line
     label: str  # how evidence names it: the file name, "stdin" or the command
+    rotated: bool = False  # an older file of a directory of rotated agent logs
 
     @property
     def windowed(self) -> bool:
@@ -71,7 +75,7 @@ class AgentSource:
         if self.output:
             found.append(AgentInput("output", self.output, _label(self.output)))
         if self.log:
-            found.append(AgentInput("log", self.log, _label(self.log)))
+            found.extend(_log_inputs(self.log))
         return found
 
     def lines(self, inp: AgentInput) -> Iterator[tuple[int, str]]:
@@ -83,6 +87,40 @@ class AgentSource:
         if inp.kind == "cmd":
             yield from self._run(inp)
             return
+        with self._open(inp) as (raw, where):
+            yield from self._read(raw, inp, where)
+
+    def scan(self, inp: AgentInput, scanner: AgentScan, cancel: Callable[[], bool] | None = None) -> ScanResult:
+        """Read ``inp`` into ``scanner`` and return what it found.
+
+        An agent log is read in chunks of bytes (stsdebug.logs.agent_chunks: only the lines
+        that can matter are parsed); check and status output line by line. ``cancel`` is
+        asked between chunks (every few thousand lines); when it returns True reading stops
+        and the notes say where.
+        """
+        if inp.kind != "log":
+            for i, (n, text) in enumerate(self.lines(inp)):
+                if cancel is not None and i % _CANCEL_EVERY == 0 and cancel():
+                    self._note(inp, f"Reading {inp.label} was cancelled after {i} lines.")
+                    break
+                scanner.feed(n, text)
+            return scanner.finish()
+        feeder = LogFeeder(scanner, cancel=cancel)
+        with self._open(inp) as (raw, where):
+            self._read_chunks(raw, inp, where, feeder)
+        feeder.close()
+        if feeder.cancelled_at is not None:
+            self._note(inp, f"Reading {inp.label} was cancelled after {feeder.cancelled_at} lines.")
+        return scanner.finish()
+
+    def close(self) -> None:
+        pass
+
+    # -- reading ------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _open(self, inp: AgentInput) -> Iterator[tuple[BinaryIO, str]]:
+        """The input's raw stream and how errors name it (UsageError when it cannot be read)."""
         flag = "--agent-log" if inp.kind == "log" else "--agent-output"
         if inp.target == "-":
             if self.stdin is None:
@@ -91,7 +129,7 @@ class AgentSource:
                 stream: BinaryIO = sys.stdin.buffer
             else:
                 stream = self.stdin
-            yield from self._read(stream, inp, f"{flag} -")
+            yield stream, f"{flag} -"
             return
         path = Path(inp.target).expanduser()
         where = f"{flag} {inp.target}"
@@ -106,17 +144,36 @@ class AgentSource:
         except OSError as exc:
             raise UsageError(f"{where}: cannot read ({exc.strerror or exc})") from None
         with raw:
-            yield from self._read(raw, inp, where)
+            yield raw, where
 
-    def close(self) -> None:
-        pass
+    def _note(self, inp: AgentInput, text: str) -> None:
+        self.notes.setdefault(inp.label, []).append(text)
 
-    # -- reading ------------------------------------------------------------------------
+    def _read_chunks(self, raw: BinaryIO, inp: AgentInput, where: str, feeder: LogFeeder) -> None:
+        stream: IO[bytes] = raw
+        if _peek(raw).startswith(_GZIP_MAGIC):
+            stream = cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb"))
+        got = 0
+        try:
+            while True:
+                data = stream.read(CHUNK)
+                if not data:
+                    return
+                got += len(data)
+                feeder.feed(data)
+                if feeder.cancelled_at is not None:
+                    return
+        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+            if got == 0:
+                raise UsageError(f"{where}: not a readable gzip file ({exc})") from None
+            self._note(inp, f"{inp.label} ends in the middle of its gzip stream; read what came before.")
+        except OSError as exc:
+            raise UsageError(f"{where}: cannot read after {got} bytes ({exc.strerror or exc})") from None
 
     def _read(self, raw: BinaryIO, inp: AgentInput, where: str) -> Iterator[tuple[int, str]]:
         stream: IO[bytes] = raw
         if _peek(raw).startswith(_GZIP_MAGIC):
-            stream = gzip.GzipFile(fileobj=raw, mode="rb")
+            stream = cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb"))
         n = 0
         try:
             for line in _lines(stream):
@@ -184,19 +241,24 @@ class AgentSource:
                 f"`{shown}` ran in {time.monotonic() - started:.1f} s."
             )
             out.seek(0)
-            yield from self._read(out, inp, f"the output of `{shown}`")  # type: ignore[arg-type]
+            yield from self._read(out, inp, f"the output of `{shown}`")
 
-
-def from_settings(settings: Any) -> AgentSource:
-    return AgentSource(
-        output=settings.agent_output,
-        log=settings.agent_log,
-        cmd=settings.agent_cmd,
-        cmd_timeout=max(1.0, settings.timeout * CMD_TIMEOUT_FACTOR),
-    )
 
 
 # --- helpers ---------------------------------------------------------------------------
+
+
+def _log_inputs(target: str) -> list[AgentInput]:
+    """One input for a file or stdin; for a directory its agent logs, oldest first
+    (``agent.log.2``, ``agent.log.1``, ``agent.log``; other agents' logs only when it has none)."""
+    path = Path(target).expanduser()
+    if target == "-" or not path.is_dir():
+        return [AgentInput("log", target, _label(target))]
+    files = rotated_files(path, prefer=lambda name: name.lower().startswith("agent."))
+    if not files:
+        raise UsageError(f"--agent-log {target}: no log files in this directory (looked for agent.log, "
+                         "agent.log.N and their .gz)")
+    return [AgentInput("log", str(f), f.name, rotated=i < len(files) - 1) for i, f in enumerate(files)]
 
 
 def _label(target: str) -> str:
@@ -220,25 +282,18 @@ def _peek(raw: BinaryIO) -> bytes:
 
 
 def _lines(stream: IO[bytes]) -> Iterator[str]:
-    """Cleaned lines: no CR/LF, no ANSI codes, U+FFFD for bad bytes, at most MAX_LINE_BYTES."""
+    """Cleaned lines (stsdebug.logs.agent_chunks.clean_line), at most MAX_LINE_BYTES each."""
     while True:
         raw = stream.readline(MAX_LINE_BYTES + 1)
         if not raw:
             return
-        cut = False
         if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
-            raw = raw[:MAX_LINE_BYTES]
-            cut = True
             # Skip the rest of the line without holding it in memory.
             while True:
                 rest = stream.readline(MAX_LINE_BYTES)
                 if not rest or rest.endswith(b"\n"):
                     break
-        raw = raw.rstrip(b"\n").rstrip(b"\r")
-        text = raw.decode("utf-8", errors="replace")
-        if "\x1b" in text:
-            text = strip_ansi(text)
-        yield text + CUT_MARK if cut else text
+        yield clean_line(raw[:-1] if raw.endswith(b"\n") else raw)
 
 
 def _last_error_line(out: IO[bytes]) -> str:

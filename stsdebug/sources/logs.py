@@ -2,7 +2,7 @@
 
 Everything is read in binary and streamed in large chunks; decoding, colour
 codes, CRLF and over-long lines are the scanner's business
-(``stsdebug.receiverlog``). Bad input is a ``UsageError`` with one line: a missing
+(``stsdebug.logs.receiver_scan``). Bad input is a ``UsageError`` with one line: a missing
 file, a directory without logs, a file that cannot be read, a corrupt gzip file,
 stdin that is a terminal or empty.
 
@@ -12,8 +12,8 @@ index, numbered files (``x.log.2.gz``, ``x.log.1``, ``x.1.log``) from the highes
 number down, then the live file (``x.log``). Files named for the receiver are
 preferred when the directory holds other logs too.
 
-Large plain files are scanned in two halves at once (a second process), which
-is what keeps a 1 GB log near grep's speed; see bench/README.md.
+Every input is scanned in this process, in one pass: a second process was measured
+slower on the 2-CPU machines stsdebug runs on (its start-up costs more than it saves).
 """
 
 from __future__ import annotations
@@ -21,9 +21,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import os
-import pickle
 import re
-import subprocess
 import sys
 import time
 import zlib
@@ -34,18 +32,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from stsdebug.errors import SourceError, UsageError
-from stsdebug.receiverlog import (
-    CHUNK,
-    LINE_TEXT_CAP,
-    Scanner,
-    ScanResult,
-    SourceStats,
-    clean,
-    find_entry_start,
-)
+from stsdebug.logs.receiver_result import ScanResult
+from stsdebug.logs.receiver_scan import CHUNK, Scanner
+from stsdebug.logs.text import LINE_TEXT_CAP, clean
 
 GZIP_MAGIC = b"\x1f\x8b"
-PARALLEL_MIN = 96 << 20  # plain files at least this big are split between two processes
 STDIN = "-"
 
 _LOG_NAME = re.compile(
@@ -141,15 +132,19 @@ def _is_live(path: Path) -> bool:
     return bool(m and m.group("live") and not path.name.endswith(".gz"))
 
 
-def rotated_files(directory: Path) -> list[Path]:
-    """The log files in ``directory``, oldest first (see the module docstring)."""
+def rotated_files(directory: Path, prefer: Callable[[str], bool] | None = None) -> list[Path]:
+    """The log files in ``directory``, oldest first (see the module docstring).
+
+    ``prefer`` picks, by file name, the files to read when the directory holds other logs
+    too (default: names with "receiver" in them).
+    """
     try:
         entries = [p for p in directory.iterdir() if p.is_file() and not p.name.startswith(".")]
     except OSError as exc:
         raise UsageError(f"{directory}: cannot list ({exc.strerror})") from None
     logs = [p for p in entries if _LOG_NAME.match(p.name)]
-    receiver = [p for p in logs if "receiver" in p.name.lower()]
-    chosen = receiver or logs
+    wanted = prefer or (lambda name: "receiver" in name.lower())
+    chosen = [p for p in logs if wanted(p.name)] or logs
     return sorted(chosen, key=_age_key)
 
 
@@ -272,7 +267,7 @@ def open_input(inp: LogInput, deadline: float | None = None, stdin: IO[bytes] | 
     except OSError as exc:
         raise UsageError(f"{inp.name}: cannot read ({exc.strerror})") from None
     with raw:
-        yield _GzipReader(raw, inp.name) if inp.gzip else raw  # type: ignore[misc]
+        yield _GzipReader(raw, inp.name) if inp.gzip else raw
 
 
 def iter_lines(inp: LogInput, deadline: float | None = None, stdin: IO[bytes] | None = None) -> Iterator[tuple[int, str]]:
@@ -326,15 +321,10 @@ def scan(
     deadline: float | None = None,
     cancel: Callable[[], bool] | None = None,
     stdin: IO[bytes] | None = None,
-    parallel_min: int = PARALLEL_MIN,
-    parallel: bool | None = None,
     skip_old: bool = True,
+    k8s_tz: tzinfo | None = None,
 ) -> ScanReport:
-    """Scan the inputs in order into one ScanResult (line numbers restart per input).
-
-    Plain files of ``parallel_min`` bytes or more are split between two processes when
-    ``parallel`` is True, or (None) when a second CPU is idle.
-    """
+    """Scan the inputs in order into one ScanResult (line numbers restart per input)."""
     result = ScanResult()
     skipped: list[str] = []
 
@@ -351,36 +341,13 @@ def scan(
         if skip_old and window is not None and inp.rotated and inp.mtime is not None and inp.mtime < window[0] - 60:
             skipped.append(inp.name)
             continue
-        big = inp.path is not None and not inp.gzip and (inp.size or 0) >= parallel_min
-        if big and (parallel if parallel is not None else _idle_cpu()):
-            part = _scan_parallel(inp, window, tz, deadline, stop)
-        else:
-            part = _scan_one(inp, window, tz, stop, deadline, stdin)
+        part = _scan_one(inp, window, tz, stop, deadline, stdin, k8s_tz)
         result.sources.extend(part.sources)
         result.merge(part)
         if part.stopped:
             result.stopped = "cancelled" if cancel is not None and cancel() else "deadline"
             break
     return ScanReport(result, skipped)
-
-
-def _cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))  # type: ignore[attr-defined]
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
-def _idle_cpu() -> bool:
-    """Is a second CPU free? On a busy machine a second process only adds its start-up."""
-    cpus = _cpus()
-    if cpus < 2:
-        return False
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):
-        return True
-    return load <= cpus - 1
 
 
 def _scan_one(
@@ -390,8 +357,9 @@ def _scan_one(
     stop: Callable[[], bool],
     deadline: float | None,
     stdin: IO[bytes] | None,
+    k8s_tz: tzinfo | None = None,
 ) -> ScanResult:
-    scanner = Scanner(inp.name, window, tz)
+    scanner = Scanner(inp.name, window, tz, k8s_tz=k8s_tz)
     with open_input(inp, deadline, stdin) as reader:
         if isinstance(reader, _StdinReader):
             first = reader.peek_start()
@@ -411,132 +379,6 @@ def _scan_one(
     return scanner.close().finish()
 
 
-# -- two processes for one big file ---------------------------------------------------
-
-
-def _split_point(path: Path, offset: int) -> int:
-    """The first entry start at or after ``offset`` (so no entry is cut in two)."""
-    with path.open("rb") as f:
-        f.seek(max(0, offset - 1))
-        data = f.read(8 << 20)
-    nl = data.find(b"\n")
-    if nl < 0:
-        return -1
-    start = find_entry_start(data[nl + 1 :])
-    return -1 if start < 0 else offset + nl + start
-
-
-def _scan_range(
-    path: str, name: str, start: int, end: int, window: tuple[float, float] | None, tz: tzinfo | None,
-    deadline: float | None,
-) -> ScanResult:
-    """Scan bytes [start, end) of a plain file. Runs in a child process too."""
-    scanner = Scanner(name, window, tz)
-
-    def stop() -> bool:
-        return deadline is not None and time.time() > deadline
-
-    with open(path, "rb", buffering=0) as f:
-        f.seek(start)
-        scanner.read_from(f, stop=stop, limit=end - start)
-    return scanner.close().finish()
-
-
-def _worker() -> None:  # pragma: no cover - runs in the child process
-    """Child side of _scan_parallel: pickled arguments on stdin, pickled result on stdout."""
-    args = pickle.loads(sys.stdin.buffer.read())
-    sys.stdout.buffer.write(pickle.dumps(_scan_range(*args), protocol=pickle.HIGHEST_PROTOCOL))
-    sys.stdout.buffer.flush()
-
-
-def _scan_parallel(
-    inp: LogInput,
-    window: tuple[float, float] | None,
-    tz: tzinfo | None,
-    deadline: float | None,
-    stop: Callable[[], bool],
-) -> ScanResult:
-    """Scan the second half of a big file in a child process while this one scans the first.
-
-    A plain ``python -c`` child (not multiprocessing): it needs no ``__main__``
-    guard from whoever imported us, and any trouble with it only costs speed, as
-    the second half is then scanned here.
-    """
-    assert inp.path is not None and inp.size is not None
-    mid = _split_point(inp.path, inp.size // 2)
-    if mid <= 0:
-        return _scan_one(inp, window, tz, stop, deadline, None)
-    args = (str(inp.path), inp.name, mid, inp.size, window, tz, deadline)
-    proc = _start_worker(args)
-    first = _scan_range(str(inp.path), inp.name, 0, mid, window, tz, deadline)
-    second: ScanResult | None = None
-    if proc is not None:
-        out = b""
-        try:
-            while True:
-                try:
-                    out, _ = proc.communicate(timeout=0.1)
-                    break
-                except subprocess.TimeoutExpired:
-                    if stop():
-                        first.stopped = "deadline"
-                        return _one_source(first, inp.name)
-            if proc.returncode == 0:
-                second = pickle.loads(out)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError):
-            second = None
-        finally:
-            if proc.poll() is None:
-                proc.kill()  # our own child, by its handle
-                proc.wait(1)
-    if second is None:
-        second = _scan_range(str(inp.path), inp.name, mid, inp.size, window, tz, deadline)
-    first.merge(second, line_offset=first.total_lines)
-    first.sources.extend(second.sources)
-    return _one_source(first, inp.name)
-
-
-def _start_worker(args: tuple[Any, ...]) -> subprocess.Popen[bytes] | None:
-    if not sys.executable:
-        return None
-    package_root = str(Path(__file__).resolve().parents[2])
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
-    try:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", "from stsdebug.sources.logs import _worker; _worker()"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=env,
-        )
-        assert proc.stdin is not None
-        proc.stdin.write(pickle.dumps(args, protocol=pickle.HIGHEST_PROTOCOL))
-        proc.stdin.close()
-    except (OSError, ValueError):
-        return None
-    return proc
-
-
-def _one_source(result: ScanResult, name: str) -> ScanResult:
-    """Fold the per-range source stats of one file into one."""
-    parts = [s for s in result.sources if s.name == name]
-    if len(parts) <= 1:
-        return result
-    merged = SourceStats(name)
-    for s in parts:
-        merged.lines += s.lines
-        merged.bytes += s.bytes
-        merged.headers |= s.headers
-        merged.long_lines += s.long_lines
-        for ts in (s.first, s.last):
-            if ts is not None:
-                merged.first = ts if merged.first is None else min(merged.first, ts)
-                merged.last = ts if merged.last is None else max(merged.last, ts)
-    result.sources = [s for s in result.sources if s.name != name] + [merged]
-    return result
-
-
 def scan_paths(
     specs: list[str],
     window: tuple[float, float] | None,
@@ -551,10 +393,11 @@ def scan_paths(
 
 
 class LogSource:
-    """What ``ctx.source("logs")`` returns."""
+    """What ``ctx.logs`` returns."""
 
-    def __init__(self, receiver_log: list[str] | None = None, timeout: float = 10.0) -> None:
-        self.receiver_log = list(receiver_log or [])
+    def __init__(self, paths: list[str] | None = None, timeout: float = 10.0, *,
+                 receiver_log: list[str] | None = None) -> None:
+        self.receiver_log = list(paths or receiver_log or [])
         self.timeout = timeout
 
     def receiver_inputs(self) -> list[LogInput]:
@@ -567,6 +410,3 @@ class LogSource:
     def close(self) -> None:
         pass
 
-
-def from_settings(settings: Any) -> LogSource:
-    return LogSource(list(settings.receiver_log or []), float(settings.timeout))

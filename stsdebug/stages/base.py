@@ -132,10 +132,6 @@ class Context:
     mirror = SourceAccess[MirrorSource]("mirror")
     intake = SourceAccess[IntakeSource]("intake")
 
-    def source(self, name: str) -> Any:
-        """Any source by name: the older spelling of the accessors above."""
-        return self.sources.get(name)
-
     def once(self, key: str, make: Callable[[], T]) -> T:
         """``make()`` once per trace: its result, or the SourceError it raised, is shared
         with every later caller (the scope stage reads for the Kafka and ES stages).

@@ -4,16 +4,19 @@ Inputs: the receiver log (``--receiver-log``: a file, a directory of rotated
 logs, or ``-`` for stdin) and/or its health endpoint (``--receiver`` →
 ``<receiver>/health``, or ``--receiver-health`` for Kubernetes ``:1618/readiness``).
 
-Judgement (docs/stages/receiver.md explains why):
+Judgement (docs/stages/receiver.md explains why; the findings are the table in
+``receiver_rules``, the transient/persistent rule is ``recovery.judge_recovery``):
 
-* fail  - a Kafka producer failure in the window (timeouts, metadata, broker
-          unavailable, network): the receiver cannot put messages on the bus;
+* fail  - the receiver stops itself (``Stopping <app> app``, ``MissingKafkaTopics``);
+        - Kafka producer failures in the window that did not recover;
         - JSON deserialization errors in every minute the log covers in the
           window (at least 3 minutes): the sender's intake fails every time;
         - the health endpoint answers 5xx.
-* warn  - other deserialization errors, API key/authorization rejections,
-          payloads too large, Kafka warnings (not-leader, record too large),
-          other ERROR entries; or a clean log with an unreachable health endpoint.
+* warn  - Kafka failures followed by a recovery line, or quiet for three reporting
+          intervals (recovery unconfirmed); other deserialization errors, API key
+          rejections, payloads too large, Kafka warnings, other ERROR entries; a clean
+          log with an unreachable health endpoint; nothing in the window with a
+          whole-hour offset (a zone mix-up).
 * pass  - the log's window holds none of those, and/or health answered 2xx.
 * error - nothing gave a verdict and the health endpoint could not be checked,
           or the input is not a receiver log.
@@ -24,21 +27,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime, timezone, tzinfo
 
-from stsdebug.errors import SourceError, UsageError
+from stsdebug.errors import UsageError
+from stsdebug.logs.receiver_format import describe_tz, parse_tz
+from stsdebug.logs.receiver_patterns import CATEGORY_TITLES
+from stsdebug.logs.receiver_result import OTHER_REASONS, Bucket, Sample, ScanResult
 from stsdebug.model import Evidence, Figures, Hint, LogLine, LogSample, StageResult, Status, Table
-from stsdebug.receiverlog import (
-    CATEGORY_TITLES,
-    OTHER_REASONS,
-    Bucket,
-    Sample,
-    ScanResult,
-    describe_tz,
-    parse_tz,
-)
 from stsdebug.redact import Redactor
 from stsdebug.stages.base import Context
+from stsdebug.stages.receiver_health import Health, _check_health, _health_figures, _health_url
+from stsdebug.stages.receiver_rules import RULES, Facts, Found, apply
+from stsdebug.stages.recovery import judge_recovery
 
 TITLE = "StackState receiver"
 # A log scan is not a network call, but a big one takes a while: allow it time.
@@ -47,15 +47,6 @@ BUDGET_CALLS = 12.0
 RUNBOOK = "StackState receiver"
 STEADY_MINUTES = 3  # deserialization errors in every one of at least this many minutes -> fail
 TABLE_ROWS = 20
-
-
-@dataclass
-class Health:
-    url: str
-    state: str  # ok | unhealthy | unreachable
-    status: int | None = None
-    detail: str = ""  # one sentence (unreachable) or a body excerpt
-    elapsed_ms: float | None = None
 
 
 @dataclass
@@ -78,11 +69,14 @@ def run(ctx: Context) -> StageResult:
     started = time.time()
     budget = max(5.0, s.timeout * BUDGET_CALLS + 2.0)
     # Bad input (a missing file, an unknown zone) is reported before anything is waited for.
+    auto = (s.receiver_log_tz or "auto").strip().lower() == "auto"
     try:
-        tz = parse_tz(s.receiver_log_tz)
+        tz = None if auto else parse_tz(s.receiver_log_tz)
     except ValueError as exc:
         raise UsageError(f"receiver_log_tz: {exc}") from None
-    logs = ctx.source("logs") if s.receiver_log else None
+    # Receiver pods log UTC without a zone; the Linux package logs in the host's zone.
+    k8s_tz = timezone.utc if auto else tz
+    logs = ctx.logs if s.receiver_log else None
     inputs = logs.receiver_inputs() if logs is not None else []
     health = _check_health(ctx, health_url) if health_url else None
 
@@ -93,58 +87,17 @@ def run(ctx: Context) -> StageResult:
         # Leave time to assemble the result before the trace's budget for this stage ends.
         deadline = started + budget - 3.0
         report = logs.scan(
-            inputs, (ctx.window.start, ctx.window.end), tz, deadline=deadline, cancel=ctx.cancel.is_set
+            inputs, (ctx.window.start, ctx.window.end), tz, deadline=deadline, cancel=ctx.cancel.is_set,
+            k8s_tz=k8s_tz,
         )
         ctx.cache["receiver.scan"] = report.result
-        verdict = _judge_log(ctx, report.result, report.skipped, tz, evidence, hints)
+        shown_tz = timezone.utc if auto and report.result.layouts == {"kubernetes"} else tz
+        verdict = _judge_log(ctx, report.result, report.skipped, shown_tz, evidence, hints,
+                             zones=_zone_note(report.result, auto, tz))
     if health is not None:
         evidence.append(_health_figures(health))
     status, summary = _combine(verdict, health, hints)
     return ctx.result(status, summary, evidence, hints)
-
-
-# --- health ------------------------------------------------------------------------
-
-
-def _health_url(receiver: str | None, explicit: str | None) -> str | None:
-    if explicit:
-        return explicit
-    if not receiver:
-        return None
-    base = receiver.split("?", 1)[0].rstrip("/")
-    for suffix in ("/stsAgent/intake", "/stsAgent"):
-        if base.endswith(suffix):
-            base = base[: -len(suffix)]
-    return base + "/health"
-
-
-def _check_health(ctx: Context, url: str) -> Health:
-    from stsdebug.sources.http import HttpStatusError, display_url
-
-    http = ctx.source("http")
-    shown = display_url(url)
-    try:
-        resp = http.get(url, system="the receiver health endpoint")
-    except HttpStatusError as exc:
-        if exc.status >= 500:
-            return Health(shown, "unhealthy", exc.status, exc.body[:200])
-        return Health(shown, "unreachable", exc.status, str(exc))
-    except SourceError as exc:
-        return Health(shown, "unreachable", None, str(exc))
-    return Health(shown, "ok", resp.status, resp.excerpt(), resp.elapsed_ms)
-
-
-def _health_figures(h: Health) -> Figures:
-    f = Figures("Receiver health endpoint").add("URL", h.url)
-    if h.status is not None:
-        f.add("HTTP status", h.status)
-    if h.elapsed_ms is not None:
-        f.add("Answered in", round(h.elapsed_ms), "ms")
-    if h.state == "unreachable":
-        f.add("Problem", h.detail)
-    elif h.detail:
-        f.add("Body", h.detail)
-    return f
 
 
 def _combine(verdict: LogVerdict | None, health: Health | None, hints: list[Hint]) -> tuple[Status, str]:
@@ -214,12 +167,13 @@ def _judge_log(
     tz: tzinfo | None,
     evidence: list[Evidence],
     hints: list[Hint],
+    zones: str = "",
 ) -> LogVerdict:
     names = ", ".join(s.name for s in r.sources) or "the receiver log"
     total = r.total_lines
     fig = Figures("Receiver log")
     evidence.append(fig)
-    _input_figures(fig, r, skipped, tz)
+    _input_figures(fig, r, skipped, tz, zones)
 
     timed = r.has_headers
     part = "in" if timed else "untimed"
@@ -251,10 +205,6 @@ def _judge_log(
     counts = {cat: r.count(part, cat) for cat in CATEGORY_TITLES}
     for cat, title in CATEGORY_TITLES.items():
         fig.add(f"{title}{' in the window' if timed else ''}", counts[cat])
-    for cat in ("deserialization", "kafka"):
-        before = r.bucket("before", cat)
-        if before.count:
-            fig.add(f"{CATEGORY_TITLES[cat]} before the window", f"{before.count:,} (last at {_fmt(before.last, tz)})")
     if r.stopped:
         fig.add("Scan", f"stopped early ({r.stopped}); the rest of the log was not read")
 
@@ -270,112 +220,41 @@ def _judge_log(
             if cat != "warning":
                 evidence.extend(_samples(CATEGORY_TITLES[cat], r.bucket(part, cat), redactor))
 
+    offset = _hour_offset(r, ctx.window.start, ctx.window.end, ctx.now) if timed else None
+    if offset is not None:
+        fig.add("Time zone check", offset)
+        hints.append(Hint(
+            "The newest entry sits a whole number of hours away from now: the log's timestamps are "
+            "probably in another zone than stsdebug assumed (UTC for the Kubernetes layout, the local "
+            "zone for the Linux package). Set STSDEBUG_RECEIVER_LOG_TZ (or receiver_log_tz in the "
+            "profile) to the receiver's zone, e.g. UTC or Europe/Amsterdam.",
+            RUNBOOK,
+        ))
     if timed and r.lines["in"] == 0:
-        return LogVerdict(None, _nothing_in_window(ctx, r, tz, hints))
+        text = _nothing_in_window(ctx, r, tz, hints)
+        if offset is not None:
+            return LogVerdict(Status.WARN, _sentence(f"Cannot judge the receiver log: {text}; {offset}"))
+        return LogVerdict(None, text)
 
     where = "in the window" if timed else "in the log (no timestamps, so the window was not applied)"
     stopped = " (the scan stopped early; only part of the log was read)" if r.stopped else ""
-    # (status, headline for the summary, short form for "also: ...")
-    findings: list[tuple[Status, str, str]] = []
+    steady = timed and _steady(deser, ctx.window.start, ctx.window.end, r)
     kafka = r.bucket(part, "kafka")
-    if kafka.fail_count:
-        findings.append((
-            Status.FAIL,
-            f"The receiver cannot put messages on Kafka: {_n(kafka.fail_count, 'Kafka producer failure')} "
-            f"{where}, the last at {_fmt(kafka.last, tz)} ({_top_reason(kafka)})",
-            _n(kafka.fail_count, "Kafka producer failure"),
-        ))
-        hints.append(Hint(
-            "The receiver cannot write to Kafka: check that the Kafka brokers are up and reachable from the "
-            "receiver (Kubernetes: the <release>-kafka pods, stackstate-kafka-headless:9092), then check "
-            "the topic with --kafka.",
-            "Kafka",
-        ))
-    if deser.count:
-        whole = deser.count - deser.partial_count
-        if whole and timed and _steady(deser, ctx.window.start, ctx.window.end, r):
-            findings.append((
-                Status.FAIL,
-                f"The receiver refused intake payloads in every minute of the window it logged: "
-                f"{_n(deser.count, 'JSON deserialization error')} ({_top_reason(deser)})",
-                _n(deser.count, "JSON deserialization error"),
-            ))
-        elif whole:
-            findings.append((
-                Status.WARN,
-                f"The receiver refused {_n(whole, 'intake payload')} with JSON deserialization "
-                f"errors {where}"
-                + (f" and dropped {_n(deser.partial_count, 'item')} from others" if deser.partial_count else "")
-                + f" ({_top_reason(deser)})",
-                _n(deser.count, "JSON deserialization error"),
-            ))
-        else:
-            findings.append((
-                Status.WARN,
-                f"The receiver dropped {_n(deser.count, 'item')} from accepted payloads with JSON "
-                f"deserialization errors {where} ({_top_reason(deser)})",
-                _n(deser.count, "JSON deserialization error"),
-            ))
-        hints.append(Hint(
-            "Find the sender and the payload: the agent logs each refused payload as 'Error code \"400 Bad "
-            "Request\" received while sending transaction to ...: Failed to deserialize JSON ...'. "
-            "Check a captured payload with `stsdebug validate payload.json`.",
-            RUNBOOK,
-        ))
-    kafka_warn = kafka.count - kafka.fail_count
-    if kafka_warn:
-        findings.append((
-            Status.WARN,
-            f"The receiver logged {_n(kafka_warn, 'Kafka producer warning')} {where} "
-            "(retried or single dropped records; data still flows)",
-            _n(kafka_warn, "Kafka producer warning"),
-        ))
-    auth = r.bucket(part, "auth")
-    if auth.count:
-        findings.append((
-            Status.WARN,
-            f"The receiver rejected {_n(auth.count, 'request')} for the API key or authorization "
-            f"{where} ({_top_reason(auth)})",
-            _n(auth.count, "API key rejection"),
-        ))
-        hints.append(Hint(
-            "Compare the API key the agent sends (stackstate.yaml api_key, or STS_API_KEY) with the "
-            "receiver's; the agent log says 'API Key invalid, dropping transaction'.",
-            "StackState Agent",
-        ))
-    payload = r.bucket(part, "payload")
-    if payload.count:
-        findings.append((
-            Status.WARN,
-            f"The receiver refused {_n(payload.count, 'payload')} as too large {where} ({_top_reason(payload)})",
-            _n(payload.count, "oversized payload"),
-        ))
-        hints.append(Hint(
-            "The receiver refused oversized requests (HTTP 413); the agent drops those transactions. "
-            "Send smaller batches or raise the receiver's request size limit.",
-            RUNBOOK,
-        ))
-    stale = r.bucket(part, "stale")
-    if stale.count:
-        findings.append((
-            Status.WARN,
-            f"The receiver dropped metric points as too old {_n(stale.count, 'time')} {where} "
-            f"({_top_reason(stale)})",
-            _n(stale.count, "drop of too-old points", "drops of too-old points"),
-        ))
-        hints.append(Hint(
-            "The receiver ignores data points older than it accepts: check the clock of the agent host and "
-            "the timestamps the integration sends (epoch seconds).",
-            RUNBOOK,
-        ))
-    errors = r.bucket(part, "error")
-    if errors.count:
-        findings.append((
-            Status.WARN,
-            f"The receiver logged {_n(errors.count, 'other ERROR entry', 'other ERROR entries')} {where} "
-            f"({_top_reason(errors)})",
-            _n(errors.count, "other error"),
-        ))
+    # Whether data flows on downstream is not known here: the recovery of a quiet producer stays
+    # unconfirmed and the Kafka stage judges the topic.
+    recovery = judge_recovery(kafka.last, r.recovered_at.get("kafka"), ctx.window.end,
+                              downstream_fresh=None) if kafka.fail_count and timed else None
+    recovered = f" at {_fmt(r.recovered_at['kafka'], tz)}" if recovery and recovery.recovered_at else ""
+    findings: list[Found] = []
+    for rule in RULES:
+        b = r.bucket(part, rule.category)
+        facts = Facts(b, steady, where, _fmt(b.last, tz), _top_reason(b),
+                      recovery if rule.category == "kafka" else None, recovered, _fmt(b.first, tz))
+        found = apply(rule, facts)
+        if found is not None:
+            findings.append(found)
+            if found.hint is not None:
+                hints.append(found.hint)
 
     if not findings:
         warned = counts["warning"]
@@ -388,20 +267,20 @@ def _judge_log(
                 f"({scope}{extra}){stopped}"
             ),
         )
-    findings.sort(key=lambda f: f[0] is not Status.FAIL)  # stable: fails first, in order
-    status, headline, _ = findings[0]
-    also = [short for _, _, short in findings[1:]]
+    findings.sort(key=lambda f: f.status is not Status.FAIL)  # stable: fails first, in order
+    also = [f.short for f in findings[1:]]
     tail = f"; also {', '.join(also)}" if also else ""
-    return LogVerdict(status, _sentence(headline + tail + stopped))
+    lead = findings[0]
+    if lead.inferred:
+        tail += (f" (recognised by inferred wording: {', '.join(lead.inferred)}; the patterns are listed in "
+                 "docs/stages/receiver.md and can be extended)")
+    if timed:
+        evidence.insert(1, _timeline(r, part, tz))
+    return LogVerdict(lead.status, _sentence(lead.headline + tail + stopped))
 
 
 def _n(count: int, singular: str, plural: str | None = None) -> str:
     return f"{count:,} {singular if count == 1 else (plural or singular + 's')}"
-
-
-def _worst(a: Status, b: Status) -> Status:
-    order = [Status.PASS, Status.WARN, Status.FAIL]
-    return a if order.index(a) >= order.index(b) else b
 
 
 def _steady(b: Bucket, start: float, end: float, r: ScanResult) -> bool:
@@ -444,7 +323,7 @@ def _nothing_in_window(ctx: Context, r: ScanResult, tz: tzinfo | None, hints: li
     return text
 
 
-def _input_figures(fig: Figures, r: ScanResult, skipped: list[str], tz: tzinfo | None) -> None:
+def _input_figures(fig: Figures, r: ScanResult, skipped: list[str], tz: tzinfo | None, zones: str) -> None:
     if len(r.sources) == 1:
         src = r.sources[0]
         fig.add("Read", f"{src.name} ({_size(src.bytes)}, {src.lines:,} lines)")
@@ -456,7 +335,7 @@ def _input_figures(fig: Figures, r: ScanResult, skipped: list[str], tz: tzinfo |
     if r.first is not None and r.last is not None:
         fig.add("Log covers", f"{_fmt(r.first, tz)} to {_fmt(r.last, tz)}")
     if r.naive_ts:
-        fig.add("Time zone", f"timestamps carry no zone; read as {describe_tz(tz)}")
+        fig.add("Time zone", zones or f"timestamps carry no zone; read as {describe_tz(tz)}")
     long_lines = sum(s.long_lines for s in r.sources)
     if long_lines:
         fig.add("Over-long lines (only their first 4 KB read)", long_lines)
@@ -558,3 +437,55 @@ def _size(n: int) -> str:
     if n < 1 << 30:
         return f"{n / (1 << 20):.1f} MB"
     return f"{n / (1 << 30):.2f} GB"
+
+
+# --- time zone and timeline ------------------------------------------------------------
+
+
+def _zone_note(r: ScanResult, auto: bool, tz: tzinfo | None) -> str:
+    if not r.naive_ts:
+        return ""
+    if not auto:
+        return f"timestamps carry no zone; read as {describe_tz(tz)} (receiver_log_tz)"
+    parts = []
+    if "kubernetes" in r.layouts:
+        parts.append("Kubernetes layout read as UTC (receiver pods log UTC)")
+    if "linux" in r.layouts:
+        parts.append(f"Linux layout read as {describe_tz(None)}")
+    return "timestamps carry no zone; " + "; ".join(parts) + " (override: receiver_log_tz)"
+
+
+def _hour_offset(r: ScanResult, start: float, end: float, now: float) -> str | None:
+    """A sentence when the newest entry lies about a whole number of hours from now: in the
+    future, or just before the window. None when nothing suggests a zone mix-up."""
+    newest = r.last
+    if newest is None:
+        return None
+    delta = newest - now
+    if delta > 300:
+        where = "in the future"
+    elif newest < start and now - newest < 15 * 3600:
+        where = "old"
+    else:
+        return None
+    hours = round(abs(delta) / 3600)
+    if hours < 1 or abs(abs(delta) - hours * 3600) > 600:
+        return None
+    return (f"the newest entry is about {hours} h {where} ({_fmt(newest, None)}), a whole-hour offset: "
+            "its timestamps are probably in another time zone than the one assumed")
+
+
+def _timeline(r: ScanResult, part: str, tz: tzinfo | None) -> Table:
+    rows: list[list[object]] = []
+    for cat, title in CATEGORY_TITLES.items():
+        b = r.bucket(part, cat)
+        if not b.count or cat == "warning":
+            continue
+        span = (b.last - b.first) / 60 if b.first is not None and b.last is not None else 0.0
+        rate = f"{b.count / span:.1f}/min" if span >= 1 else "-"
+        rec = r.recovered_at.get(cat)
+        rows.append([title, b.count, _fmt(b.first, tz), _fmt(b.last, tz), rate,
+                     _fmt(rec, tz) if rec is not None and b.last is not None and rec >= b.last else "-"])
+    return Table("Timeline in the window", ["kind", "count", "first seen", "last seen", "rate", "recovered at"],
+                 rows, "recovered at: the last recovery line (Kafka 'Connected', 'Cluster ID') after the "
+                       "last problem" if rows else None)

@@ -77,7 +77,7 @@ def test_census_counts_documents_per_prefix_without_downloading(es_url: str) -> 
     assert c.prefixes["aws."].newest == pytest.approx(now - AWS.newest_age, abs=1.0)
     assert not c.sampled
     # Cached, errors included: the second call sends nothing.
-    es: ESSource = ctx.source("es")
+    es: ESSource = ctx.es
     sent = es.requests
     assert ctx.census.elasticsearch() is c and es.requests == sent
     ctx.sources.close()

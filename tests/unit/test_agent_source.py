@@ -16,7 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from stsdebug import source_factory
+
 from stsdebug.errors import SourceError, UsageError
+from stsdebug.logs import agent_chunks
 from stsdebug.settings import Settings
 from stsdebug.sources import agent as src
 from stsdebug.sources.agent import AgentInput, AgentSource
@@ -34,7 +37,7 @@ def log_input(path: Path | str) -> AgentInput:
 
 
 def test_inputs_follow_the_settings():
-    s = src.from_settings(Settings(agent_output="out.txt", agent_log="-", agent_cmd="stackstate-agent status", timeout=4))
+    s = source_factory.build("agent", source_factory.configs_from(Settings(agent_output="out.txt", agent_log="-", agent_cmd="stackstate-agent status", timeout=4)))
     kinds = [(i.kind, i.label, i.windowed) for i in s.inputs()]
     assert kinds == [("cmd", "stackstate-agent status", False), ("output", "out.txt", False), ("log", "stdin", True)]
     assert s.cmd_timeout == 12.0
@@ -86,11 +89,11 @@ def test_huge_lines_are_cut_and_the_next_line_survives(tmp_path: Path):
     path = tmp_path / "agent.log"
     with path.open("wb") as f:
         f.write(b"first\n")
-        f.write(b"x" * (3 * src.MAX_LINE_BYTES + 17) + b"\n")
+        f.write(b"x" * (3 * agent_chunks.MAX_LINE_BYTES + 17) + b"\n")
         f.write(b"after\n")
     lines = read(AgentSource(), log_input(path))
     assert [n for n, _ in lines] == [1, 2, 3]
-    assert lines[1][1].endswith(src.CUT_MARK) and len(lines[1][1]) == src.MAX_LINE_BYTES + len(src.CUT_MARK)
+    assert lines[1][1].endswith(agent_chunks.CUT_MARK) and len(lines[1][1]) == agent_chunks.MAX_LINE_BYTES + len(agent_chunks.CUT_MARK)
     assert lines[2][1] == "after"
 
 
@@ -200,3 +203,17 @@ def test_a_failing_command_reports_its_exit_status_and_last_error_line():
 def test_bad_command_lines_are_refused(cmd: str, message: str):
     with pytest.raises(UsageError, match=message):
         read(AgentSource(), cmd_input(cmd))
+
+
+def test_a_huge_line_in_a_log_read_in_chunks_is_cut_and_counted_once(tmp_path: Path):
+    from stsdebug.logs.agent_scan import AgentScan
+
+    path = tmp_path / "agent.log"
+    rec = b"2024-05-14 10:00:00 UTC | CORE | ERROR | (pkg/forwarder/worker.go:1 in process) | "
+    path.write_bytes(rec + b"Too many errors for endpoint 'https://x:7077/stsAgent': retrying later\n"
+                     + rec + b"x" * (3 * agent_chunks.MAX_LINE_BYTES) + b"\n"
+                     + rec + b"Too many errors for endpoint 'https://x:7077/stsAgent': retrying later\n")
+    source = AgentSource(log=str(path))
+    r = source.scan(source.inputs()[0], AgentScan())
+    assert r.lines == 3 and r.count("endpoint_blocked") == 2
+    assert [h.n for h in r.finding("endpoint_blocked").samples.shown()] == [1, 3]

@@ -15,6 +15,7 @@ from stsdebug.integrations import Matcher, find
 from stsdebug.model import LogSample, StageResult, Status, Table, Text, Window
 from stsdebug.settings import Settings
 from stsdebug.stages import agent as stage
+from stsdebug.stages import agent_common
 from stsdebug.stages.base import Context, Sources, load_stage
 from stsdebug.trace import Trace
 
@@ -95,7 +96,7 @@ def test_invalid_api_key_fails_citing_the_403_lines():
     assert lines[0][1].startswith("API Key invalid, dropping transaction for https://stackstate.example.com")
     assert sample(result, "API key refused (403)").total_matches == 6
     assert "api_key in /etc/stackstate-agent/stackstate.yaml" in result.hints[0].text
-    assert result.hints[0].runbook == stage.RUNBOOK_LOG
+    assert result.hints[0].runbook == agent_common.RUNBOOK_LOG
 
 
 def test_connection_refused_fails_and_shows_the_endpoint_being_given_up():
@@ -132,7 +133,7 @@ def test_receiver_rejections_fail_and_surface_the_receivers_message():
                            "member 'internalHostname'")
     table = next(e for e in result.evidence if isinstance(e, Table) and e.title == "Receiver messages")
     assert table.rows[0][0] == 3
-    assert result.hints[0].runbook == stage.RUNBOOK_RECEIVER
+    assert result.hints[0].runbook == agent_common.RUNBOOK_RECEIVER
 
 
 def test_errors_followed_by_a_success_are_a_warning():
@@ -271,7 +272,7 @@ def test_check_output_with_a_traceback_and_zero_samples_fails():
     assert [n for n, _ in cited(result, "Check errors")] == [3, 44]
     assert cited(result, "Zero metric samples") == [(38, "Metric Samples: Last Run: 0")]
     assert cited(result, "Failing service checks")[1] == (18, '"status": 2')
-    assert result.hints[0].runbook == stage.RUNBOOK_CHECK
+    assert result.hints[0].runbook == agent_common.RUNBOOK_CHECK
 
 
 def test_an_empty_series_section_fails_for_the_integrations_check():
@@ -330,7 +331,7 @@ def test_kubernetes_explains_agent_types_and_which_log_to_read():
     assert result.status is Status.FAIL and "time out" in result.summary
     text = next(e for e in result.evidence if isinstance(e, Text) and e.title.startswith("Which agent supplies"))
     assert "Cluster Agent" in text.text and "Kubernetes events" in text.text and "ClusterCheck Agent" in text.text
-    hint = next(h for h in result.hints if h.runbook == stage.RUNBOOK_K8S)
+    hint = next(h for h in result.hints if h.runbook == agent_common.RUNBOOK_K8S)
     assert "node Agent" in hint.text and "written by component CLUSTER (the Cluster Agent)" in hint.text
 
 
@@ -451,6 +452,14 @@ EXPECTED = {
     "check_app_json.txt": ("custom", Status.WARN, NOW),
     "status_healthy.txt": ("mysql", Status.PASS, NOW),
     "status_api_key_invalid.txt": ("mysql", Status.FAIL, NOW),
+    "agent_rfc3339_refused.log": ("mysql", Status.FAIL, NOW),
+    "agent_json_refused.log": ("mysql", Status.FAIL, NOW),
+    "agent_transactional.log": ("mysql", Status.FAIL, NOW),
+    "agent_no_scheme.log": ("mysql", Status.FAIL, NOW),
+    "agent_python_check.log": ("custom", Status.FAIL, NOW),
+    "agent_unknown_format.log": ("mysql", Status.ERROR, NOW),
+    "check_aws_topology.txt": ("custom", Status.WARN, NOW),
+    "status_unable_to_validate.txt": ("mysql", Status.PASS, NOW),
 }
 
 
@@ -472,4 +481,5 @@ def test_every_fixture_gives_its_documented_judgement_with_valid_spans(name: str
                 quoted += 1
                 assert line.n >= 1
                 assert line.match is None or 0 <= line.match[0] < line.match[1] <= len(line.text)
-    assert quoted or status is Status.PASS
+    # Every problem cites its lines; a pass, an unreadable input or "not observed" has none to cite.
+    assert quoted or status in (Status.PASS, Status.ERROR) or "not observed" in result.summary

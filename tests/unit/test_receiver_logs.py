@@ -122,8 +122,9 @@ def test_scanning_the_rotated_directory_keeps_time_order():
     report = logs.scan(logs.expand([str(FIX / "rotated")]), (T10 - 7200, T10 + 3600), UTC)
     b = report.result.problems["in"]["deserialization"]
     assert b.count == 12
-    assert [s.reason for s in b.samples()] == ["file-3"] * 3 + ["live"] * 3
-    assert b.reasons["file-3"].first == T10 - 3600 and b.reasons["live"].last == T10 + 40
+    # Reasons group by template (file-3 and file-2 alike read "file-N"); samples keep the real text.
+    assert [s.lines[0].text.rsplit(": ", 1)[-1] for s in b.samples()] == ["file-3"] * 3 + ["live"] * 3
+    assert b.reasons["file-N"].first == T10 - 3600 and b.reasons["live"].last == T10 + 40
     assert [s.name.rsplit("/", 1)[-1] for s in report.result.sources][0] == "stackstate-receiver.log.3.gz"
 
 
@@ -218,27 +219,6 @@ def _big_log(path: Path, n: int = 30000) -> None:
         else:
             rows.append(f"{ts} [t] INFO  com.stackstate.receiver.X - fine {i}\n")
     path.write_text("".join(rows))
-
-
-def _summary(r):
-    return (
-        r.lines,
-        {p: {c: (b.count, b.fail_count, sorted((k, v.count, v.first, v.last) for k, v in b.reasons.items()))
-             for c, b in r.problems[p].items()} for p in r.problems},
-        {c: [[(ln.n, ln.text, ln.match) for ln in s.lines] for s in b.samples()] for c, b in r.problems["in"].items()},
-        [(s.name, s.lines, s.bytes) for s in r.sources],
-    )
-
-
-def test_a_big_file_scanned_in_two_processes_matches_one(tmp_path):
-    path = tmp_path / "stackstate-receiver.log"
-    _big_log(path)
-    window = (T10 + 3600, T10 + 5 * 3600)
-    inputs = logs.expand([str(path)])
-    one = logs.scan(inputs, window, UTC, parallel=False).result
-    two = logs.scan(inputs, window, UTC, parallel_min=0, parallel=True).result
-    assert _summary(one) == _summary(two)
-    assert one.lines["in"] > 0 and one.lines["before"] > 0 and one.lines["after"] > 0
 
 
 def test_scan_paths_for_scripts(tmp_path):

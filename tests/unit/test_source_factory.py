@@ -87,7 +87,7 @@ def test_accessors_are_typed_lazy_shared_and_substitutable() -> None:
     fake = object()
     sources = Sources(EVERYTHING, {"kafka": fake})
     ctx = _ctx(EVERYTHING, sources)
-    assert ctx.kafka is fake and ctx.source("kafka") is fake  # the older spelling still works
+    assert ctx.kafka is fake
     es = ctx.es
     assert isinstance(es, ESSource) and ctx.es is es  # built once, shared by every stage
     assert Context.kafka.name == "kafka"  # on the class, the accessor itself

@@ -276,7 +276,7 @@ def test_fake_sources_are_used():
             FakeKafka.closed = True
 
     def uses(ctx):
-        assert isinstance(ctx.source("kafka"), FakeKafka)
+        assert isinstance(ctx.kafka, FakeKafka)
         return ctx.result(Status.PASS, "ok")
 
     t = Trace(settings(), stages=stages(uses), sources={"kafka": FakeKafka()}).run()

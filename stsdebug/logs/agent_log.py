@@ -1,0 +1,183 @@
+"""Agent log records: forwarder, transactional forwarder and check messages."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from stsdebug.logs.agent_base import ScanState
+from stsdebug.logs.agent_format import LogRecord
+from stsdebug.logs.agent_patterns import (
+    _API_KEY_RE,
+    _BATCHER_RE,
+    _BLOCKED_RE,
+    _CHECK_ERROR_RE,
+    _FORWARDER_CONTEXT_RE,
+    _GIVING_UP_RE,
+    _HTTP_ERROR_RE,
+    _PY_FILE_RE,
+    _REJECTED_RE,
+    _RUNNING_RE,
+    _SEND_ERROR_RE,
+    _SUCCESS_RE,
+    _TRIGGER_RE,
+    _TX_FAILED_RE,
+    _TX_SENT_RE,
+    API_KEY,
+    BATCHER,
+    BLOCKED,
+    CAUSES,
+    CHECK_ERROR,
+    CHECK_RAN,
+    HTTP_ERROR,
+    REJECTED,
+    SEND_ERROR,
+    SUCCESS,
+    _error_of_json,
+    _first_line,
+    _url_of,
+)
+
+
+class LogRecords(ScanState):
+    """Classifies one agent log record (a line with the agent's header)."""
+
+    def _record(self, n: int, text: str, rec: LogRecord) -> None:
+        start = rec.msg_start
+        msg = text[start:]
+        check = rec.check
+        if check is None and msg[:1] == "(":
+            check = self._python_check(msg)
+            self._record_check = check
+        if check:
+            self._saw_check(check, n)
+        if not _TRIGGER_RE.search(msg) and not (check and rec.level in ("ERROR", "CRITICAL", "CRIT")):
+            return
+        ts = rec.ts
+        if check != rec.check:
+            rec = replace(rec, check=check)
+
+        def span(m: re.Match[str], group: str | int = 0) -> tuple[int, int]:
+            return (start + m.start(group), start + m.end(group))
+
+        m = _CHECK_ERROR_RE.search(msg)
+        if m:
+            check = m.group("name") or rec.check
+            self._saw_check(check, n)
+            self._run_error(check)
+            self._add(CHECK_ERROR, n, text, span(m, "msg"), ts=ts, check=check,
+                      detail=_error_of_json(m.group("msg")))
+            return
+        m = _RUNNING_RE.search(msg)
+        if m and "forwarder" not in rec.location:
+            check = m.group("name") or rec.check
+            self._saw_check(check, n)
+            self._running = None if m.group("done") == "Done r" else check
+            runs = self._runs(check)
+            if runs is not None:
+                if m.group("done") == "Done r":
+                    if not runs.failing:
+                        runs.clean += 1
+                        runs.last_clean_n = n
+                    runs.failing = False
+                else:
+                    runs.runs += 1
+                    runs.failing = False
+            self._add(CHECK_RAN, n, text, span(m), ts=ts, check=check,
+                      detail="done" if m.group("done") == "Done r" else "started")
+            return
+        m = _API_KEY_RE.search(msg)
+        if m:
+            self._add(API_KEY, n, text, span(m), ts=ts, detail=m.group("url"))
+            return
+        m = _REJECTED_RE.search(msg)
+        if m:
+            status = m.group("status")
+            body = m.group("body").strip() or "(no message from the receiver)"
+            body_span = span(m, "body") if m.group("body").strip() else span(m, "status")
+            self._add(REJECTED, n, text, body_span, ts=ts, detail=f"{status}: {body}")
+            return
+        m = _SUCCESS_RE.search(msg)
+        if m:
+            self._add(SUCCESS, n, text, span(m), ts=ts, detail=m.group("url"))
+            return
+        m = _TX_SENT_RE.search(msg)
+        if m:
+            # A 4xx answer is no error for go-retryablehttp: even a refused key logs this line.
+            self._add(SUCCESS, n, text, span(m), ts=ts, detail="transactional forwarder")
+            return
+        m = _TX_FAILED_RE.search(msg)
+        if m:
+            self._transactional_failure(n, text, start, msg, ts)
+            return
+        m = _BLOCKED_RE.search(msg)
+        if m:
+            self._add(BLOCKED, n, text, span(m), ts=ts, detail=m.group("url"))
+            return
+        forwarder = "forwarder" in rec.location or "batcher" in rec.location
+        if forwarder or _FORWARDER_CONTEXT_RE.search(msg):
+            m = _HTTP_ERROR_RE.search(msg)
+            if m:
+                self._add(HTTP_ERROR, n, text, span(m, "status"), ts=ts, detail=m.group("status"))
+                return
+            for kind, pattern in CAUSES:
+                c = pattern.search(msg)
+                if c:
+                    self._add(kind, n, text, span(c), ts=ts, detail=_url_of(msg))
+                    return
+            m = _BATCHER_RE.search(msg)
+            if m:
+                self._add(BATCHER, n, text, span(m, "detail"), ts=ts, detail=_first_line(m.group("detail")))
+                return
+            m = _SEND_ERROR_RE.search(msg)
+            if m and rec.level in ("ERROR", "WARN", "WARNING", "CRITICAL", "CRIT"):
+                self._add(SEND_ERROR, n, text, span(m, "detail"), ts=ts, detail=_first_line(m.group("detail")))
+                return
+            return
+        if rec.check and rec.level in ("ERROR", "CRITICAL", "CRIT"):
+            # A Python check's own error message: `mysql:1a2b... | (mysql.py:239) | ...`.
+            body = re.match(r"[^|]*\| (?:\([^)]*\) \| )?", msg)
+            b = body.end() if body else 0
+            self._add(CHECK_ERROR, n, text, (start + b, len(text)), ts=ts, check=rec.check,
+                      detail=_first_line(msg[b:]))
+            self._run_error(rec.check)
+
+    def _transactional_failure(self, n: int, text: str, start: int, msg: str, ts: float | None) -> None:
+        """A failed transactional post, whatever the cause; the cause is read after the payload."""
+        g = _GIVING_UP_RE.search(msg)
+        tail_at = g.start("cause") if g else max(msg.rfind("}. "), msg.rfind("]. ")) + 3
+        tail = msg[tail_at:] if tail_at > 2 else msg
+        offset = start + (tail_at if tail_at > 2 else 0)
+        url = _url_of(msg[g.start():]) if g else _url_of(tail)
+        if g and not url:
+            url = g.group("url")
+        self.cause(n, text, offset, tail, ts, url)
+
+    def cause(self, n: int, text: str, offset: int, tail: str, ts: float | None, url: str) -> None:
+        """A failed post: the kind its cause names (CAUSES), else a send error quoting it."""
+        for kind, pattern in CAUSES:
+            c = pattern.search(tail)
+            if c:
+                self._add(kind, n, text, (offset + c.start(), offset + c.end()), ts=ts, detail=url)
+                return
+        self._add(SEND_ERROR, n, text, (offset, offset + len(tail)), ts=ts, detail=_first_line(tail))
+
+    def _python_check(self, msg: str) -> str | None:
+        """The check a ``(file.py:N) | msg`` line speaks for: the check running around it
+        (between its "Running check" and "Done running check"), else the file's name."""
+        m = _PY_FILE_RE.match(msg)
+        if m is None:
+            return None
+        stem = m.group("file")
+        if stem in self.checks_seen or self._running is None:
+            return stem
+        return self._running
+
+    def _run_error(self, check: str | None) -> None:
+        runs = self._runs(check)
+        if runs is not None:
+            runs.errors += 1
+            runs.failing = True
+
+    # -- plain lines: tracebacks, check and status output ------------------------------
+

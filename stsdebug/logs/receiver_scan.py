@@ -1,0 +1,511 @@
+"""The streaming receiver log scanner. Pure: it is fed bytes, it reads nothing itself.
+
+An *entry* is a header line plus the lines after it that do not start a new
+header: Java/Scala stack traces (``\\tat ...``, ``Caused by: ...``,
+``... 12 more``) and multi-line messages stay with their entry.
+
+The scanner is built for big logs: it works on bytes in large chunks, finds
+candidate entries with two substring searches (``ERROR``, ``WARN``) and runs
+regexes only on those entries. Everything else is only counted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from datetime import tzinfo
+from typing import Any
+
+from stsdebug.logs.receiver_format import (
+    _HEADER,
+    _NEXT_HEADER,
+    _UNSEEN,
+    HEADER_START,
+    Clock,
+    _entry_start,
+    _last_header_start,
+    _next_header,
+    _shape_info,
+    find_entry_start,
+    parse_entries,
+)
+from stsdebug.logs.receiver_patterns import (
+    RECOVERY,
+    Classified,
+    classify_template,
+    id_template,
+    template,
+)
+from stsdebug.logs.receiver_result import Bucket, ScanResult, SourceStats
+from stsdebug.logs.search import find_all
+from stsdebug.logs.text import LINE_TEXT_CAP, decode
+
+MAX_LINE_BYTES = 1 << 20  # a line longer than this is cut to LINE_TEXT_CAP; the rest is skipped
+MAX_CARRY = 4 << 20  # an entry longer than this is split (its tail is read as a headless entry)
+_NEEDLES = (b"ERROR", b"WARN")
+
+# --- scanner ---------------------------------------------------------------------
+
+CHUNK = 8 << 20  # bytes read at a time
+_CACHE_MAX = 4096  # classifications remembered (entries repeat, bar timestamp and thread)
+_CACHE_BODY_MAX = 16384  # only entries up to this size are remembered
+_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_NOT_A_PROBLEM = Classified("", "", "", "", 0, None)
+
+
+class Scanner:
+    """Streaming scanner for one source: ``feed`` bytes in any pieces (or ``read_from``
+    a binary file), then ``close``.
+
+    ``window`` is (start, end) epoch seconds; None counts everything as in the window.
+    ``line_base`` is the number of lines before the first byte (for scanning a file
+    in parallel ranges). Memory stays bounded: one buffer of CHUNK + MAX_CARRY bytes.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        window: tuple[float, float] | None = None,
+        tz: tzinfo | None = None,
+        *,
+        k8s_tz: tzinfo | None = None,
+        result: ScanResult | None = None,
+        line_base: int = 0,
+    ) -> None:
+        self.window = window
+        self.clock = Clock(tz, k8s_tz)
+        self.result = result if result is not None else ScanResult()
+        self.stats = SourceStats(source)
+        self.result.sources.append(self.stats)
+        self._line = line_base  # lines processed so far (absolute)
+        self._buf = bytearray(CHUNK + MAX_CARRY)
+        self._len = 0  # valid bytes in _buf; they are the carry: the unfinished last entry
+        self._skipping = False  # inside an over-long line, discarding bytes up to its end
+        self._prev_ts: float | None = None  # timestamp of the last entry processed
+        self._prev_counted = False  # the last entry was a problem (its split tail is not counted again)
+        # Classifications by template (digits as 0), and by template with ids as <id>.
+        self._cache: dict[tuple[bytes, bytes], Classified] = {}
+        self._id_cache: dict[tuple[bytes, bytes], Classified] = {}
+        self._shapes: dict[bytes, int] = {}  # header line shapes, see _shape_info
+
+    # -- input ----------------------------------------------------------------
+    def feed(self, data: bytes) -> None:
+        view = memoryview(data)
+        for i in range(0, len(data), CHUNK):
+            piece = view[i : i + CHUNK]
+            self._buf[self._len : self._len + len(piece)] = piece
+            self._len += len(piece)
+            self.stats.bytes += len(piece)
+            self._drain()
+
+    def read_from(self, reader: Any, stop: Callable[[], bool] | None = None, limit: int | None = None) -> None:
+        """Read ``reader`` (anything with ``readinto``) to its end, or ``limit`` bytes.
+
+        ``stop`` is asked between chunks; when it returns True reading ends early.
+        """
+        left = limit
+        while True:
+            if stop is not None and stop():
+                self.result.stopped = "stopped"
+                return
+            want = CHUNK if left is None else min(CHUNK, left)
+            if want <= 0:
+                return
+            with memoryview(self._buf) as mv, mv[self._len : self._len + want] as part:
+                n = reader.readinto(part)
+            if not n:
+                return
+            self._len += n
+            self.stats.bytes += n
+            if left is not None:
+                left -= n
+            self._drain()
+
+    def close(self) -> ScanResult:
+        if self._len and not self._skipping:
+            self._process(0, self._len)
+        self._len = 0
+        return self.result
+
+    def _keep(self, start: int) -> None:
+        """Move bytes [start, _len) to the front of the buffer: they wait for more input."""
+        n = self._len - start
+        if start and n:
+            self._buf[:n] = self._buf[start : self._len]
+        self._len = n
+
+    def _drain(self) -> None:
+        buf = self._buf
+        if self._skipping:
+            nl = buf.find(b"\n", 0, self._len)
+            if nl < 0:
+                self._len = 0
+                return
+            self._skipping = False
+            self._keep(nl + 1)
+        hi = self._len
+        last_nl = buf.rfind(b"\n", 0, hi)
+        if last_nl < 0:  # no line end yet
+            if hi > MAX_LINE_BYTES:
+                self._long_line(0)
+            return
+        if hi - (last_nl + 1) > MAX_LINE_BYTES:
+            self._process(0, last_nl + 1)
+            self._long_line(last_nl + 1)
+            return
+        # Hold back the last entry: more of its lines (a stack trace) may follow.
+        cut = _last_header_start(buf, 0, last_nl + 1)
+        if cut > 0 and hi - cut <= MAX_CARRY:
+            self._process(0, cut)
+            self._keep(cut)
+        elif hi > MAX_CARRY:
+            # One giant entry (or no entries at all): split it at the last line end;
+            # its tail is read as a headless continuation.
+            self._process(0, last_nl + 1)
+            self._keep(last_nl + 1)
+
+    def _long_line(self, start: int) -> None:
+        """A line longer than MAX_LINE_BYTES from ``start``: keep its beginning, skip to its end."""
+        self.stats.long_lines += 1
+        head = bytes(self._buf[start : start + LINE_TEXT_CAP]) + b"\n"
+        self._len = 0
+        self._skipping = True
+        self._process_bytes(head)
+
+    def _process_bytes(self, data: bytes) -> None:
+        saved, saved_len = self._buf, self._len
+        self._buf = bytearray(data)
+        self._process(0, len(data))
+        self._buf, self._len = saved, saved_len
+
+    # -- one run of whole entries: buf[lo:hi] ------------------------------------
+    def _process(self, lo: int, hi: int) -> None:
+        if lo >= hi:
+            return
+        buf = self._buf
+        ends_nl = buf[hi - 1] == 10
+        first = lo if HEADER_START.match(buf, lo, hi) else _next_header(buf, lo, hi)
+        if first < 0:
+            # No header: all of it continues the previous entry (or precedes any entry).
+            n = self._candidates(lo, hi, -1, -1)
+            n += 0 if ends_nl else 1
+            self._line += n
+            self.stats.lines += n
+            self.result.lines[self._part(self._prev_ts)] += n
+            return
+        self.stats.headers = True
+        last = max(_last_header_start(buf, lo, hi), first)
+        t_first = self._header_ts(first, hi)
+        t_last = self._header_ts(last, hi) if last != first else t_first
+        before_first = buf.count(b"\n", lo, first)
+        if self._outside(first, lo, t_first, t_last):
+            # In time order and wholly outside the window: only its lines count.
+            n = buf.count(b"\n", lo, hi) + (0 if ends_nl else 1)
+            self._prev_counted = False
+        else:
+            n = self._candidates(lo, hi, first, last) + (0 if ends_nl else 1)
+            self._recoveries(first, hi)
+        if before_first:
+            self.result.lines[self._part(self._prev_ts)] += before_first
+        self._count_window(first, hi, n - before_first, t_first, t_last)
+        self._line += n
+        self.stats.lines += n
+        self._prev_ts = t_last
+
+    def _outside(self, first: int, lo: int, t0: float | None, t1: float | None) -> bool:
+        """Do the entries of buf[lo:hi] all lie on one side of the window (in time order)?"""
+        w = self.window
+        if w is None or t0 is None or t1 is None or t0 > t1:
+            return False
+        side = t1 < w[0] or t0 > w[1]
+        if not side or first == lo:
+            return side
+        # Lines before the first header continue the previous entry: judged by its time.
+        p = self._prev_ts
+        return p is not None and ((t1 < w[0] and p < w[0]) or (t0 > w[1] and p > w[1]))
+
+    def _header_ts(self, pos: int, hi: int) -> float | None:
+        m = _HEADER.match(self._buf, pos, hi)
+        if m is None:
+            return None
+        ts, zoned = self.clock.epoch(m)
+        if zoned:
+            self.result.zoned_ts = True
+        else:
+            self.result.naive_ts = True
+        self.result.layouts.add("kubernetes" if m.group("thread") is None else "linux")
+        if ts is not None:
+            self.result._see(ts)
+            st = self.stats
+            if st.first is None or ts < st.first:
+                st.first = ts
+            if st.last is None or ts > st.last:
+                st.last = ts
+        return ts
+
+    def _part(self, ts: float | None) -> str:
+        if ts is None:
+            return "untimed"
+        w = self.window
+        if w is None:
+            return "in"
+        if ts < w[0]:
+            return "before"
+        if ts > w[1]:
+            return "after"
+        return "in"
+
+    def _count_window(self, first: int, hi: int, n: int, t0: float | None, t1: float | None) -> None:
+        w = self.window
+        lines = self.result.lines
+        if t0 is not None and t1 is not None and t0 <= t1:
+            # Entries within one chunk are taken to be in time order; only a chunk that
+            # straddles a window edge (or is out of order) is checked entry by entry.
+            if w is None or (t0 >= w[0] and t1 <= w[1]):
+                lines["in"] += n
+                return
+            if t1 < w[0]:
+                lines["before"] += n
+                return
+            if t0 > w[1]:
+                lines["after"] += n
+                return
+        if t0 is not None and t1 is not None and t0 <= t1 and w is not None:
+            # In order but straddling an edge: find the edges by bisection.
+            a = self._first_at_or_after(first, hi, w[0], strict=False)
+            b = self._first_at_or_after(a, hi, w[1], strict=True)
+            buf = self._buf
+            before = buf.count(b"\n", first, a)
+            inside = buf.count(b"\n", a, b)
+            if b == hi and buf[hi - 1] != 10:  # an unterminated last line
+                if a < hi:
+                    inside += 1
+                else:
+                    before += 1
+            lines["before"] += before
+            lines["in"] += inside
+            lines["after"] += n - before - inside
+            return
+        self._count_entries(first, hi)
+
+    def _first_at_or_after(self, lo: int, hi: int, edge: float, strict: bool) -> int:
+        """Offset of the first header in [lo, hi) whose time is >= edge (> edge if strict),
+        or hi. Assumes time order; headers without a time count as early."""
+        buf = self._buf
+        a, b = lo, hi  # answer in [a, b]; a is a header start (or hi)
+        while True:
+            mid = _next_header(buf, (a + b) // 2, b) if b - a > 1 else -1
+            if mid < 0 or mid >= b or mid <= a:
+                # Few headers left between a and b: walk them.
+                pos = a
+                while 0 <= pos < b:
+                    m = _HEADER.match(buf, pos, hi)
+                    ts = self.clock.epoch(m)[0] if m else None
+                    if ts is not None and (ts > edge if strict else ts >= edge):
+                        return pos
+                    pos = _next_header(buf, pos, b)
+                return b
+            m = _HEADER.match(buf, mid, hi)
+            ts = self.clock.epoch(m)[0] if m else None
+            if ts is not None and (ts > edge if strict else ts >= edge):
+                b = mid
+            else:
+                a = mid
+
+    def _count_entries(self, first: int, hi: int) -> None:
+        """Out of order: each entry by its own time."""
+        buf = self._buf
+        lines = self.result.lines
+        starts = [first] + [m.start() + 1 for m in _NEXT_HEADER.finditer(buf, first, hi)]
+        starts.append(hi)
+        ends_nl = buf[hi - 1] == 10
+        for a, b in zip(starts, starts[1:], strict=False):
+            if a >= b:
+                continue
+            cnt = buf.count(b"\n", a, b) + (0 if b < hi or ends_nl else 1)
+            m = _HEADER.match(buf, a, hi)
+            lines[self._part(self.clock.epoch(m)[0] if m else None)] += cnt
+
+    # -- candidates: entries that mention ERROR or WARN --------------------------
+    def _candidates(self, lo: int, hi: int, first: int, last: int) -> int:
+        """Classify the entries in buf[lo:hi] that mention a needle; return its line ends.
+
+        ``first``/``last``: offsets of the first and last header (-1: none, the
+        whole run continues the previous entry).
+        """
+        buf = self._buf
+        positions: list[int] = []
+        for needle in _NEEDLES:
+            positions.extend(find_all(buf, needle, lo, hi))
+        positions.sort()
+        counted_last = False  # was the entry at ``last`` counted?
+        entry_end = -1
+        cnt_pos, cnt_line = lo, self._line  # incremental line numbering
+        header = _HEADER.match
+        header_start = HEADER_START.match
+        next_header = _NEXT_HEADER.search
+        shapes = self._shapes
+        epoch = self.clock.plain
+        w = self.window
+        for pos in positions:
+            if pos < entry_end:
+                continue
+            headless = first < 0 or pos < first
+            m = None
+            ts: float | None = None
+            info = 0
+            if headless:
+                start = lo
+            else:
+                # Usually the needle is the header's own level: try its line first. A line's
+                # shape (digits as 0) says whether it is a plain header and where its parts are.
+                start = buf.rfind(b"\n", lo, pos) + 1
+                key = bytes(buf[start : pos + 8])
+                shape = key.translate(_ZERO)
+                info = shapes.get(shape, _UNSEEN)
+                if info == _UNSEEN:
+                    info = _shape_info(header(buf, start, hi), start, pos, key)
+                    if len(shapes) >= _CACHE_MAX:
+                        shapes.clear()
+                    shapes[shape] = info
+                if info > 0:
+                    f = info & 15
+                    ts = epoch(key[:10], key[11:19], key[20 : 19 + f] if f > 1 else None, info > 16)
+                    if w is not None and ts is not None and not (w[0] <= ts <= w[1]):
+                        # Outside the window: not classified; find where the entry ends.
+                        entry_end = self._entry_end(pos, hi, header_start, next_header)
+                        if start == last:
+                            counted_last = False
+                        continue
+                else:
+                    m = header(buf, start, hi)
+                    if m is None or info == 0:
+                        start = _entry_start(buf, pos, first)
+                        m = header(buf, start, hi)
+            entry_end = self._entry_end(pos, hi, header_start, next_header)
+            cnt_line += buf.count(b"\n", cnt_pos, start)
+            cnt_pos = start
+            if info > 0:
+                counted = self._entry(start, entry_end, cnt_line + 1, None, headless,
+                                      buf[pos : pos + 5] == b"ERROR", ts)
+            else:
+                counted = self._entry(start, entry_end, cnt_line + 1, m, headless)
+            if headless and counted:
+                self._prev_counted = True
+            if start == last:
+                counted_last = counted
+        if first >= 0:
+            # The next run may begin with the tail of this run's last entry.
+            self._prev_counted = counted_last
+        return cnt_line - self._line + buf.count(b"\n", cnt_pos, hi)
+
+    def _recoveries(self, lo: int, hi: int) -> None:
+        """Recovery lines (RECOVERY) dated in the window, in buf[lo:hi]."""
+        buf, w = self._buf, self.window
+        done: set[int] = set()
+        for category, needle, rx in RECOVERY:
+            for pos in find_all(buf, needle, lo, hi):
+                start = buf.rfind(b"\n", lo, pos) + 1
+                if start in done:
+                    continue
+                m = _HEADER.match(buf, start, hi)
+                if m is None:
+                    continue
+                ts = self.clock.epoch(m)[0]
+                if ts is None or (w is not None and not (w[0] <= ts <= w[1])):
+                    continue
+                if rx.search(decode(m.group("msg") or b"")):
+                    done.add(start)
+                    self.result.recovery(category, ts)
+
+    def _entry_end(self, pos: int, hi: int, header_start: Any, next_header: Any) -> int:
+        """Where the entry holding ``pos`` ends: the start of the next header, or hi."""
+        buf = self._buf
+        nl = buf.find(b"\n", pos, hi)
+        if nl < 0 or nl + 1 >= hi:
+            return hi
+        c = buf[nl + 1]
+        if (48 <= c <= 57 or c == 27) and header_start(buf, nl + 1, hi):
+            return nl + 1
+        nm = next_header(buf, nl + 1, hi)
+        return nm.start() + 1 if nm else hi
+
+    def _entry(
+        self, start: int, end: int, n: int, m: re.Match[bytes] | None, headless: bool,
+        error: bool = False, plain_ts: float | None = None,
+    ) -> bool:
+        """Classify one entry buf[start:end]; True if it was counted as a problem.
+
+        ``m`` is its header; or, for a plain header read by its shape, ``m`` is None and
+        ``error``/``plain_ts`` give its level and time. Entries dated outside the window
+        are not classified: only their lines count.
+        """
+        if headless:
+            if self._prev_counted:
+                return False  # the tail of an entry already counted
+            ts, level, lv = self._prev_ts, None, b""
+        elif m is None:
+            ts = plain_ts
+            level, lv = ("ERROR", b"ERROR") if error else ("WARN", b"WARN")
+        else:
+            if m is None:
+                return False
+            lv = m.group("level")
+            if lv != b"ERROR" and lv != b"WARN":
+                return False
+            level = "ERROR" if lv == b"ERROR" else "WARN"
+            ts = self.clock.epoch(m)[0]
+        w = self.window
+        if ts is None:
+            where = "untimed"
+        elif w is None or w[0] <= ts <= w[1]:
+            where = "in"
+        else:
+            return False
+        raw = bytes(self._buf[start:end])
+        c: Classified | None = None
+        key = None
+        if end - start <= _CACHE_BODY_MAX:
+            key = (lv, raw.translate(_ZERO))
+            c = self._cache.get(key)
+        if c is None:
+            zeroed = key[1] if key is not None else template(raw)
+            ided = id_template(zeroed)
+            c = self._id_cache.get((lv, ided))
+            if c is None:
+                c = classify_template(ided, level, headless) or _NOT_A_PROBLEM
+                if len(self._id_cache) >= _CACHE_MAX:
+                    self._id_cache.clear()
+                self._id_cache[(lv, ided)] = c
+            if key is not None:
+                if len(self._cache) >= _CACHE_MAX:
+                    self._cache.clear()
+                self._cache[key] = c
+        if c is _NOT_A_PROBLEM:
+            return False
+        part = self.result.problems[where]
+        bucket = part.get(c.category)
+        if bucket is None:
+            bucket = part[c.category] = Bucket()
+        bucket.add(c, ts, (self.stats.name, n, ts, raw, level))
+        return True
+
+
+def scan_bytes(
+    data: bytes | Iterable[bytes],
+    source: str = "input",
+    window: tuple[float, float] | None = None,
+    tz: tzinfo | None = None,
+) -> ScanResult:
+    """Scan a whole input (bytes, or an iterable of byte chunks) and return what it found."""
+    scanner = Scanner(source, window, tz)
+    if isinstance(data, (bytes, bytearray)):
+        scanner.feed(bytes(data))
+    else:
+        for chunk in data:
+            scanner.feed(chunk)
+    return scanner.close().finish()
+
+
+__all__ = ["CHUNK", "MAX_CARRY", "MAX_LINE_BYTES", "Scanner", "find_all", "find_entry_start", "parse_entries",
+           "scan_bytes"]
