@@ -28,7 +28,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, BinaryIO, cast
+from typing import IO, BinaryIO, cast
 
 from stsdebug.errors import SourceError, UsageError
 from stsdebug.logs.agent_chunks import MAX_LINE_BYTES, LogFeeder, clean_line

@@ -22,27 +22,17 @@ pytestmark = pytest.mark.wire
 # Scenario -> what stsdebug gets wrong today (and would have to do to be right).
 KNOWN_WRONG: dict[str, str] = {
     # agent: layouts and the transactional forwarder
-    "agent-rfc3339-refused": "RFC 3339 dates are not read: refused posts pass as 'no errors' (warn); read the layout per file",
-    "agent-json-refused": "log_format_json lines are not read: refused posts pass as 'no errors' (warn); parse JSON lines",
     "agent-journald-retryablehttp-refused": "journalctl prefixes hide the agent lines: read through 'Mon DD HH:MM:SS host unit[pid]: '",
     "agent-json-healthy": "JSON layout unread and 'Sent transactional payload' not counted as a post: false warn",
     "agent-retryablehttp-debug-healthy": "'Sent transactional payload' is not counted as a successful post: false warn",
     "tx-healthy-quiet": "'Sent transactional payload' is not counted as a successful post: false warn on a healthy agent",
     "agent-numbers-in-text-healthy": "a quiet healthy log warns: posting ('Sent transactional payload', a success) is not taken as evidence",
-    "tx-reset-recovered": "'Sent transactional payload' after the reset is not seen as recovery: fail instead of warn",
-    "agent-log-is-a-receiver-log": "a file with no agent line at all warns 'no errors either'; it must be an error that says so",
-    "python-check-other-check-noise": "Python lines without a check id are blamed on the integration: tie them by check:<name> lines/file",
-    "check-output-custom-raw-metrics": "raw metrics inside === Topology === are not counted or named",
     "status-ntp-offset-high": "'NTP offset is high' in status is ignored: the clock evidence must fail the agent stage",
     # splunk is pushed in 5.1
     "splunk-push-agent-refused": "splunk is catalogued as pull only: the agent log is ignored and the verdict is skip",
     "python-check-splunk-metric-unreachable": "splunk is pull only (agent input ignored) and splunk_metric is not a catalog check",
     "check-output-splunk-metric-raw": "splunk is pull only, so the check output is not read; its raw metrics are not counted",
     # receiver
-    "receiver-k8s-utc-read-from-amsterdam": "zone-less Kubernetes lines read in local time: the outage falls outside the window (skip)",
-    "receiver-k8s-utc-read-from-new-york": "zone-less Kubernetes lines read in local time: an old outage lands in the window (false fail)",
-    "receiver-kafka-blip-recovered": "a 40 s Kafka blip with nothing since and fresh data downstream fails instead of warn (recovered)",
-    "receiver-stopped-missing-topics": "'Stopping receiver app. Topic check failed' / MissingKafkaTopics is an 'other error' warn, not a fail",
     "receiver-numbers-in-text-healthy": "'413 ms' and 'host-413' are read as payloads refused as too large",
     "receiver-points-too-old": "points dropped as too old every 15 s only warn; they must fail and name db-02's clock",
     # Kafka and freshness

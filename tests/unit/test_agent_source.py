@@ -17,11 +17,9 @@ from pathlib import Path
 import pytest
 
 from stsdebug import source_factory
-
 from stsdebug.errors import SourceError, UsageError
 from stsdebug.logs import agent_chunks
 from stsdebug.settings import Settings
-from stsdebug.sources import agent as src
 from stsdebug.sources.agent import AgentInput, AgentSource
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "agent"
