@@ -26,7 +26,7 @@ from stsdebug import __version__
 from stsdebug.deadline import Cancelled, DeadlineExceeded, bounded
 from stsdebug.errors import SourceError, UsageError
 from stsdebug.events import Event, StageFinished, StageStarted, TraceFinished
-from stsdebug.integrations import Integration, Matcher, find
+from stsdebug.integrations import Integration, Matcher, find, planned
 from stsdebug.model import (
     StageResult,
     Status,
@@ -43,7 +43,19 @@ from stsdebug.stages.base import Augment, Context, Sources, Stage, load_stage
 from stsdebug.stages.census import Censuses
 
 __all__ = ["Event", "Stage", "StageFinished", "StageStarted", "Trace", "TraceFinished", "exit_code",
-           "plan", "planned_titles", "verdict"]
+           "integration_for", "plan", "planned_titles", "verdict"]
+
+
+def push_input(settings: Settings) -> bool:
+    """Was anything of the push path given (agent, receiver, Kafka or the topic API)?"""
+    return any((settings.agent_output, settings.agent_log, settings.agent_cmd, settings.receiver_log,
+                settings.receiver, settings.kafka, settings.sts_api))
+
+
+def integration_for(settings: Settings) -> Integration:
+    """The integration as this trace plans it: its kind (push or pull) and the checks named."""
+    return planned(find(settings.integration or "custom"), kind=settings.kind,
+                   push_input=push_input(settings), checks=settings.check, storage=settings.storage)
 
 
 def plan(integration: Integration) -> list[Stage]:
@@ -89,7 +101,7 @@ class Trace:
         now: float | None = None,
     ) -> None:
         self.settings = settings
-        self.integration = find(settings.integration or "custom")
+        self.integration = integration_for(settings)
         self.matcher = Matcher.build(
             self.integration, settings.metric_prefix, settings.host, settings.tag
         )

@@ -18,12 +18,14 @@ from typing import Any
 
 from stsdebug import streamdefs
 from stsdebug.errors import UsageError
-from stsdebug.model import Figures, Hint, StageResult, Status, Table
+from stsdebug.model import Figures, Hint, StageResult, Status, Table, Window
 from stsdebug.sources.es import ESSource
 from stsdebug.sources.es_query import FieldMap, all_of, to_epoch_seconds, total_hits, window_query
+from stsdebug.stages import freshness
 from stsdebug.stages.base import Context
-from stsdebug.stages.es_catalog import STALE_AFTER_S, TS_FIELD, Catalog, catalog
-from stsdebug.stages.phrases import age_text
+from stsdebug.stages.census import cadence_of, peek
+from stsdebug.stages.es_catalog import TS_FIELD, Catalog, catalog, search_target
+from stsdebug.stages.freshness import Cadence
 from stsdebug.stages.stream_suggest import (
     SHOWN_SUGGESTIONS,
     first_only,
@@ -56,6 +58,7 @@ class StreamCheck:
     reason: str = ""  # one sentence: why it fails or warns
     fix: str = ""  # "did you mean ..." for the hint
     no_data_at_all: bool = False  # the window holds no document at all
+    stale: bool = False  # it matches documents, but the newest is too old for its cadence
     rows: list[list[Any]] = field(default_factory=list)  # condition by condition
 
 
@@ -96,9 +99,21 @@ def run(ctx: Context) -> StageResult:
             missing_data=True,
         )
 
+    cen = peek(ctx.census.elasticsearch)
+    kafka = peek(ctx.census.kafka) if ctx.integration.kind == "push" else None
+    if ctx.integration.on_demand and cen is not None and cen.matched_newest is None:
+        return ctx.skip(
+            f"{len(defs)} stream{'s' if len(defs) != 1 else ''} given, but {ctx.integration.name} metrics are "
+            "retrieved on demand by the StackState plugin and not stored in Elasticsearch: a stream on its "
+            "data source is answered by the plugin, which stsdebug cannot query from outside.",
+            "Open the stream in the StackState UI: an empty chart with the source stage passing means the "
+            "stream's filters (data source, filters, select) do not match what the plugin returns.",
+        )
+    cad = cadence_of(ctx, cen, kafka)
+    span = _span(ctx.window, cad)
     checked = defs[:MAX_STREAMS]
-    checks = [_check(ctx, es, cat, d) for d in checked]
-    table = _summary_table(ctx, checks)
+    checks = [_check(ctx, es, cat, d, span, cad) for d in checked]
+    table = _summary_table(ctx, checks, span)
     if len(defs) > MAX_STREAMS:
         table.note = f"{len(defs) - MAX_STREAMS} more streams were not checked (one search each)."
     evidence: list[Any] = [table]
@@ -140,20 +155,20 @@ def run(ctx: Context) -> StageResult:
         summary = (
             f"{len(fails)} of {len(checks)} stream{'s' if len(checks) != 1 else ''} "
             f"draw{'s' if len(checks) == 1 and len(fails) == 1 else ''} no data in the last "
-            f"{ctx.window.spec}: {shown}{more}."
+            f"{span.spec}: {shown}{more}."
         )
         if len(checks) > 1 and all(c.no_data_at_all for c in checks):
             summary = (
                 f"No stream draws data: there are no documents at all in {cat.pattern} in the "
-                f"last {ctx.window.spec}."
+                f"last {span.spec}."
             )
         elif len(checks) == 1:
             summary = (
-                f"Stream '{fails[0].stream.name}' draws no data in the last {ctx.window.spec}: "
+                f"Stream '{fails[0].stream.name}' draws no data in the last {span.spec}: "
                 f"{fails[0].reason}"
             )
         # Only a cause of its own when the data is known to be in Elasticsearch.
-        missing = not upstream_ok or all(c.no_data_at_all for c in fails)
+        missing = not upstream_ok or all(c.no_data_at_all or c.stale for c in fails)
         return ctx.result(Status.FAIL, summary, evidence, hints, missing_data=missing)
     if warns:
         shown = "; ".join(f"'{c.stream.name}': {c.reason.rstrip('.')}" for c in warns[:3])
@@ -167,7 +182,7 @@ def run(ctx: Context) -> StageResult:
     return ctx.result(
         Status.PASS,
         f"All {len(checks)} stream{'s' if len(checks) != 1 else ''} draw data: {total:,} matching "
-        f"documents in the last {ctx.window.spec}.",
+        f"documents in the last {span.spec}.",
         evidence,
         hints,
     )
@@ -181,7 +196,17 @@ def _upstream_ok(ctx: Context) -> bool:
 # --- one stream ------------------------------------------------------------------------------
 
 
-def _check(ctx: Context, es: ESSource, cat: Catalog, d: StreamDef) -> StreamCheck:
+def _span(window: Window, cad: Cadence) -> Window:
+    """What a stream is searched over: the window, or, when the window is shorter than the time
+    a series of this cadence may be silent, that time (a slow series is not empty, only slow)."""
+    if window.seconds >= cad.stale_after:
+        return window
+    seconds = cad.stale_after
+    spec = f"{seconds / 3600:g}h" if seconds >= 7200 else f"{seconds / 60:g}m" if seconds >= 120 else f"{seconds:g}s"
+    return Window(window.end - seconds, window.end, spec)
+
+
+def _check(ctx: Context, es: ESSource, cat: Catalog, d: StreamDef, span: Window, cad: Cadence) -> StreamCheck:
     fields = cat.fields
     metric, metric_note = _resolve_metric(cat, d.metric)
     conds = [_cond_query(fields, c) for c in d.conditions]
@@ -210,8 +235,9 @@ def _check(ctx: Context, es: ESSource, cat: Catalog, d: StreamDef) -> StreamChec
             }
         aggs["without_metric"] = without_metric
         aggs["only_metric"] = {"filter": metric_q}
-    window = window_query(ctx.window.start, ctx.window.end, TS_FIELD)
-    body = es.search(cat.window_target, window, aggs)
+    window = window_query(span.start, span.end, TS_FIELD)
+    target = cat.window_target if span is ctx.window else search_target(cat, span.start, span.end)
+    body = es.search(target, window, aggs)
     a: dict[str, Any] = body.get("aggregations") or {}
     total = total_hits(body)
     matched = _count(a.get("all"))
@@ -219,12 +245,14 @@ def _check(ctx: Context, es: ESSource, cat: Catalog, d: StreamDef) -> StreamChec
     check.newest = to_epoch_seconds(((a.get("all") or {}).get("newest") or {}).get("value"))
 
     if matched > 0:
-        age = None if check.newest is None else ctx.now - check.newest
-        stale_after = STALE_AFTER_S.get(ctx.integration.kind, 600.0)
-        if age is not None and age > stale_after:
-            check.status = Status.WARN
-            check.reason = (
-                f"its newest point is {age_text(age)} old: the data behind it may have stopped."
+        fresh = freshness.judge(check.newest, ctx.now, cad)
+        if fresh.stale:
+            check.status = Status.FAIL
+            check.stale = True
+            check.reason = f"it draws no current data: {fresh.clause('point')}; the data behind it stopped."
+            check.fix = (
+                "The data behind the stream stopped arriving: follow the earlier stages for the host or "
+                "series its filters select."
             )
         elif metric is None:
             check.status = Status.WARN
@@ -405,7 +433,7 @@ def _cond_query(fields: FieldMap, c: Condition) -> dict[str, Any]:
 # --- evidence --------------------------------------------------------------------------------
 
 
-def _summary_table(ctx: Context, checks: list[StreamCheck]) -> Table:
+def _summary_table(ctx: Context, checks: list[StreamCheck], span: Window) -> Table:
     rows = []
     for c in checks:
         age = None if c.newest is None else round(max(0.0, ctx.now - c.newest), 1)
@@ -421,7 +449,7 @@ def _summary_table(ctx: Context, checks: list[StreamCheck]) -> Table:
             ]
         )
     return Table(
-        f"Streams in the last {ctx.window.spec}",
+        f"Streams in the last {span.spec}",
         ["stream", "conditions", "metric field", "docs", "newest age (s)", "result", "why"],
         rows,
     )
