@@ -13,7 +13,7 @@ metric names from the mapping are offered.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from stsdebug import streamdefs
@@ -35,7 +35,7 @@ from stsdebug.stages.stream_suggest import (
     similarity,
     suggestion_text,
 )
-from stsdebug.streamdefs import Condition, StreamDef
+from stsdebug.streamdefs import Condition, StreamDef, is_stackstate_source
 from stsdebug.suggest import did_you_mean
 
 TITLE = "Telemetry streams"
@@ -99,6 +99,17 @@ def run(ctx: Context) -> StageResult:
             missing_data=True,
         )
 
+    elsewhere = [d for d in defs if not is_stackstate_source(d.data_source)]
+    defs = [d for d in defs if is_stackstate_source(d.data_source)]
+    if not defs:
+        sources = sorted({str(d.data_source) for d in elsewhere})
+        return ctx.skip(
+            f"{len(elsewhere)} stream{'s' if len(elsewhere) != 1 else ''} given, all on the data source "
+            f"{', '.join(sources)}: a plugin answers them, not Elasticsearch, so their filters cannot be "
+            "checked from here.",
+            "Open the stream in the StackState UI: with the source stage passing, an empty chart means its "
+            "filters or its select do not match what the data source returns.",
+        )
     cen = peek(ctx.census.elasticsearch)
     kafka = peek(ctx.census.kafka) if ctx.integration.kind == "push" else None
     if ctx.integration.on_demand and cen is not None and cen.matched_newest is None:
@@ -114,6 +125,9 @@ def run(ctx: Context) -> StageResult:
     checked = defs[:MAX_STREAMS]
     checks = [_check(ctx, es, cat, d, span, cad) for d in checked]
     table = _summary_table(ctx, checks, span)
+    for d in elsewhere:
+        table.rows.append([d.name, ", ".join(str(x) for x in d.conditions) or "(none)", d.metric or "(none)",
+                           None, None, "not checked", f"data source {d.data_source}: answered by a plugin"])
     if len(defs) > MAX_STREAMS:
         table.note = f"{len(defs) - MAX_STREAMS} more streams were not checked (one search each)."
     evidence: list[Any] = [table]
@@ -139,14 +153,16 @@ def run(ctx: Context) -> StageResult:
         .add("layout", f"{cat.layout or 'unknown'} ({cat.layout_origin})")
         .add("indices searched", cat.pattern)
     )
-    hints = [Hint(f"Stream '{c.stream.name}': {c.fix}", RUNBOOK) for c in checks if c.fix]
+    hints = [Hint(f"Stream '{c.stream.name}'{_source_words(c.stream)}: {c.fix}", RUNBOOK) for c in checks if c.fix]
     fails = [c for c in checks if c.status is Status.FAIL]
     warns = [c for c in checks if c.status is Status.WARN]
     if fails:
         hints.append(
             Hint(
-                "Fill the stream's filters with the UI's auto-complete so that they use stored "
-                "names; a renamed metric or tag silently empties a stream.",
+                "Edit the stream in the StackState UI and pick its filters and its select (the metric) again "
+                "with auto-complete, which offers the stored names and values; in a StackPack template, "
+                "fix the MetricStream's query.conditions and query.metricField. A renamed metric or tag "
+                "silently empties a stream.",
                 RUNBOOK,
             )
         )
@@ -188,6 +204,16 @@ def run(ctx: Context) -> StageResult:
     )
 
 
+def _source_words(d: StreamDef) -> str:
+    """" (data source StackState Metrics, select system.load.norm)": the UI's words for a stream."""
+    parts = []
+    if d.data_source and not d.data_source.isdigit():
+        parts.append(f"data source {d.data_source}")
+    if d.data_source is not None and d.metric:
+        parts.append(f"select {d.metric}")
+    return f" ({', '.join(parts)})" if parts else ""
+
+
 def _upstream_ok(ctx: Context) -> bool:
     es = ctx.results.get("elasticsearch")
     return es is not None and es.status in (Status.PASS, Status.WARN)
@@ -208,7 +234,15 @@ def _span(window: Window, cad: Cadence) -> Window:
 
 def _check(ctx: Context, es: ESSource, cat: Catalog, d: StreamDef, span: Window, cad: Cadence) -> StreamCheck:
     fields = cat.fields
+    given = d
+    if cat.layout == "single" and d.metric and d.metric != "value" and not fields.has(d.metric):
+        # One document per point: the UI's bare metric name is the document's name.
+        d = replace(d, conditions=(*d.conditions, Condition("name", d.metric)), metric="value")
     metric, metric_note = _resolve_metric(cat, d.metric)
+    bare = bool(given.metric) and not given.metric.startswith("values.") and cat.layout != "single"
+
+    def shown(field_name: str) -> str:
+        return field_name.removeprefix("values.") if bare else field_name
     conds = [_cond_query(fields, c) for c in d.conditions]
     metric_q = {"exists": {"field": metric}} if metric else None
     newest = {"max": {"field": TS_FIELD}}
@@ -241,7 +275,7 @@ def _check(ctx: Context, es: ESSource, cat: Catalog, d: StreamDef, span: Window,
     a: dict[str, Any] = body.get("aggregations") or {}
     total = total_hits(body)
     matched = _count(a.get("all"))
-    check = StreamCheck(d, metric, Status.PASS, docs=matched)
+    check = StreamCheck(given, metric, Status.PASS, docs=matched)
     check.newest = to_epoch_seconds(((a.get("all") or {}).get("newest") or {}).get("value"))
 
     if matched > 0:
@@ -307,18 +341,19 @@ def _check(ctx: Context, es: ESSource, cat: Catalog, d: StreamDef, span: Window,
         with_docs: list[tuple[str, int | None]] = [(n, k) for n, k in counted if k > 0]
         in_mapping = fields.has(metric)
         # With no document to count on, the mapping's names are still worth offering.
-        suggestions = rank(metric, with_docs or [(n, None) for n in candidates])
-        label = f"metric field {metric}" + ("" if in_mapping else " (not in the mapping)")
+        offered = with_docs or [(n, None) for n in candidates]
+        suggestions = rank(shown(metric), [(shown(n), k) for n, k in offered])
+        label = f"metric field {shown(metric)}" + ("" if in_mapping else " (not in the mapping)")
         suspect = not in_mapping or alone == 0 or others > 0
         rows.append([label, alone, others, suggestion_text(suggestions) if suspect else ""])
         if not in_mapping:
-            unmapped.append(metric_fix(metric, "is not in the mapping", suggestions))
+            unmapped.append(metric_fix(shown(metric), "is not in the mapping", suggestions))
         elif others > 0:
             relaxed.append(
                 (
-                    f"metric field {metric}",
+                    f"metric field {shown(metric)}",
                     metric_fix(
-                        metric, "is on none of the documents its conditions match", suggestions
+                        shown(metric), "is on none of the documents its conditions match", suggestions
                     ),
                 )
             )
@@ -401,9 +436,9 @@ def _resolve_metric(cat: Catalog, metric: str | None) -> tuple[str | None, str]:
         return ("value", "") if cat.layout == "single" else (None, "")
     fields = cat.fields
     if cat.layout == "multi" and not metric.startswith("values.") and not fields.has(metric):
+        # The UI shows bare metric names; the multi-metric documents hold them under values.
         candidate = f"values.{metric}"
-        if fields.has(candidate):
-            return candidate, f"metric field read as {candidate}."
+        return candidate, (f"metric field read as {candidate}." if fields.has(candidate) else "")
     return metric, ""
 
 

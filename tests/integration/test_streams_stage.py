@@ -289,3 +289,28 @@ def test_no_data_in_the_window_still_checks_the_mapping(es_url: str) -> None:
         "besides, metric field values.aws.ec2.cpu_utilization is not in the mapping"
         in why["stream 2"]
     )
+
+
+def test_a_bare_ui_metric_name_is_read_in_either_layout(multi, single) -> None:
+    # The UI shows aws.ec2.cpuutilization: values.<name> in one layout, name = <name> in the other.
+    for env in (multi, single):
+        r, _ = _streams(env, ["host=i-0abc,metric=aws.ec2.cpuutilization"])
+        assert r.status is Status.PASS, r.summary
+
+
+def test_a_renamed_bare_metric_is_offered_bare(multi) -> None:
+    r, _ = _streams(multi, ["host=i-0abc,metric=aws.ec2.cpu_utilization"])
+    assert r.status is Status.FAIL
+    assert "did you mean aws.ec2.cpuutilization" in r.summary
+    assert "values.aws" not in r.summary
+
+
+def test_metric_streams_on_a_plugins_data_source_are_not_checked_here(multi, tmp_path: Path) -> None:
+    ms = {"_type": "MetricStream", "name": "CPU (CloudWatch)", "dataSource": "CloudWatch eu-west-1",
+          "query": {"_type": "MetricTelemetryQuery", "conditions": [{"key": "InstanceId", "value": "i-0abc"}],
+                    "metricField": "CPUUtilization", "aggregation": "MEAN"}}
+    path = tmp_path / "streams.json"
+    path.write_text(json.dumps([ms]), encoding="utf-8")
+    r, _ = _streams(multi, [], streams_file=str(path))
+    assert r.status is Status.SKIP
+    assert "data source CloudWatch eu-west-1" in r.summary and "plugin" in r.summary
