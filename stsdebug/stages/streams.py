@@ -239,7 +239,7 @@ def _check(ctx: Context, es: ESSource, cat: Catalog, d: StreamDef, span: Window,
         # One document per point: the UI's bare metric name is the document's name.
         d = replace(d, conditions=(*d.conditions, Condition("name", d.metric)), metric="value")
     metric, metric_note = _resolve_metric(cat, d.metric)
-    bare = bool(given.metric) and not given.metric.startswith("values.") and cat.layout != "single"
+    bare = given.metric is not None and not given.metric.startswith("values.") and cat.layout != "single"
 
     def shown(field_name: str) -> str:
         return field_name.removeprefix("values.") if bare else field_name
