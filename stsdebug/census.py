@@ -61,3 +61,55 @@ class Census:
         if name not in self.prefixes:
             self.prefixes[name] = PrefixCount(name)
         return self.prefixes[name]
+
+
+# --- every integration at once (`stsdebug check` without --integration) ---------------------
+
+FRESH, STALE, UNSEEN, ON_DEMAND, UNRECOGNISED = "fresh", "stale", "not seen", "on demand", "not recognisable"
+
+
+@dataclass
+class IntegrationState:
+    """One catalog integration (or a prefix no integration claims) as the censuses show it."""
+
+    name: str
+    kind: str  # push | pull
+    state: str  # FRESH, STALE, UNSEEN, ON_DEMAND or UNRECOGNISED
+    records: int = 0  # in the window
+    newest_age_s: float | None = None
+    interval_s: float | None = None
+    note: str = ""
+
+
+@dataclass
+class Overview:
+    """The census of every integration: fresh or stale by kind."""
+
+    window: str
+    started_at: float
+    read: list[str] = field(default_factory=list)  # the systems read ("Kafka", "Elasticsearch")
+    problems: list[str] = field(default_factory=list)  # the systems that could not be read, and why
+    rows: list[IntegrationState] = field(default_factory=list)
+
+    def by(self, state: str) -> list[IntegrationState]:
+        return [r for r in self.rows if r.state == state]
+
+    def exit_code(self) -> int:
+        """1 when an integration stopped, 3 when nothing could be read, 0 otherwise."""
+        if self.by(STALE):
+            return 1
+        if not self.read:
+            return 3
+        return 0
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "schema": "stsdebug.census/1",
+            "window": self.window,
+            "started_at": self.started_at,
+            "read": list(self.read),
+            "problems": list(self.problems),
+            "integrations": [
+                {k: v for k, v in vars(r).items() if v not in (None, "")} for r in self.rows
+            ],
+        }

@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from stsdebug import __version__
+from stsdebug.census import Overview
 from stsdebug.deadline import Cancelled, DeadlineExceeded, bounded
 from stsdebug.errors import SourceError, UsageError
 from stsdebug.events import Event, StageFinished, StageStarted, TraceFinished
@@ -44,6 +45,9 @@ from stsdebug.stages.census import Censuses
 
 __all__ = ["Event", "Stage", "StageFinished", "StageStarted", "Trace", "TraceFinished", "exit_code",
            "integration_for", "plan", "planned_titles", "verdict"]
+
+
+OVERVIEW_CALLS = 24.0  # the Kafka and Elasticsearch reads of a census, in per-call timeouts
 
 
 def push_input(settings: Settings) -> bool:
@@ -118,9 +122,8 @@ class Trace:
         self.redactor = Redactor(settings.secret_values())
         self._event_lock = threading.Lock()  # stages start on threads of their own
 
-    def run(self) -> TraceResult:
-        sources = Sources(self.settings, self.source_overrides)
-        ctx = Context(
+    def _context(self, sources: Sources) -> Context:
+        return Context(
             settings=self.settings,
             integration=self.integration,
             matcher=self.matcher,
@@ -130,6 +133,31 @@ class Trace:
             cancel=self.cancel,
             census_service=self.census,
         )
+
+    def overview(self) -> Overview:
+        """The census of every integration in the catalog, fresh or stale by kind (what `check`
+        does when no integration is named), under the same wall-clock bound as a stage."""
+        from stsdebug.stages import overview
+
+        sources = Sources(self.settings, self.source_overrides)
+        ctx = self._context(sources)
+        budget = max(5.0, self.settings.timeout * OVERVIEW_CALLS + 2.0)
+        try:
+            ov = bounded(lambda: overview.take(ctx), budget, "overview", cancel=self.cancel)
+        except DeadlineExceeded:
+            ov = Overview(self.window.spec, self.now, problems=[
+                f"the census did not finish within {budget:.0f} s; the systems it reads are not answering"])
+        finally:
+            sources.close()
+        for row in ov.rows:
+            row.name = self.redactor.text(row.name, "census")
+            row.note = self.redactor.text(row.note, "census")
+        ov.problems = [self.redactor.text(p, "census") for p in ov.problems]
+        return ov
+
+    def run(self) -> TraceResult:
+        sources = Sources(self.settings, self.source_overrides)
+        ctx = self._context(sources)
         ctx.census  # noqa: B018 - built once here, so that every stage's view shares it
         results: list[StageResult] = []
         try:

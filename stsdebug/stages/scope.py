@@ -87,7 +87,7 @@ def run(ctx: Context) -> StageResult:
 
     name = ctx.integration.name
     own_cadence = cadence_of(ctx, *censuses.values())
-    groups = _groups(ctx, censuses, own_cadence)
+    groups = groups_of(ctx, censuses, own_cadence)
     ours = _ours(ctx, censuses, own_cadence)
     figures = Figures("Census of the window")
     for system, c in censuses.items():
@@ -224,8 +224,9 @@ def _owner(prefix: str, catalog: list[Integration]) -> Integration | None:
     return None
 
 
-def _groups(ctx: Context, censuses: dict[str, Census], own: Cadence) -> list[Group]:
-    """Every integration (or unclaimed prefix) the censuses show, judged fresh or stale."""
+def groups_of(ctx: Context, censuses: dict[str, Census], own: Cadence | None) -> list[Group]:
+    """Every integration (or unclaimed prefix) the censuses show, judged fresh or stale against
+    its reporting interval (``own`` for the integration under diagnosis)."""
     catalog = [i for i in load_catalog().values() if i.metric_prefixes and i.name != ctx.integration.name]
     out: dict[str, Group] = {}
     for c in censuses.values():
@@ -246,7 +247,7 @@ def _groups(ctx: Context, censuses: dict[str, Census], own: Cadence) -> list[Gro
             g.records += pc.records
             if pc.newest is not None and (g.newest is None or pc.newest > g.newest):
                 g.newest = pc.newest
-            if mine:
+            if mine and own is not None:
                 g.cadence = own
             elif owner is not None and owner.interval_s:
                 g.cadence = Cadence(owner.interval_s, f"the catalog's default for {owner.name}")
