@@ -3,21 +3,40 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 from typer.testing import CliRunner
 
-from stsdebug.census import Census
+from stsdebug.census import Census, Overview
 from stsdebug.cli import app
 from stsdebug.errors import SourceError
 from stsdebug.settings import Settings
 from stsdebug.trace import Trace
-from tests.unit.test_scope_source import FakeCensus
+
+
+class FakeCensus:
+    """The census service, substituted: a Census, None (not given) or a SourceError per system."""
+
+    def __init__(self, kafka: object, es: object) -> None:
+        self.given = {"kafka": kafka, "elasticsearch": es}
+
+    def _take(self, system: str) -> Census | None:
+        value = self.given[system]
+        if isinstance(value, Exception):
+            raise value
+        return value if isinstance(value, Census) else None
+
+    def kafka(self) -> Census | None:
+        return self._take("kafka")
+
+    def elasticsearch(self) -> Census | None:
+        return self._take("elasticsearch")
 
 NOW = 1_800_000_000.0
 
 
-def _census(system: str, ages: dict[str, float]) -> Census:
+def _census(system: str, ages: Mapping[str, float]) -> Census:
     c = Census(system, NOW - 900, NOW)
     for p, a in ages.items():
         c.prefix(p).see(NOW - a, in_window=a <= 900)
@@ -25,7 +44,7 @@ def _census(system: str, ages: dict[str, float]) -> Census:
     return c
 
 
-def _overview(kafka: object = None, es: object = None):  # type: ignore[no-untyped-def]
+def _overview(kafka: object = None, es: object = None) -> Overview:
     s = Settings(kafka="k:1" if kafka is not None else None, es="http://e" if es is not None else None)
     return Trace(s, census=FakeCensus(kafka, es), now=NOW).overview()
 
@@ -67,7 +86,7 @@ def test_cli_without_integration_or_census_input_is_a_usage_error(tmp_path: Path
     log.write_text("2024-05-14 10:01:02 UTC | CORE | INFO | (a.go:1 in F) | hello\n")
     r = CliRunner().invoke(app, ["check", "--agent-log", str(log), "--config", str(_empty(tmp_path))])
     assert r.exit_code == 2
-    assert "name the integration to trace" in r.output and "\n" == r.output[-1] and r.output.count("\n") == 1
+    assert "name the integration to trace" in r.output and r.output[-1] == "\n" and r.output.count("\n") == 1
     h = CliRunner().invoke(app, ["check", "--es", "http://x", "--html", str(tmp_path / "r.html"),
                                  "--config", str(_empty(tmp_path))])
     assert h.exit_code == 2 and "JUnit or HTML" in h.output
