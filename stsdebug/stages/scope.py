@@ -16,13 +16,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from stsdebug.census import Census
+from stsdebug.census import Census, HostClock
 from stsdebug.errors import SourceError
 from stsdebug.integrations import Integration, load_catalog
 from stsdebug.model import Evidence, Figures, Hint, StageResult, Status, Table
 from stsdebug.stages import freshness
 from stsdebug.stages.base import Context
 from stsdebug.stages.census import cadence_of
+from stsdebug.stages.clocks import clock_skew
 from stsdebug.stages.freshness import Cadence
 from stsdebug.stages.phrases import age, age_text, listing
 
@@ -178,7 +179,15 @@ def run(ctx: Context) -> StageResult:
             summary_parts.append(f"Also stopped: {_names(stale, 6)}.")
 
     kafka_c, es_c = censuses.get("Kafka"), censuses.get("Elasticsearch")
-    if kafka_c is not None and es_c is not None and kafka_c.decoded:
+    skewed = clock_skew(kafka_c.clocks, own_cadence) if kafka_c is not None else []
+    if skewed:
+        # Elasticsearch files the points under the time they carry: compared by time, every
+        # one would look lost. The Kafka stage names the host.
+        summary_parts.append(
+            f"{len(skewed)} host{'s' if len(skewed) != 1 else ''} ({_hosts(skewed)}) send points stamped far "
+            "from when they arrive, so the Kafka and Elasticsearch counts of the window are not compared."
+        )
+    elif kafka_c is not None and es_c is not None and kafka_c.decoded:
         missing = kafka_c.matched - es_c.matched
         approx = "about " if kafka_c.sampled or es_c.sampled else ""
         evidence.append(
@@ -266,6 +275,10 @@ def _ours(ctx: Context, censuses: dict[str, Census], own: Cadence) -> Group:
             g.newest = c.matched_newest
     g.state = freshness.judge(g.newest, ctx.now, own).state
     return g
+
+
+def _hosts(clocks: list[HostClock]) -> str:
+    return listing([h.host or "(no host)" for h in clocks], 4)
 
 
 def _names(groups: list[Group], limit: int = 5) -> str:
