@@ -98,11 +98,11 @@ def test_single_metric_layout_is_detected_and_counted(es_url: str) -> None:
     assert figs["document layout"] == "single (mapping)"
     # One document per point and metric: 12 points x 2 aws metrics.
     assert figs["aws documents in the last 1h"] == AWS.points * 2
-    scope_rows = {
-        row[0]: row for row in sup.table(sup.stage(trace, "scope"), "Metric prefixes").rows
-    }
-    assert scope_rows["aws."][2] == AWS.points * 2
-    assert scope_rows["system."][2] == SYSTEM.points * 2
+    prefixes = sup.table(sup.stage(trace, "scope"), "Metric prefixes")
+    records = prefixes.columns.index("Elasticsearch records")
+    scope_rows = {row[0]: row for row in prefixes.rows}
+    assert scope_rows["aws."][records] == AWS.points * 2
+    assert scope_rows["system."][records] == SYSTEM.points * 2
 
 
 def test_layout_setting_overrides_detection(es_url: str) -> None:
