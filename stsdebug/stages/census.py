@@ -63,3 +63,19 @@ def peek(take: Callable[[], Census | None]) -> Census | None:
         return take()
     except SourceError:
         return None
+
+
+def downstream_fresh(ctx: Context, after: float | None) -> bool | None:
+    """Does data flow on past the receiver: is the newest record on Kafka (else the newest
+    document in Elasticsearch) newer than ``after`` and on time for the integration's
+    reporting interval? None when neither system was given or could be read: a quiet log
+    alone then confirms nothing."""
+    for take in (ctx.census.kafka, ctx.census.elasticsearch):
+        c = peek(take)
+        if c is None:
+            continue
+        if c.newest is None:
+            return False
+        on_time = freshness.judge(c.newest, ctx.now, cadence_of(ctx, c)).state == freshness.FRESH
+        return on_time and (after is None or c.newest > after)
+    return None

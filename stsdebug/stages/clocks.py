@@ -14,7 +14,10 @@ large, every point is late.
 
 from __future__ import annotations
 
+import re
+import statistics
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from stsdebug.census import HostClock
 from stsdebug.model import Table
@@ -100,3 +103,65 @@ def _stamped(h: HostClock) -> str:
 
 def _where(h: HostClock) -> str:
     return "in the past" if h.behind_s > 0 else "in the future"
+
+
+# --- points the receiver ignored as too old (its log) ----------------------------------------
+
+# The receiver's wording for ignored old points is not public (inferred, docs/formats.md §2):
+# read the host it names and how old the points were, whichever way the line says it.
+_HOST = re.compile(r"\bhost[=:\s]+['\"]?(?P<host>[A-Za-z0-9][\w.\-]*)", re.I)
+_POINT_TIME = re.compile(r"(?P<ts>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?)")
+_AGE = re.compile(r"\b(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>minutes?|min|hours?|h|seconds?|s)\s+old\b", re.I)
+_UNIT_S = {"s": 1.0, "second": 1.0, "seconds": 1.0, "min": 60.0, "minute": 60.0, "minutes": 60.0,
+           "h": 3600.0, "hour": 3600.0, "hours": 3600.0}
+
+
+@dataclass(frozen=True)
+class TooOld:
+    hosts: tuple[str, ...]  # the hosts named, most frequent first
+    behind_s: float | None  # how far the newest ignored points lag the time they arrived (median)
+
+
+def too_old(lines: Sequence[tuple[float | None, str]]) -> TooOld:
+    """Hosts and lag from the receiver's lines about points it ignored as too old: (entry time,
+    text) pairs. The lag is the entry's time minus the newest point's time the line names, or the
+    age it states ("120 minutes old")."""
+    hosts: dict[str, int] = {}
+    lags: list[float] = []
+    for ts, text in lines:
+        m = _HOST.search(text)
+        if m:
+            hosts[m["host"].rstrip(".,;")] = hosts.get(m["host"].rstrip(".,;"), 0) + 1
+        age = _AGE.search(text)
+        point = _POINT_TIME.search(text)
+        if age:
+            lags.append(float(age["n"]) * _UNIT_S[age["unit"].lower()])
+        elif point and ts is not None:
+            stamp = _iso(point["ts"])
+            if stamp is not None:
+                lags.append(ts - stamp)
+    ranked = tuple(sorted(hosts, key=lambda h: -hosts[h]))
+    return TooOld(ranked, statistics.median(lags) if lags else None)
+
+
+def too_old_clause(t: TooOld) -> str:
+    """"the clock of host db-02 runs about 2.0 h behind (or it sends points buffered that long)"."""
+    if not t.hosts:
+        return "the clock of the sending host runs behind, or it sends buffered points late"
+    named = t.hosts[0] + (f" (and {len(t.hosts) - 1} more)" if len(t.hosts) > 1 else "")
+    if t.behind_s is None or t.behind_s <= 0:
+        return f"the clock of host {named} runs behind, or it sends buffered points late"
+    off = age_text(t.behind_s)
+    return f"the clock of host {named} runs about {off} behind (or it sends points buffered that long)"
+
+
+def _iso(text: str) -> float | None:
+    from datetime import datetime, timezone
+
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.timestamp()
