@@ -131,8 +131,10 @@ def run(ctx: Context) -> StageResult:
         hints.append(Hint("A partition without a leader accepts no records: check the Kafka brokers.",
                           RUNBOOK))
 
-    total_text = f"{c.total:,}" if a.total_exact else f"at least {c.total:,}"
-    figures.add("records in window", c.total if a.total_exact else f"≥ {c.total:,}")
+    estimated = any(t.window_method.startswith("estimated") for t in topic_read.tails)
+    approx, mark = ("about", "≈") if estimated else ("at least", "≥")
+    total_text = f"{c.total:,}" if a.total_exact else f"{approx} {c.total:,}"
+    figures.add("records in window", c.total if a.total_exact else f"{mark} {c.total:,}")
     figures.add("newest record age", age(ctx.now, c.newest), "s")
 
     cad = cadence_of(ctx, c)
@@ -287,7 +289,7 @@ def run(ctx: Context) -> StageResult:
         f"the newest {ago(ctx.now, c.matched_newest)} old"
     )
     if not a.total_exact:
-        base += f" ({total_text} records in all: an estimate, see the partitions)"
+        base += f" ({total_text} records in all: {'an estimate' if estimated else 'a lower bound'}, see the partitions)"
     if warnings:
         return ctx.result(Status.WARN, f"{base}, but {'; '.join(warnings)}.", evidence, hints)
     return ctx.result(Status.PASS, f"{base}.", evidence, hints)
@@ -316,7 +318,8 @@ def _partition_table(ctx: Context, topic_read: TopicRead) -> Table:
             leader if topic_read.source.shows_leaders else "-",
             t.earliest,
             t.end,
-            (t.in_window if t.exact else f"≥ {t.in_window:,}") if t.in_window is not None else None,
+            (t.in_window if t.exact else f"{'≈' if t.window_method.startswith('estimated') else '≥'} {t.in_window:,}")
+            if t.in_window is not None else None,
             age(ctx.now, t.newest.timestamp if t.newest else None),
             t.window_method,
         ])

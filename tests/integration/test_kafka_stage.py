@@ -461,3 +461,51 @@ def test_backfilled_points_next_to_live_ones_are_not_a_clock(kafka_server: str) 
 
     assert result.status is Status.PASS, result.summary
     assert "clock" not in result.summary
+
+
+def _interleaved(bootstrap: str, now: float, new: int, old: int) -> str:
+    """`new` records of the last minute and `old` three-hour-old ones, one of each in turn on
+    one partition (several producers, or a Splunk check backfilling history)."""
+    recent = Series("web1", SYSTEM, new, step=60.0 / new, newest_age=1).records(now)
+    backfill = Series("web1", SYSTEM, old, step=60.0 / old, newest_age=3 * 3600).records(now)
+    mixed = [r for pair in zip(recent, backfill, strict=False) for r in pair]
+    mixed += recent[len(backfill):] + backfill[len(recent):]
+    topic = sup.unique()
+    sup.create_topic(bootstrap, topic)
+    sup.produce(bootstrap, topic, mixed, as_given=True)
+    sup.commit(bootstrap, sup.unique("mm2es"), topic, {0: len(mixed)})
+    return topic
+
+
+def test_interleaved_old_and_new_records_are_counted_on_their_timestamps(kafka_server: str) -> None:
+    now = time.time()
+    topic = _interleaved(kafka_server, now, 300, 300)
+    s = sup.settings(kafka=kafka_server, topic=topic, integration="system")
+    result = sup.stage(sup.run(s, now=now))
+
+    assert result.status is Status.PASS, result.summary
+    assert sup.figures(result)["records in window"] == 300
+    assert sup.figures(result)["system records (of those decoded)"] == 300
+    method = sup.column(sup.table(result, "Partitions of"), "records in window counted by")[0]
+    assert method.startswith("counted on the timestamps of all 600 records") and "interleave" in method
+
+
+def test_interleaved_beyond_the_read_is_an_estimate_that_says_so(
+    kafka_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only the newest 100 of 600 interleaved records are read: the window count is an
+    # estimate (or a lower bound where the broker cannot say where the window starts), and
+    # never "no records".
+    monkeypatch.setattr(topic_read, "CAP", 100)
+    now = time.time()
+    topic = _interleaved(kafka_server, now, 300, 300)
+    s = sup.settings(kafka=kafka_server, topic=topic, integration="system")
+    result = sup.stage(sup.run(s, now=now))
+
+    assert result.status is Status.PASS, result.summary
+    counted = sup.figures(result)["records in window"]
+    assert isinstance(counted, str) and counted[0] in "≈≥", counted
+    assert 50 <= int(counted[1:].strip().replace(",", "")) <= 350
+    method = sup.column(sup.table(result, "Partitions of"), "records in window counted by")[0]
+    assert method.startswith(("estimated", "at least")), method
+    assert ("an estimate, see the partitions" if counted[0] == "≈" else "a lower bound") in result.summary
