@@ -34,10 +34,12 @@ class Fault:
     expected_status: str = "fail"
 
     def to_dict(self) -> dict[str, str]:
+        """What `sandbox faults --format json` lists (keys are added, never renamed)."""
         return {
             "name": self.name,
             "integration": self.integration,
             "expected_stage": self.expected_stage,
+            "expected_status": self.expected_status,
             "description": self.description,
         }
 
