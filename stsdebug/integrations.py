@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 
 from stsdebug.errors import UsageError
@@ -17,12 +17,15 @@ else:  # pragma: no cover
 
 PUSH_STAGES = ("scope", "agent", "receiver", "kafka", "elasticsearch", "streams")
 PULL_STAGES = ("scope", "source", "elasticsearch", "streams")
+KINDS = ("push", "pull")
+ON_DEMAND = "on-demand"
+STORAGES = (ON_DEMAND, "elasticsearch")
 
 
 @dataclass(frozen=True)
 class Integration:
     name: str
-    kind: str  # push | pull
+    kind: str  # push | pull: the plan traced (for one that exists both ways, see `planned`)
     title: str
     checks: tuple[str, ...] = ()
     metric_prefixes: tuple[str, ...] = ()
@@ -30,10 +33,24 @@ class Integration:
     aliases: tuple[str, ...] = ()
     source: str = ""
     agent_types: bool = False  # Kubernetes/OpenShift: several agent types supply metrics
+    kinds: tuple[str, ...] = ()  # every kind it exists as (splunk: push and pull); () = (kind,)
+    interval_s: float | None = None  # seconds between reports when the data does not show it
+    interval_source: str = ""
+    storage: str = "elasticsearch"  # pull: "on-demand" when the plugin stores nothing
+    storage_source: str = ""
+    server_loggers: tuple[str, ...] = ()  # what ties a StackState server log line to its plugin
 
     @property
     def stages(self) -> tuple[str, ...]:
         return PUSH_STAGES if self.kind == "push" else PULL_STAGES
+
+    @property
+    def on_demand(self) -> bool:
+        """Pulled only when a stream is viewed or a check uses it: nothing stored to look at."""
+        return self.kind == "pull" and self.storage == ON_DEMAND
+
+    def kind_text(self) -> str:
+        return "/".join(self.kinds) if len(self.kinds) > 1 else self.kind
 
     def identifies(self) -> str:
         parts = []
@@ -49,10 +66,16 @@ class Integration:
 def load_catalog() -> dict[str, Integration]:
     text = resources.files("stsdebug").joinpath("integrations.toml").read_text(encoding="utf-8")
     data = tomllib.loads(text)["integrations"]
-    return {
-        name: Integration(
+    out = {}
+    for name, entry in data.items():
+        raw_kind = entry["kind"]
+        kinds = tuple(raw_kind) if isinstance(raw_kind, list) else (raw_kind,)
+        # Without push input, an integration that exists both ways is traced as pull.
+        kind = "pull" if "pull" in kinds else kinds[0]
+        interval = entry.get("interval")
+        out[name] = Integration(
             name=name,
-            kind=entry["kind"],
+            kind=kind,
             title=entry["title"],
             checks=tuple(entry.get("checks", ())),
             metric_prefixes=tuple(entry.get("metric_prefixes", ())),
@@ -60,9 +83,50 @@ def load_catalog() -> dict[str, Integration]:
             aliases=tuple(entry.get("aliases", ())),
             source=entry.get("source", ""),
             agent_types=bool(entry.get("agent_types", False)),
+            kinds=kinds,
+            interval_s=float(interval) if interval else None,
+            interval_source=entry.get("interval_source", ""),
+            storage=entry.get("storage", "elasticsearch"),
+            storage_source=entry.get("storage_source", ""),
+            server_loggers=tuple(entry.get("server_loggers", ())),
         )
-        for name, entry in data.items()
-    }
+    return out
+
+
+def planned(
+    entry: Integration,
+    *,
+    kind: str | None = None,
+    push_input: bool = False,
+    checks: Iterable[str] = (),
+    storage: str | None = None,
+) -> Integration:
+    """The integration as a trace plans it: one kind, and the checks the user named.
+
+    An integration that exists both ways (splunk: Agent V2 checks push, the older plugin
+    pulls) is traced as push when agent, receiver or Kafka input is given (``push_input``)
+    or ``kind`` says so, as pull otherwise. Checks named with --check come first and keep
+    the catalog's (a custom check is judged like the integration's own).
+    """
+    kinds = entry.kinds or (entry.kind,)
+    wanted = (kind or "").strip().lower() or None
+    if wanted is not None:
+        if wanted not in KINDS:
+            raise UsageError(f"--kind {kind!r}: expected push or pull")
+        if wanted not in kinds:
+            raise UsageError(f"{entry.name} is traced as {entry.kind_text()} only, not as {wanted}")
+        chosen = wanted
+    elif len(kinds) > 1:
+        chosen = "push" if push_input else "pull"
+    else:
+        chosen = kinds[0]
+    named = tuple(dict.fromkeys(c.strip() for c in checks if c.strip()))
+    merged = named + tuple(c for c in entry.checks if c not in named)
+    stored = (storage or "").strip().lower() or entry.storage
+    if stored not in STORAGES:
+        raise UsageError(f"storage {storage!r}: expected {' or '.join(STORAGES)}")
+    source = entry.storage_source if stored == entry.storage else "the storage setting"
+    return replace(entry, kind=chosen, checks=merged, storage=stored, storage_source=source)
 
 
 def find(name: str, catalog: Mapping[str, Integration] | None = None) -> Integration:

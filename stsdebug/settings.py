@@ -36,7 +36,7 @@ SECRET_FIELDS = (
     "mirror_api_key",
 )
 
-LIST_FIELDS = ("receiver_log", "streams", "metric_prefix", "host", "tag")
+LIST_FIELDS = ("receiver_log", "server_log", "server_log_pattern", "streams", "metric_prefix", "host", "tag", "check")
 MAP_FIELDS = ("labels",)
 
 # Profiles that live outside the user's config file, by name: a function of the
@@ -53,6 +53,12 @@ def register_profile(name: str, locate: ProfileLocator) -> None:
 @dataclass
 class Settings:
     integration: str | None = None
+    # push or pull, for an integration that exists both ways (splunk); chosen from the
+    # inputs when not given
+    kind: str | None = None
+    # pull: where the plugin's data lives, "on-demand" (retrieved when viewed, stored nowhere)
+    # or "elasticsearch" (stored in the metric indices); overrides the catalog
+    storage: str | None = None
 
     # agent
     agent_output: str | None = None
@@ -96,11 +102,17 @@ class Settings:
     streams_file: str | None = None
     # pull sources
     mirror: str | None = None  # Prometheus mirror base URL
+    # StackState server log (file, directory of rotated logs, or - for stdin): the pull
+    # plugins' errors; its zone-less times are read like the receiver log's
+    server_log: list[str] = field(default_factory=list)
+    # extra CAUSE:REGEX patterns for the plugins' errors in it (their wording is not public)
+    server_log_pattern: list[str] = field(default_factory=list)
     mirror_api_key: str | None = None
     # what identifies the integration's data (overrides the catalog)
     metric_prefix: list[str] = field(default_factory=list)
     host: list[str] = field(default_factory=list)
     tag: list[str] = field(default_factory=list)
+    check: list[str] = field(default_factory=list)  # agent check names that produce the data
     # run
     window: str = "15m"
     timeout: float = 10.0
@@ -145,6 +157,7 @@ class Settings:
                 "streams",
                 "streams_file",
                 "mirror",
+                "server_log",
             )
         )
 
@@ -259,10 +272,14 @@ def _profile_values(
     for key in ("agent_output", "agent_log", "streams_file", "es_ca_file", "kafka_ssl_cafile"):
         if isinstance(values.get(key), str) and not Path(values[key]).is_absolute():
             values[key] = str(base / values[key])
-    if isinstance(values.get("receiver_log"), list):
-        values["receiver_log"] = [
-            v if v == "-" or Path(v).is_absolute() else str(base / v) for v in values["receiver_log"]
-        ]
+    for key in ("receiver_log", "server_log"):
+        if isinstance(values.get(key), str):
+            values[key] = [values[key]]
+        if isinstance(values.get(key), list):
+            values[key] = [
+                str(base / v) if isinstance(v, str) and v != "-" and not Path(v).is_absolute() else v
+                for v in values[key]
+            ]
     return values, str(path), str(name)
 
 

@@ -54,7 +54,7 @@ def configs_from(s: Settings) -> SourceConfigs:
     timeout = float(s.timeout)
     return SourceConfigs(
         http=HttpConfig(timeout),
-        logs=LogsConfig(tuple(s.receiver_log or ()), timeout),
+        logs=LogsConfig(tuple(s.receiver_log or ()), timeout, tuple(s.server_log or ())),
         agent=AgentConfig(s.agent_output, s.agent_log, s.agent_cmd, max(1.0, timeout * CMD_TIMEOUT_FACTOR)),
         kafka=KafkaConfig(
             s.kafka,

@@ -10,6 +10,16 @@ A StackState telemetry stream selects Elasticsearch documents with an AND of
 - ``--streams-file FILE``: a YAML or JSON list (or ``{"streams": [...]}``) of
   ``{name, conditions, metric}``; ``conditions`` is a mapping ``{key: value}``, a list of
   ``{key, value}`` objects (StackState's own shape) or a list of ``"key=value"`` strings.
+- StackState's own ``MetricStream`` objects, as exported or written in StackPack templates
+  (STJ, docs 5.1 ``configure/telemetry/telemetry_synchronized_topology.md``): ``{"_type":
+  "MetricStream", "name", "dataSource", "query": {"_type": "MetricTelemetryQuery",
+  "conditions": [{"key", "value"}], "metricField", "aggregation"}}``, one, a list, or inside an
+  export's ``nodes`` (and a component's ``streams``). In the UI's words: the data source,
+  the filters (conditions) and the select (metric field).
+
+Metric fields may be given as the UI shows them, bare (``system.load.norm``), for both data
+sources: the streams stage reads them against the index mapping (``values.<name>`` for the
+multi-metric layout, ``name = <metric>`` and field ``value`` for one document per point).
 
 Bad input raises ``UsageError`` with one line saying what and where.
 """
@@ -50,6 +60,8 @@ class StreamDef:
     # A streams file may serve several integrations; a stream naming one is checked
     # only when that integration is traced.
     integration: str | None = None
+    data_source: str | None = None  # a MetricStream's dataSource, as written (a name or an id)
+    aggregation: str | None = None
 
     def describe(self) -> str:
         parts = [str(c) for c in self.conditions]
@@ -102,13 +114,95 @@ def load_file(path: str) -> list[StreamDef]:
     data = _parse_text(text, label, json_first=p.suffix.lower() == ".json")
     if isinstance(data, dict) and set(data) == {"streams"}:
         data = data["streams"]
+    elif isinstance(data, dict) and isinstance(data.get("nodes"), list):
+        data = _metric_streams(data["nodes"])  # an export: the MetricStream nodes
+        if not data:
+            raise UsageError(f"{label}: the export's nodes hold no MetricStream")
+    elif isinstance(data, dict) and data.get("_type") == METRIC_STREAM:
+        data = [data]
     if not isinstance(data, list):
-        raise UsageError(f"{label}: expected a list of streams {{name, conditions, metric}}")
+        raise UsageError(
+            f"{label}: expected a list of streams {{name, conditions, metric}} or of MetricStream objects"
+        )
     if not data:
         raise UsageError(f"{label}: the list of streams is empty")
     return [
         _from_item(item, f"{label} item {i}", p.name, i) for i, item in enumerate(data, start=1)
     ]
+
+
+METRIC_STREAM = "MetricStream"
+_PLACEHOLDER = re.compile(r"\{\{.*?\}\}|\$\{[^}]*\}")
+STACKSTATE_SOURCES = ("stackstate metrics", "stackstate multi metrics", "stackstate-metrics")
+
+
+def _metric_streams(nodes: list[Any]) -> list[Any]:
+    """MetricStream objects of an export: top-level nodes, and the streams of components."""
+    out: list[Any] = []
+    for node in nodes:
+        if not isinstance(node, dict):
+            continue
+        if node.get("_type") == METRIC_STREAM:
+            out.append(node)
+        for key in ("streams", "telemetry"):
+            inner = node.get(key)
+            if isinstance(inner, list):
+                out += [x for x in inner if isinstance(x, dict) and x.get("_type") == METRIC_STREAM]
+    return out
+
+
+def _from_metric_stream(item: dict[str, Any], where: str, file_name: str, index: int) -> StreamDef:
+    """A MetricStream as StackState stores and exports it."""
+    query = item.get("query")
+    if not isinstance(query, dict):
+        raise UsageError(f"{where}: a MetricStream needs a 'query' object with conditions and metricField")
+    kind = query.get("_type")
+    if kind is not None and kind != "MetricTelemetryQuery":
+        raise UsageError(f"{where}: query _type {kind!r} is not a MetricTelemetryQuery (a metric stream's query)")
+    name = item.get("name")
+    if name is None:
+        name = f"{file_name} #{index}"
+    if not isinstance(name, (str, int)) or isinstance(name, bool) or not str(name).strip():
+        raise UsageError(f"{where}: 'name' must be a non-empty string")
+    metric = query.get("metricField")
+    if metric is not None:
+        if not isinstance(metric, str) or not metric.strip():
+            raise UsageError(f"{where}: 'query.metricField' must be a metric name such as system.load.norm")
+        _no_placeholder(metric, f"{where}: query.metricField", "the metric the stream selects")
+        metric = _field(metric.strip(), where)
+    pairs = _pairs(query.get("conditions"), where)
+    for key, value in pairs:
+        if isinstance(value, str):
+            _no_placeholder(value, f"{where}: condition {key!r}", "the value it has for the component")
+    conditions = [_condition(k, v, where) for k, v in pairs]
+    d = _finish(str(name).strip(), conditions, metric, f"{file_name} item {index}", where)
+    source = item.get("dataSource")
+    aggregation = query.get("aggregation")
+    return replace(
+        d,
+        data_source=None if source is None else str(source).strip(),
+        aggregation=aggregation if isinstance(aggregation, str) else None,
+    )
+
+
+def _no_placeholder(text: str, where: str, what: str) -> None:
+    m = _PLACEHOLDER.search(text)
+    if m:
+        raise UsageError(
+            f"{where} holds the template placeholder {m.group(0)!r}: give {what} (as the UI shows it on "
+            "the component's stream) instead"
+        )
+
+
+def is_stackstate_source(data_source: str | None) -> bool:
+    """Is the stream drawn from StackState's own metric store (Elasticsearch)? Unknown (an id, a
+    template's resolve) counts as yes; a plugin's data source (CloudWatch, ...) as no."""
+    if data_source is None:
+        return True
+    text = data_source.strip().lower()
+    if text.isdigit() or "{{" in text or "urn:" in text:
+        return True
+    return any(text == s or s in text for s in STACKSTATE_SOURCES)
 
 
 # --- internals ------------------------------------------------------------------------
@@ -136,6 +230,10 @@ def _parse_text(text: str, label: str, *, json_first: bool) -> Any:
 def _from_item(item: Any, where: str, file_name: str, index: int) -> StreamDef:
     if not isinstance(item, dict):
         raise UsageError(f"{where}: expected an object with name, conditions and metric")
+    if item.get("_type") == METRIC_STREAM or ("query" in item and "_type" in item):
+        if item.get("_type") != METRIC_STREAM:
+            raise UsageError(f"{where}: _type {item.get('_type')!r} is not a MetricStream")
+        return _from_metric_stream(item, where, file_name, index)
     unknown = sorted(str(k) for k in item if k not in _FILE_KEYS)
     if unknown:
         raise UsageError(

@@ -23,10 +23,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from stsdebug import __version__
+from stsdebug.census import Overview
 from stsdebug.deadline import Cancelled, DeadlineExceeded, bounded
 from stsdebug.errors import SourceError, UsageError
 from stsdebug.events import Event, StageFinished, StageStarted, TraceFinished
-from stsdebug.integrations import Integration, Matcher, find
+from stsdebug.integrations import Integration, Matcher, find, planned
 from stsdebug.model import (
     StageResult,
     Status,
@@ -43,7 +44,22 @@ from stsdebug.stages.base import Augment, Context, Sources, Stage, load_stage
 from stsdebug.stages.census import Censuses
 
 __all__ = ["Event", "Stage", "StageFinished", "StageStarted", "Trace", "TraceFinished", "exit_code",
-           "plan", "planned_titles", "verdict"]
+           "integration_for", "plan", "planned_titles", "verdict"]
+
+
+OVERVIEW_CALLS = 24.0  # the Kafka and Elasticsearch reads of a census, in per-call timeouts
+
+
+def push_input(settings: Settings) -> bool:
+    """Was anything of the push path given (agent, receiver, Kafka or the topic API)?"""
+    return any((settings.agent_output, settings.agent_log, settings.agent_cmd, settings.receiver_log,
+                settings.receiver, settings.kafka, settings.sts_api))
+
+
+def integration_for(settings: Settings) -> Integration:
+    """The integration as this trace plans it: its kind (push or pull) and the checks named."""
+    return planned(find(settings.integration or "custom"), kind=settings.kind,
+                   push_input=push_input(settings), checks=settings.check, storage=settings.storage)
 
 
 def plan(integration: Integration) -> list[Stage]:
@@ -89,7 +105,7 @@ class Trace:
         now: float | None = None,
     ) -> None:
         self.settings = settings
-        self.integration = find(settings.integration or "custom")
+        self.integration = integration_for(settings)
         self.matcher = Matcher.build(
             self.integration, settings.metric_prefix, settings.host, settings.tag
         )
@@ -106,9 +122,8 @@ class Trace:
         self.redactor = Redactor(settings.secret_values())
         self._event_lock = threading.Lock()  # stages start on threads of their own
 
-    def run(self) -> TraceResult:
-        sources = Sources(self.settings, self.source_overrides)
-        ctx = Context(
+    def _context(self, sources: Sources) -> Context:
+        return Context(
             settings=self.settings,
             integration=self.integration,
             matcher=self.matcher,
@@ -118,6 +133,31 @@ class Trace:
             cancel=self.cancel,
             census_service=self.census,
         )
+
+    def overview(self) -> Overview:
+        """The census of every integration in the catalog, fresh or stale by kind (what `check`
+        does when no integration is named), under the same wall-clock bound as a stage."""
+        from stsdebug.stages import overview
+
+        sources = Sources(self.settings, self.source_overrides)
+        ctx = self._context(sources)
+        budget = max(5.0, self.settings.timeout * OVERVIEW_CALLS + 2.0)
+        try:
+            ov = bounded(lambda: overview.take(ctx), budget, "overview", cancel=self.cancel)
+        except DeadlineExceeded:
+            ov = Overview(self.window.spec, self.now, problems=[
+                f"the census did not finish within {budget:.0f} s; the systems it reads are not answering"])
+        finally:
+            sources.close()
+        for row in ov.rows:
+            row.name = self.redactor.text(row.name, "census")
+            row.note = self.redactor.text(row.note, "census")
+        ov.problems = [self.redactor.text(p, "census") for p in ov.problems]
+        return ov
+
+    def run(self) -> TraceResult:
+        sources = Sources(self.settings, self.source_overrides)
+        ctx = self._context(sources)
         ctx.census  # noqa: B018 - built once here, so that every stage's view shares it
         results: list[StageResult] = []
         try:

@@ -2,6 +2,8 @@
 
 # No `from __future__ import annotations`: typer reads these annotations at run time.
 
+import sys
+
 import typer
 
 from stsdebug.commands.options import (
@@ -15,7 +17,9 @@ from stsdebug.commands.options import (
     with_check_options,
 )
 from stsdebug.commands.target import input_paths, require_input, resolve
+from stsdebug.errors import UsageError
 from stsdebug.render.output import Format, emit
+from stsdebug.settings import Settings
 
 
 @with_check_options
@@ -30,16 +34,45 @@ def check(
 ) -> None:
     """Trace an integration's telemetry through the pipeline and name where it stops.
 
+    Without --integration: the census of every integration, fresh or stale by kind.
+
     Exit codes: 0 no stage failed, 1 a stage failed, 2 usage or configuration error, 3 nothing failed but a stage could not be checked.
     """
     s = resolve(opts, fail_on=fail_on.value if fail_on is not None else None)
     require_input(s, "check")
     from stsdebug.trace import Trace, exit_code
 
+    if not s.integration:
+        raise typer.Exit(_every_integration(s, format, output, html))
     trace = Trace(s).run()
     emit(trace, format, output=output, html_path=html, template_dir=template_dir,
          protected=input_paths(s), verbose=verbose)
     raise typer.Exit(exit_code(trace, s.fail_on))
+
+
+def _every_integration(s: Settings, format: Format, output: str | None, html: str | None) -> int:
+    """No integration named: the census of every integration, fresh or stale by kind."""
+    from stsdebug.render import overview as render_overview
+    from stsdebug.render.output import write
+    from stsdebug.trace import Trace
+
+    if not (s.kafka or s.sts_api or s.es):
+        raise UsageError(
+            "name the integration to trace (--integration NAME, see `stsdebug integrations`); without one, "
+            "check takes the census of every integration, which needs --kafka, --sts-api or --es"
+        )
+    if html or format is Format.junit:
+        raise UsageError(
+            "without --integration, check prints the census of every integration as text or JSON; "
+            "name an integration (--integration NAME) for a JUnit or HTML report"
+        )
+    ov = Trace(s).overview()
+    rendered = render_overview.as_json(ov) if format is Format.json else render_overview.text(ov)
+    if output:
+        write(output, rendered, input_paths(s))
+    else:
+        sys.stdout.write(rendered)
+    return ov.exit_code()
 
 
 def register(app: typer.Typer) -> None:

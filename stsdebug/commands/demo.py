@@ -86,7 +86,9 @@ def _text(
     if fault:
         expected = catalog[fault].expected_stage
         got = trace.verdict.stage
-        if got == expected:
+        if not expected:
+            sys.stdout.write(f"\nThe variant {fault} breaks nothing; stsdebug named {got or 'no stage'}.\n")
+        elif got == expected:
             sys.stdout.write(f"\nstsdebug named {got}: the stage the fault {fault} breaks.\n")
         else:
             sys.stdout.write(f"\nThe fault {fault} breaks {expected}; stsdebug named {got or 'no stage'}.\n")

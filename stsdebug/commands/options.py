@@ -65,6 +65,8 @@ def integration_names(incomplete: str) -> list[str]:
 IntegrationOpt = Annotated[Optional[str], _opt("--integration", "-i", metavar="NAME", panel=TARGET, help="Integration to trace (see `stsdebug integrations`).", autocompletion=integration_names)]
 MetricPrefixOpt = Annotated[Optional[list[str]], _opt("--metric-prefix", metavar="PREFIX", panel=TARGET, help="Metric name prefix identifying the data (overrides the catalog). Repeatable.")]
 HostOpt = Annotated[Optional[list[str]], _opt("--host", metavar="HOST", panel=TARGET, help="Only records from this host. Repeatable.")]
+CheckOpt = Annotated[Optional[list[str]], _opt("--check", metavar="CHECK", panel=TARGET, help="Agent check that produces the data (a custom check too). Repeatable.")]
+KindOpt = Annotated[Optional[str], _opt("--kind", metavar="push|pull", panel=TARGET, help="Trace as push or pull, for an integration that exists both ways (splunk). Default: push when agent, receiver or Kafka input is given.")]
 TagOpt = Annotated[Optional[list[str]], _opt("--tag", metavar="KEY:VALUE", panel=TARGET, help="Only records with this tag. Repeatable.")]
 ProfileOpt = Annotated[Optional[str], _opt("--profile", metavar="NAME", panel=TARGET, help="Profile in the config file (`sandbox`: the one `stsdebug sandbox up` wrote).")]
 ConfigOpt = Annotated[Optional[str], _opt("--config", metavar="FILE", panel=TARGET, help="Config file (TOML). Default: config.toml in the user config dir.")]
@@ -112,6 +114,7 @@ StreamsFileOpt = Annotated[Optional[str], _opt("--streams-file", metavar="FILE",
 
 # --- pull sources --------------------------------------------------------------------------
 MirrorOpt = Annotated[Optional[str], _opt("--mirror", metavar="URL", panel=PULL, help="Prometheus mirror base URL.")]
+ServerLogOpt = Annotated[Optional[list[str]], _opt("--server-log", metavar="PATH|-", panel=PULL, help="StackState server log (file, directory of rotated logs, or - for stdin): the pull plugins' errors. Repeatable.")]
 MirrorApiKeyEnvOpt = Annotated[Optional[str], _opt("--mirror-api-key-env", metavar="VAR", panel=PULL, help="Environment variable holding the mirror API key.")]
 
 # --- probe ---------------------------------------------------------------------------------
@@ -137,6 +140,8 @@ class CheckOptions:
     metric_prefix: MetricPrefixOpt = None
     host: HostOpt = None
     tag: TagOpt = None
+    check: CheckOpt = None
+    kind: KindOpt = None
     profile: ProfileOpt = None
     config: ConfigOpt = None
     window: WindowOpt = None
@@ -172,6 +177,7 @@ class CheckOptions:
     streams_file: StreamsFileOpt = None
     mirror: MirrorOpt = None
     mirror_api_key_env: MirrorApiKeyEnvOpt = None
+    server_log: ServerLogOpt = None
     probe: ProbeOpt = None
     probe_host: ProbeHostOpt = None
     probe_timeout: ProbeTimeoutOpt = None

@@ -116,7 +116,7 @@ def register(app: typer.Typer) -> None:
         width = max(len(n) for n in FAULTS)
         sys.stdout.write(f"{'fault':<{width}}  {'integration':<11}  {'expected stage':<14}  what it breaks\n")
         for f in FAULTS.values():
-            sys.stdout.write(f"{f.name:<{width}}  {f.integration:<11}  {f.expected_stage:<14}  {f.description}\n")
+            sys.stdout.write(f"{f.name:<{width}}  {f.integration:<11}  {f.expected_stage or '-':<14}  {f.description}\n")
         sys.stdout.write("\nStart one with `stsdebug sandbox up --fault NAME`, then "
                          "`stsdebug check --profile sandbox --integration INTEGRATION`.\n")
 

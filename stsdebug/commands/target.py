@@ -18,6 +18,7 @@ stsdebug check needs something to look at. Give at least one of:
   --es URL                                                   Elasticsearch
   --stream 'KEY=VALUE,...,metric=FIELD' / --streams-file     telemetry stream filters
   --mirror URL                                               the Prometheus mirror (pull)
+  --server-log PATH|-                                        the StackState server log (pull plugins)
 or a profile that sets them: --profile NAME (try `stsdebug sandbox up` then --profile sandbox).
 Every option can also come from STSDEBUG_<OPTION> environment variables."""
 
@@ -37,8 +38,10 @@ def resolve(opts: CheckOptions, *, fail_on: str | None = None) -> Settings:
     settings_mod.parse_window(s.window)
     if s.integration:
         from stsdebug.integrations import find
+        from stsdebug.trace import integration_for
 
         s.integration = find(s.integration).name
+        integration_for(s)  # a --kind the integration does not have is a usage error
     if s.streams or s.streams_file:
         from stsdebug.streamdefs import load as load_streams
 
@@ -55,6 +58,6 @@ def require_input(s: Settings, command: str = "check") -> None:
 
 def input_paths(s: Settings) -> list[Path]:
     """The files the user gave (inputs, config, CA files): no output may be written over one."""
-    paths = [s.agent_output, s.agent_log, s.streams_file, *s.receiver_log, s.config, s.es_ca_file,
-             s.kafka_ssl_cafile]
+    paths = [s.agent_output, s.agent_log, s.streams_file, *s.receiver_log, *s.server_log, s.config,
+             s.es_ca_file, s.kafka_ssl_cafile]
     return [Path(p).expanduser().resolve() for p in paths if p and p != "-"]

@@ -34,6 +34,7 @@ CHECK_RAN = "check_ran"
 STATUS_POSTED = "status_posted"  # `status`: Forwarder transactions succeeded
 STATUS_ERRORS = "status_errors"  # `status`: Forwarder transaction errors
 API_KEY_UNCHECKED = "api_key_unchecked"  # `status`: "Unable to validate API Key" (not an invalid key)
+CLOCK_OFF = "clock_off"  # `status`: Clocks, "NTP offset is high" (pkg/status/templates/header.tmpl)
 
 DELIVERY_KINDS: tuple[str, ...] = (
     API_KEY,
@@ -67,6 +68,11 @@ _HTTP_ERROR_RE = re.compile(
 _BLOCKED_RE = re.compile(r"Too many errors for endpoint '(?P<url>[^']*)': retrying later")
 _SUCCESS_RE = re.compile(r'Successfully posted payload to "(?P<url>[^"]*)"')
 _BATCHER_RE = re.compile(r"error in SendJSONToV1Intake: (?P<detail>.*)")
+# `status`, Clocks block (StackVista/stackstate-agent 2.19.1 pkg/status/templates/header.tmpl):
+# "NTP offset: 2h1m4s", and when it is high "NTP offset is high. Datadog may ignore metrics sent
+# by this Agent."
+_NTP_OFFSET_RE = re.compile(r"^\s*NTP offset: (?P<offset>-?[0-9hmsµun.]+)\s*$")
+_NTP_HIGH_RE = re.compile(r"NTP offset is high")
 # The transactional forwarder (agent 2.18+; StackVista/stackstate-agent 2.19.1
 # pkg/collector/transactional/transactionforwarder/forwarder.go). Its failure line quotes the
 # whole payload, then go-retryablehttp's error: "POST <url> giving up after N attempt(s): <cause>".

@@ -14,11 +14,14 @@ from stsdebug.logs.agent_patterns import (
     _ERROR_TYPE_KEYS,
     _FORWARDER_BLOCKS,
     _INSTANCE_RE,
+    _NTP_HIGH_RE,
+    _NTP_OFFSET_RE,
     _SAMPLES_RE,
     API_KEY,
     API_KEY_UNCHECKED,
     CHECK_ERROR,
     CHECK_RAN,
+    CLOCK_OFF,
     STATUS_ERRORS,
     STATUS_POSTED,
     ZERO_SAMPLES,
@@ -31,6 +34,8 @@ from stsdebug.logs.agent_result import CheckSamples
 class StatusOutput(ScanState):
     """Status-style blocks (also the status block that ends check output)."""
 
+    _ntp_offset: str = ""  # the Clocks block's "NTP offset: ..." (said before "is high")
+
     def _start_block(self, title: str) -> None:
         self._blocks_seen.add(title)
         self._block = title
@@ -39,6 +44,16 @@ class StatusOutput(ScanState):
 
     def _status_line(self, n: int, text: str, stripped: str) -> None:
         block = self._block
+        if block == "clocks":
+            m = _NTP_OFFSET_RE.match(text)
+            if m:
+                self._ntp_offset = m.group("offset")
+                return
+            m = _NTP_HIGH_RE.search(text)
+            if m:
+                self._add(CLOCK_OFF, n, text, (m.start(), m.end()),
+                          detail=self._ntp_offset or "high")
+            return
         if block in _COLLECTOR_BLOCKS or block is None:
             if stripped and stripped.strip("-") == "" and len(stripped) >= 3 and self._prev:
                 # "    mysql (1.4.0)" over a line of dashes names the check block.

@@ -25,7 +25,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from stsdebug.sandbox import world
-from stsdebug.sandbox.formats import LogFile, agent_line, check_output, masked_key
+from stsdebug.sandbox.formats import LogFile, check_output, masked_key
+from stsdebug.sandbox.formats import agent_line as _agent_line
 from stsdebug.sandbox.world import CheckDef, FaultClock, MetricDef
 
 # (status, body) of a POST; raises ConnectionRefusedError (and other OSErrors) like a socket.
@@ -62,6 +63,9 @@ class Agent:
         self.transactions = 0
         self.successes = 0
         self._checks = {c.name: _CheckState() for c in world.CHECKS}
+        # The variant agent-rfc3339 is configuration (log_format_rfc3339: true), not an event:
+        # it holds from the start.
+        self.rfc3339 = "agent-rfc3339" in faults
 
     # -- what the agent is configured with at a moment ------------------------------------
 
@@ -73,22 +77,29 @@ class Agent:
         return self.config.wrong_key if self.faults.active("invalid-api-key", t) else self.config.api_key
 
     def clock(self, t: float) -> float:
-        return t + (world.CLOCK_SKEW_S if self.faults.active("stale-timestamps", t) else 0.0)
+        if self.faults.active("stale-timestamps", t):
+            return t + world.CLOCK_SKEW_S
+        if self.faults.active("agent-clock-skew", t):
+            return t + world.CLOCK_BEHIND_S
+        return t
+
+    def line(self, t: float, level: str, location: str, message: str) -> str:
+        return _agent_line(t, level, location, message, rfc3339=self.rfc3339)
 
     # -- startup --------------------------------------------------------------------------
 
     def startup(self, t: float) -> None:
         c = self.clock(t)
         self.log.write(
-            agent_line(c, "INFO", "pkg/util/log/log.go:620 in func1",
+            self.line(c, "INFO", "pkg/util/log/log.go:620 in func1",
                        "config.Load: Loading configuration from /etc/stackstate-agent/stackstate.yaml"),
-            agent_line(c, "INFO", "cmd/agent/app/run.go:251 in StartAgent",
+            self.line(c, "INFO", "cmd/agent/app/run.go:251 in StartAgent",
                        f"Starting StackState Agent v{world.AGENT_VERSION}"),
-            agent_line(c, "INFO", "pkg/util/hostname.go:178 in GetHostnameData", f"Hostname is: {world.AGENT_HOST}"),
-            agent_line(c, "INFO", "pkg/forwarder/forwarder.go:356 in Start",
+            self.line(c, "INFO", "pkg/util/hostname.go:178 in GetHostnameData", f"Hostname is: {world.AGENT_HOST}"),
+            self.line(c, "INFO", "pkg/forwarder/forwarder.go:356 in Start",
                        f'Forwarder started, sending to 1 endpoint(s) with 1 worker(s) each: "{self.sts_url(t)}" '
                        "(1 api key(s))"),
-            *(agent_line(c, "INFO", "pkg/collector/scheduler/scheduler.go:83 in Enter",
+            *(self.line(c, "INFO", "pkg/collector/scheduler/scheduler.go:83 in Enter",
                          f"Scheduling check {chk.name} with an interval of {world.INTERVAL_S:g}s")
               for chk in world.CHECKS),
         )
@@ -150,7 +161,7 @@ class Agent:
                                    "topologies": topology["topologies"] if topology else []}
         instance = f"{chk.name}:{chk.instance}"
         debug = [
-            agent_line(c, "DEBUG", "pkg/collector/python/datadog_agent.go:129 in LogMessage",
+            self.line(c, "DEBUG", "pkg/collector/python/datadog_agent.go:129 in LogMessage",
                        f"{instance} | ({chk.name}.py:187) | Collecting {len(metrics)} metrics"),
         ]
         state.last = {
@@ -159,13 +170,13 @@ class Agent:
         }
         lines: list[str] = []
         if state.runs <= 3 or state.runs % world.LOG_EVERY == 0:
-            lines.append(agent_line(c, "INFO", LOC_STARTED, f"check:{chk.name} | Running check..."))
+            lines.append(self.line(c, "INFO", LOC_STARTED, f"check:{chk.name} | Running check..."))
             done = "Done running check"
             line = 59
             if state.runs == 3:
                 done += f", next runs will be logged every {world.LOG_EVERY} runs"
                 line = 62
-            lines.append(agent_line(c, "INFO", LOC_FINISHED.format(line=line), f"check:{chk.name} | {done}"))
+            lines.append(self.line(c, "INFO", LOC_FINISHED.format(line=line), f"check:{chk.name} | {done}"))
         return payload, lines
 
     def _post(self, payload: dict[str, Any], t: float, deliver: Deliver) -> None:
@@ -182,32 +193,32 @@ class Agent:
             netloc = urlsplit(url).netloc
             cause = f"dial tcp {netloc}: connect: {_errno_text(exc)}"
             self.log.write(
-                agent_line(c, "DEBUG", "pkg/forwarder/transaction.go:79 in func3", f"Connection failure: {cause}"),
-                agent_line(c, "ERROR", LOC_WORKER.format(line=184),
+                self.line(c, "DEBUG", "pkg/forwarder/transaction.go:79 in func3", f"Connection failure: {cause}"),
+                self.line(c, "ERROR", LOC_WORKER.format(line=184),
                            "Error while processing transaction: error while sending transaction, rescheduling it: "
                            f'Post "{shown}": {cause}'),
-                agent_line(c, "ERROR", LOC_WORKER.format(line=179),
+                self.line(c, "ERROR", LOC_WORKER.format(line=179),
                            f"Too many errors for endpoint '{shown}': retrying later"),
             )
             return
         if 200 <= status < 300:
             self.successes += 1
             if self.successes == 1 or self.successes % world.LOG_EVERY == 0:
-                self.log.write(agent_line(
+                self.log.write(self.line(
                     c, "INFO", LOC_TX.format(line=300),
                     f'Successfully posted payload to "{shown}", the agent will only log transaction success '
                     f"every {world.LOG_EVERY} transactions"))
             return
         code = f"{status} {_REASONS.get(status, 'Error')}"
         if status == 403:
-            self.log.write(agent_line(c, "ERROR", LOC_TX.format(line=276),
+            self.log.write(self.line(c, "ERROR", LOC_TX.format(line=276),
                                       f"API Key invalid, dropping transaction for {shown}"))
         elif status in (400, 404, 413):
-            self.log.write(agent_line(
+            self.log.write(self.line(
                 c, "ERROR", LOC_TX.format(line=264),
                 f'Error code "{code}" received while sending transaction to "{shown}": {answer.strip()}, dropping it'))
         else:
-            self.log.write(agent_line(c, "ERROR", LOC_TX.format(line=269),
+            self.log.write(self.line(c, "ERROR", LOC_TX.format(line=269),
                                       f'error "{code}" while sending transaction to "{shown}", rescheduling it'))
 
 

@@ -311,6 +311,7 @@ def _write_profile(base: Path, state: dict[str, Any]) -> Path:
         "streams_file": files["streams"],
         "mirror": e["mirror"],
         "mirror_api_key_file": files["mirror_api_key_file"],
+        "server_log": [logs["server"]],
         "window": world.WINDOW,
         "timeout": 3.0,
         "labels": [f"sandbox_faults={','.join(state['faults']) or 'none'}"],

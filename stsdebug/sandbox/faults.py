@@ -28,15 +28,18 @@ class Fault:
     description: str  # one line: what is broken
     field: str  # how it shows up for the user, before anyone runs stsdebug
     fix: str  # what makes it go away in a real installation
-    # "fail" when the integration's data stops; "warn" when only part of it is lost and
-    # the rest flows, so no stage fails and the verdict is the first warning.
+    # "fail" when the integration's data stops; "warn" when only part of it is lost (or a
+    # problem recovered) and the rest flows, so no stage fails and the verdict is the first
+    # warning; "pass" for a variant that breaks nothing (a log layout) and must change no verdict.
     expected_status: str = "fail"
 
     def to_dict(self) -> dict[str, str]:
+        """What `sandbox faults --format json` lists (keys are added, never renamed)."""
         return {
             "name": self.name,
             "integration": self.integration,
             "expected_stage": self.expected_stage,
+            "expected_status": self.expected_status,
             "description": self.description,
         }
 
@@ -87,12 +90,57 @@ _ALL = (
     Fault(
         "stale-timestamps",
         "system",
-        "kafka",
+        "receiver",
         "The agent host's clock runs 2 hours behind; the receiver ignores points older than "
-        "its 1 hour limit.",
+        "its 1 hour limit and logs each payload whose points it dropped.",
         "Host metrics stop although the agent log shows it posting successfully (with "
         "timestamps two hours old).",
         "Fix NTP on the agent host; points the receiver ignored are not resent.",
+    ),
+    Fault(
+        "agent-clock-skew",
+        "system",
+        "kafka",
+        "The agent host's clock runs 20 minutes behind: within the receiver's 1 hour limit, so its "
+        "points are accepted and produced on time, stamped 20 minutes in the past.",
+        "The host's charts stay empty for the last 20 minutes although everything looks healthy; "
+        "the data shows up later, at the wrong time.",
+        "Fix NTP on the agent host (timedatectl, chronyc); `stackstate-agent status` shows the NTP "
+        "offset under Clocks.",
+    ),
+    Fault(
+        "receiver-missing-topics",
+        "system",
+        "agent",
+        "Kafka lost its data and the Helm job that creates the topics did not run again: "
+        "sts_multi_metrics is missing, so the receiver stops itself at start-up ('Stopping receiver "
+        "app. Topic check failed.', StsKafkaAdminClient$MissingKafkaTopics) and crash-loops; the "
+        "agents' posts get 503 from the ingress.",
+        "Every push integration stops after Kafka's volumes were replaced; the receiver pod is in "
+        "CrashLoopBackOff.",
+        "Create the topics (run the Helm release's topic job again, or kafka-topics.sh --create for "
+        "sts_multi_metrics and the others), then restart the receiver.",
+    ),
+    Fault(
+        "kafka-blip",
+        "system",
+        "receiver",
+        "Kafka refuses the receiver for 30 seconds (a broker restart) and comes back: the receiver "
+        "logs producer failures, then nothing; the data flows again.",
+        "A short gap in every push chart; the engineer wants to know whether it is over.",
+        "Nothing to fix if it stays quiet; the points of those 30 seconds are lost. Look at the "
+        "Kafka broker's log if it repeats.",
+        expected_status="warn",
+    ),
+    Fault(
+        "agent-rfc3339",
+        "system",
+        "",
+        "Not a fault: the agent logs with log_format_rfc3339: true (dates like "
+        "2024-05-14T09:52:04Z); every verdict must be the same as with the default layout.",
+        "Nothing is wrong; the agent's log only looks different.",
+        "Nothing to fix.",
+        expected_status="pass",
     ),
     Fault(
         "kafka-down",
@@ -173,8 +221,8 @@ _ALL = (
         "aws-credentials-expired",
         "aws",
         "source",
-        "The AWS StackPack's credentials expired; the plugin's CloudWatch calls fail and no "
-        "aws.* data reaches Elasticsearch.",
+        "The AWS StackPack's credentials expired; the plugin's CloudWatch calls fail with "
+        "ExpiredToken in the StackState server log and no aws.* data is stored any more.",
         "AWS charts stop; StackState's server log shows ExpiredToken errors.",
         "Renew the credentials (or the role) in the AWS StackPack instance.",
     ),

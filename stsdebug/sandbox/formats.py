@@ -40,10 +40,16 @@ class LogFile:
             self._fh.close()
 
 
-def agent_line(t: float, level: str, location: str, message: str, component: str = "CORE") -> str:
-    """One agent log line, stamped in UTC as an agent on a UTC host writes it."""
-    stamp = datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-    return f"{stamp} UTC | {component} | {level} | ({location}) | {message}"
+def agent_line(
+    t: float, level: str, location: str, message: str, component: str = "CORE", *, rfc3339: bool = False
+) -> str:
+    """One agent log line, stamped in UTC as an agent on a UTC host writes it: the default
+    layout (``2006-01-02 15:04:05 MST``) or, with ``log_format_rfc3339: true``, RFC 3339
+    (``2006-01-02T15:04:05Z07:00``, UTC written ``Z``; StackVista/stackstate-agent 2.19.1
+    pkg/config/log.go getLogDateFormat)."""
+    when = datetime.fromtimestamp(t, timezone.utc)
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ") if rfc3339 else when.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f"{stamp} | {component} | {level} | ({location}) | {message}"
 
 
 def logback_line(t: float, thread: str, level: str, logger: str, message: str) -> str:

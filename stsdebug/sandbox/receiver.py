@@ -113,6 +113,11 @@ class Receiver:
         self.topic_api = TopicApi(kafka_bootstrap, self.kafka_reachable)
         self._stop = threading.Event()
         self._http_n = 0
+        # Fault kafka-blip: Kafka refuses the producer during [start, end) (data time).
+        self.blip: tuple[float, float] | None = None
+        # Fault receiver-missing-topics: stopped at this moment, restarting and stopping again.
+        self.stopped_at: float | None = None
+        self._restarts: list[float] = []
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -173,7 +178,41 @@ class Receiver:
 
     # -- intake ---------------------------------------------------------------------------
 
+    # -- fault receiver-missing-topics: the app stops itself at start-up ----------------------
+
+    def stop_app(self, t: float) -> None:
+        """Stop as the receiver does when its Kafka topics are missing, and crash-loop from ``t``."""
+        self.stopped_at = t
+        self._log_stop(t)
+        self._restarts = []
+        at = t
+        for wait in world.RESTART_BACKOFF_S:
+            at += wait
+            self._restarts.append(at)
+
+    def _log_stop(self, t: float) -> None:
+        # The wording StackState server components use (seen from the correlate app of SUSE
+        # Observability; assumed the same for the receiver), in the receiver's own layout.
+        self.log.write(
+            logback_line(t, "main", "INFO", LOGGER_MAIN, "Starting StackState receiver"),
+            logback_line(t, "main", "ERROR", "none", "Stopping receiver app. Topic check failed."),
+            "com.stackstate.kafka.StsKafkaAdminClient$MissingKafkaTopics: Missing Kafka topics: "
+            f"{self.topic}, sts_intake_health, sts_generic_events",
+            "\tat com.stackstate.kafka.StsKafkaAdminClient.checkTopics(StsKafkaAdminClient.scala:87)",
+        )
+
+    def _crash_loop(self, t: float) -> None:
+        """Log the restarts due by ``t`` (CrashLoopBackOff: waits double up to five minutes)."""
+        while self._restarts and self._restarts[0] <= t:
+            self._log_stop(self._restarts.pop(0))
+            if not self._restarts and self.stopped_at is not None:
+                last = world.RESTART_BACKOFF_S[-1]
+                self._restarts.append(t + last)
+
     def intake(self, body: bytes, api_key: str | None, t: float, peer: str = "127.0.0.1") -> IntakeAnswer:
+        if self.stopped_at is not None and t >= self.stopped_at:
+            # The pod is not ready: the ingress in front of it answers, not the receiver.
+            return IntakeAnswer(503, "503 Service Temporarily Unavailable")
         thread = self._thread_name()
         with self._stats_lock:
             self._stats.payloads += 1
@@ -229,7 +268,11 @@ class Receiver:
         return HTTP_THREAD.format(n=self._http_n + 4)
 
     def tick(self, t: float) -> None:
-        """Called every cycle: logs the intake statistics once a minute."""
+        """Called every cycle: logs the intake statistics once a minute (or the restarts of a
+        receiver that stops itself)."""
+        if self.stopped_at is not None and t >= self.stopped_at:
+            self._crash_loop(t)
+            return
         with self._stats_lock:
             s = self._stats
             if t - s.since < STATS_EVERY_S:
@@ -277,6 +320,14 @@ class Receiver:
                 return
 
     def _produce(self, batches: list[Batch]) -> None:
+        if self.blip is not None:
+            lo, hi = self.blip
+            refused = [b for b in batches if lo <= b.t < hi]
+            for batch in refused:
+                self._failed(batch, None)
+            batches = [b for b in batches if not lo <= b.t < hi]
+            if not batches:
+                return
         if time.monotonic() < self._down_until or not self.kafka_reachable():
             self._down_until = time.monotonic() + _DOWN_RETRY_S
             for batch in batches:

@@ -112,7 +112,9 @@ def handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:  # noqa: N802 - stdlib name
             url = urlsplit(self.path)
             if url.path == "/health":
-                if receiver.kafka_reachable():
+                if receiver.stopped_at is not None:
+                    self._send(503, "503 Service Temporarily Unavailable", "text/plain; charset=UTF-8")
+                elif receiver.kafka_reachable():
                     self._send(200, json.dumps({"status": "UP", "kafka": "UP"}))
                 else:
                     self._send(503, json.dumps({"status": "DOWN", "kafka": f"DOWN: cannot connect to {receiver.kafka_bootstrap}"}))

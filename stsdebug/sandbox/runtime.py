@@ -52,6 +52,9 @@ class Runtime:
         self.mover = Mover(kafka_bootstrap=config["kafka"], es_url=config["es"], log=self.logs["mm2es"])
         if "mover-stopped" in self.faults:
             self.mover.stop_before_ms = int(self.fault_start * 1000)
+        if "kafka-blip" in self.faults:
+            start = self.now - world.BLIP_AGE_S
+            self.receiver.blip = (start, start + world.BLIP_S)
         self.mirror = MirrorStub(mirror_key, self.logs["mirror"], self.faults, port=int(config.get("mirror_port") or 0))
         self.writer = EsWriter(config["es"])
         self.aws = AwsPlugin(self.writer, self.logs["server"], self.faults)
@@ -87,7 +90,8 @@ class Runtime:
             self._settle(expect_all=True)
             self._apply_faults()
             self._replay(split, self.now)
-        self._settle(expect_all=not ({"kafka-down", "es-read-only", "mover-stopped"} & self.faults.names))
+        self._settle(expect_all=not ({"kafka-down", "es-read-only", "mover-stopped", "receiver-missing-topics"}
+                                     & self.faults.names))
         self.agent.write_outputs(self.now)
         self.receiver.serve()
         self._write_ready()
@@ -169,6 +173,9 @@ class Runtime:
         t = self.fault_start
         if "kafka-down" in self.faults:
             self._stop_kafka()
+        if "receiver-missing-topics" in self.faults:
+            self._delete_topic()
+            self.receiver.stop_app(t)
         if "mirror-unreachable" in self.faults:
             self.mirror.stop()
             self.mirror_up = False
@@ -194,6 +201,16 @@ class Runtime:
                     "org.elasticsearch.cluster.routing.allocation.DiskThresholdMonitor",
                     "flood stage disk watermark [95%] exceeded on [node-1][/usr/share/elasticsearch/data] "
                     "free: 1.1gb[4.2%], all indices on this node will be marked read-only"))
+
+    def _delete_topic(self) -> None:
+        """Kafka's data is gone: the topic the receiver needs no longer exists."""
+        from kafka import KafkaAdminClient
+
+        admin = KafkaAdminClient(bootstrap_servers=self.cfg["kafka"], request_timeout_ms=5000)
+        try:
+            admin.delete_topics([world.TOPIC], timeout_ms=5000)
+        finally:
+            admin.close()
 
     def _stop_kafka(self) -> None:
         from stsdebug.sandbox.servers import ServerProcess

@@ -31,7 +31,15 @@ LOG_EVERY = 25
 # bodies longer than this; only the mysql check's payloads (with topology) are longer.
 PROXY_BODY_LIMIT = 3072
 CLOCK_SKEW_S = -7200.0  # fault stale-timestamps: the agent host's clock
+CLOCK_BEHIND_S = -1200.0  # fault agent-clock-skew: behind, but within the receiver's limit
 RECEIVER_MAX_AGE_S = 3600.0  # the receiver ignores points older than this
+# Fault kafka-blip: Kafka refuses the receiver for BLIP_S seconds, BLIP_AGE_S before `up`
+# (inside the profile's window, and long enough before its end to count as recovered).
+BLIP_AGE_S = 260.0
+BLIP_S = 30.0
+# Fault receiver-missing-topics: how the crash-looping receiver pod restarts (Kubernetes
+# CrashLoopBackOff doubles its wait up to five minutes).
+RESTART_BACKOFF_S = (10.0, 20.0, 40.0, 80.0, 160.0, 300.0)
 
 TOPIC = "sts_multi_metrics"
 MM2ES_GROUP = "mm2es"

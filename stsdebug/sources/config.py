@@ -66,6 +66,7 @@ class IntakeConfig:
 class LogsConfig:
     receiver_log: tuple[str, ...]  # files, directories of rotated logs, or "-" for stdin
     timeout: float
+    server_log: tuple[str, ...] = ()  # the StackState server log, given the same ways
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,14 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from stsdebug.sources.topic import PartitionTail, Record, search_offset
+from stsdebug.sources.topic import (
+    PartitionTail,
+    Record,
+    WindowCount,
+    boundary_in,
+    count_window,
+    search_offset,
+)
 
 
 class WindowReader:
@@ -190,11 +197,11 @@ class WindowReader:
                 ends[tp] = (listed[tp], "ListOffsets, confirmed by the fetch high-water mark")
         if again:
             tails.update(self.read_ranges(again))
-        # Only where the window starts before the tail does its start need looking up.
+        # Where the records read do not reach the start of the partition and the window's
+        # start does not show among them (old and new records in order), look it up.
         beyond = [
             tp for tp in self.tps
-            if ranges[tp][0] > earliest[tp]
-            and not any(r.timestamp is not None and r.timestamp < start for r in tails.get(tp, []))
+            if ranges[tp][0] > earliest[tp] and not boundary_in(tails.get(tp, []), start)
         ]
         by_time = self.offsets_for_times(start_ms, beyond)
         out = []
@@ -206,14 +213,13 @@ class WindowReader:
                 (r for r in records if r.timestamp is not None), key=lambda r: r.timestamp or 0, default=None
             )
             answer = by_time.get(tp) if by_time is not None else None
-            count, exact, method, first = self._window(
-                tp, start, earliest[tp], end, lo, records, by_time is not None and tp in beyond, answer
+            counted = self._window(
+                tp, start, earliest[tp], end, lo, records, by_time is not None and tp in beyond, tp in beyond, answer
             )
-            in_window = [r for r in records if r.offset >= first] if first is not None else []
             out.append(
                 PartitionTail(
-                    tp.partition, earliest[tp], end, end_method, count, exact, method,
-                    newest, in_window, lo,
+                    tp.partition, earliest[tp], end, end_method, counted.count, counted.exact, counted.method,
+                    newest, counted.records, lo, records,
                 )
             )
         return out
@@ -227,32 +233,35 @@ class WindowReader:
         lo: int,
         tail: list[Record],
         asked: bool,
+        beyond: bool,
         answer: Any,
-    ) -> tuple[int, bool, str, int | None]:
-        """(records in window, exact, method, first in-window offset among `tail`)."""
+    ) -> WindowCount:
+        """The records in the window: counted on timestamps, with the window's first offset
+        looked up where the records read do not show it."""
         if end <= earliest:
-            return 0, True, "empty partition", None
-        older = [r for r in tail if r.timestamp is not None and r.timestamp < start]
-        if older or lo <= earliest:
-            # The window starts inside what was read: count it there, nothing to look up.
-            cut = max((r.offset for r in older), default=lo - 1)
-            count = sum(1 for r in tail if r.offset > cut)
-            return count, True, f"counted in the last {len(tail):,} records read", cut + 1
+            return WindowCount(0, True, "empty partition", [])
+        if not beyond:
+            return count_window(tail, start, earliest=earliest, lo=lo, end=end)
         if asked:
             by_offset = {r.offset: r for r in tail}
             ok, offset = self._check(tp, start, earliest, end, by_offset, answer)
             if ok and offset is not None:
-                return end - offset, True, "offsets_for_times (checked against record timestamps)", offset
+                return count_window(tail, start, earliest=earliest, lo=lo, end=end, first=offset,
+                                    how="offsets_for_times (checked against record timestamps)")
+            if ok:  # no record at or after the start: the newest read is older
+                return count_window(tail, start, earliest=earliest, lo=lo, end=end, first=end,
+                                    how="offsets_for_times (checked against record timestamps)")
             why = "the broker's offsets_for_times answer failed the timestamp check"
         else:
             why = "the broker does not support offsets_for_times"
         first, probes = self._search(tp, start, earliest, tail)
         if first is not None:
-            return (
-                end - first, True,
-                f"searched on record timestamps, {probes} fetch{'es' if probes != 1 else ''} ({why})", lo,
-            )
-        return end - lo, False, f"at least: the last {end - lo:,} records are all in the window ({why})", lo
+            how = (f"searched on record timestamps, {probes} fetch{'es' if probes != 1 else ''}, assuming they "
+                   f"grow with offsets ({why})")
+            return count_window(tail, start, earliest=earliest, lo=lo, end=end, first=first, how=how)
+        counted = count_window(tail, start, earliest=earliest, lo=lo, end=end)
+        counted.method += f" ({why})"
+        return counted
 
     def _check(
         self, tp: Any, start: float, earliest: int, end: int, by_offset: dict[int, Record], answer: Any

@@ -396,12 +396,25 @@ class LogSource:
     """What ``ctx.logs`` returns."""
 
     def __init__(self, paths: list[str] | None = None, timeout: float = 10.0, *,
-                 receiver_log: list[str] | None = None) -> None:
+                 receiver_log: list[str] | None = None, server_log: list[str] | tuple[str, ...] = ()) -> None:
         self.receiver_log = list(paths or receiver_log or [])
+        self.server_log = list(server_log or [])
         self.timeout = timeout
 
     def receiver_inputs(self) -> list[LogInput]:
         return expand(self.receiver_log, "--receiver-log")
+
+    def server_inputs(self) -> list[LogInput]:
+        """The StackState server log (--server-log): the pull plugins' errors."""
+        if STDIN in self.server_log and STDIN in self.receiver_log:
+            raise UsageError("--server-log - and --receiver-log -: stdin can be read for one of them only")
+        return expand(self.server_log, "--server-log")
+
+    def lines(self, inputs: list[LogInput], deadline: float | None = None) -> Iterator[tuple[str, int, str]]:
+        """(input name, line number, text) of every line of the inputs, in order."""
+        for inp in inputs:
+            for n, text in iter_lines(inp, deadline):
+                yield inp.name, n, text
 
     def scan(self, inputs: list[LogInput], window: tuple[float, float] | None, tz: tzinfo | None,
              **kwargs: Any) -> ScanReport:

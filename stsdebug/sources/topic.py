@@ -57,8 +57,11 @@ class PartitionTail:
     exact: bool  # False: `in_window` is a lower bound
     window_method: str  # how `in_window` was established
     newest: Record | None = None  # newest record of the partition (by timestamp), in window or not
-    records: list[Record] = field(default_factory=list)  # in-window records read, oldest first
-    read_from: int | None = None  # first offset read for `records`
+    records: list[Record] = field(default_factory=list)  # in-window records read, by offset
+    read_from: int | None = None  # first offset read
+    # Every record read near the end, in the window or not (by offset): how far back the
+    # data reaches, and the newest of series that report less often than the window.
+    read: list[Record] = field(default_factory=list)
 
 
 @dataclass
@@ -151,6 +154,85 @@ def decode_value(value: Any) -> MultiMetric | None:
         name if isinstance(name, str) else None,
         epoch_seconds(obj.get("timestamp")),
     )
+
+
+@dataclass
+class WindowCount:
+    """Records in the window on one partition, as far as the records read can tell."""
+
+    count: int
+    exact: bool  # False: an estimate or a lower bound (``method`` says which)
+    method: str
+    records: list[Record]  # the in-window records among those read, by offset
+
+
+def in_window(record: Record, start: float) -> bool:
+    """A record without a timestamp cannot be placed: it counts as in the window."""
+    return record.timestamp is None or record.timestamp >= start
+
+
+def boundary_in(tail: list[Record], start: float) -> bool:
+    """Does the window start inside the records read, with every older record before every
+    newer one (timestamps growing with offsets, as from one producer)?"""
+    older = [r.offset for r in tail if not in_window(r, start)]
+    newer = [r.offset for r in tail if in_window(r, start)]
+    return bool(older) and (not newer or max(older) < min(newer))
+
+
+def count_window(
+    tail: list[Record],
+    start: float,
+    *,
+    earliest: int,
+    lo: int,
+    end: int,
+    first: int | None = None,
+    how: str = "",
+    unit: str = "records",
+) -> WindowCount:
+    """Count the window on a partition whose timestamps need not grow with offsets.
+
+    Record timestamps are CreateTime, set by each producer: with several producers,
+    buffered or backfilled points, old and new records interleave on one partition, so
+    the window is counted on timestamps, never cut at an offset. ``tail`` is every record
+    read, offsets ``lo`` to ``end``. ``first`` is the first offset whose timestamp is in the
+    window as a lookup found it (Kafka's offsets_for_times: every record before it is older),
+    with ``how`` saying how; without it the records read decide alone.
+    """
+    tail = sorted(tail, key=lambda r: r.offset)
+    inside = [r for r in tail if in_window(r, start)]
+    n = len(inside)
+    if lo <= earliest:
+        mixed = " (old and new timestamps interleave)" if not _ordered(tail, start) else ""
+        return WindowCount(n, True, f"counted on the timestamps of all {len(tail):,} {unit}{mixed}", inside)
+    if first is not None:
+        if first >= lo:
+            return WindowCount(n, True, f"{how}; counted on the timestamps of the {unit} read", inside)
+        share = n / len(tail) if tail else 1.0
+        unread = lo - first
+        if share >= 1.0:
+            return WindowCount(end - first, True, how, inside)
+        estimate = n + round(unread * share)
+        return WindowCount(
+            estimate, False,
+            f"estimated: {n:,} of the last {len(tail):,} {unit} read are in the window, and the "
+            f"{unread:,} before them (from offset {first:,}, {how}) are counted at that rate",
+            inside,
+        )
+    if boundary_in(tail, start):
+        return WindowCount(n, True, f"counted in the last {len(tail):,} {unit} read", inside)
+    if any(not in_window(r, start) for r in tail):
+        return WindowCount(
+            n, False,
+            f"at least: old and new timestamps interleave in the last {len(tail):,} {unit} read, "
+            f"and the {lo - earliest:,} before them were not read",
+            inside,
+        )
+    return WindowCount(end - lo, False, f"at least: the last {end - lo:,} {unit} are all in the window", inside)
+
+
+def _ordered(tail: list[Record], start: float) -> bool:
+    return not any(not in_window(r, start) for r in tail) or boundary_in(tail, start)
 
 
 class TopicSource:

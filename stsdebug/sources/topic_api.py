@@ -44,6 +44,8 @@ from stsdebug.sources.topic import (
     Record,
     TopicInfo,
     TopicSource,
+    boundary_in,
+    count_window,
     decode_value,
     search_offset,
 )
@@ -231,20 +233,17 @@ class TopicApiSource(TopicSource):
         records.sort(key=lambda r: r.offset)
         timed = [r for r in records if r.timestamp is not None]
         newest = max(timed, key=lambda r: r.timestamp or 0.0, default=None)
-        older = [r for r in timed if (r.timestamp or 0.0) < start]
-        why = "payload timestamps; the topic API gives no record timestamps"
         if not timed and records:
             return PartitionTail(
                 partition, earliest, end, end_method, None, False,
-                "unknown: the messages carry no timestamp the topic API shows", None, [], lo,
+                "unknown: the messages carry no timestamp the topic API shows", None, [], lo, records,
             )
-        if older or lo <= earliest:
-            cut = max((r.offset for r in older), default=lo - 1)
-            in_window = [r for r in records if r.offset > cut]
-            return PartitionTail(
-                partition, earliest, end, end_method, len(in_window), True,
-                f"counted in the last {len(records):,} messages ({why})", newest, in_window, lo,
-            )
+        why = "payload timestamps; the topic API gives no record timestamps"
+        if lo <= earliest or boundary_in(records, start):
+            counted = count_window(records, start, earliest=earliest, lo=lo, end=end, unit="messages")
+            counted.method += f" ({why})"
+            return PartitionTail(partition, earliest, end, end_method, counted.count, counted.exact, counted.method,
+                                 newest, counted.records, lo, records)
         oldest = timed[0] if timed else None
         first: int | None = None
         probes = 0
@@ -257,16 +256,13 @@ class TopicApiSource(TopicSource):
                     return self._first(topic, partition, offset)
 
                 first, probes = search_offset(start, earliest_rec, oldest, fetch)
-        if first is not None:
-            return PartitionTail(
-                partition, earliest, end, end_method, end - first, True,
-                f"searched on message timestamps, {probes} request{'s' if probes != 1 else ''} ({why})",
-                newest, records, lo,
-            )
-        return PartitionTail(
-            partition, earliest, end, end_method, end - lo, False,
-            f"at least: the last {end - lo:,} messages are all in the window ({why})", newest, records, lo,
-        )
+        how = (f"searched on message timestamps, {probes} request{'s' if probes != 1 else ''}, assuming they "
+               f"grow with offsets")
+        counted = count_window(records, start, earliest=earliest, lo=lo, end=end, first=first, how=how,
+                               unit="messages")
+        counted.method += f" ({why})"
+        return PartitionTail(partition, earliest, end, end_method, counted.count, counted.exact, counted.method,
+                             newest, counted.records, lo, records)
 
     @staticmethod
     def _own(messages: list[dict[str, Any]], partition: int) -> list[Record]:

@@ -27,7 +27,8 @@ from __future__ import annotations
 from typing import Any
 
 from stsdebug.errors import SourceError
-from stsdebug.logs.agent_patterns import API_KEY_UNCHECKED
+from stsdebug.logs.agent_patterns import API_KEY_UNCHECKED, CLOCK_OFF
+from stsdebug.logs.agent_result import ScanResult
 from stsdebug.logs.agent_scan import (
     AgentScan,
 )
@@ -49,6 +50,7 @@ from stsdebug.stages.agent_common import (
     _Issue,
     _overview,
     _Read,
+    _sample_hits,
     _unique,
     _when,
 )
@@ -198,8 +200,30 @@ class _Judge(DeliveryJudge, CollectionJudge):
                 "<sts_url>/api/v1/validate to check its key. That says nothing about the key itself; "
                 "whether the receiver takes it shows in the forwarder's errors (403) and the agent log.",
             ))
+        self._clock(read, scan)
         self._delivery(read, scan)
         self._forwarder_status(read, scan)
         self._checks(read, scan)
         self._metrics(read, scan)
 
+    def _clock(self, read: _Read, scan: ScanResult) -> None:
+        """`status` says the host's clock is off ("NTP offset is high"): the first evidence of
+        points the receiver will ignore as too old, or file hours away from now."""
+        clock = scan.finding(CLOCK_OFF)
+        if clock is None or clock.samples.latest is None:
+            return
+        hit = clock.samples.latest
+        offset = f"about {hit.detail}" if hit.detail and hit.detail != "high" else "far"
+        self.issues.append(_Issue(
+            Status.FAIL,
+            f"The clock of this agent's host is off by {offset}: `stackstate-agent status` says 'NTP offset "
+            f"is high' ({read.label} line {hit.n}), so the points it sends carry times that far from "
+            "StackState's: the receiver ignores those older than it accepts, and the rest are filed away "
+            "from now, where no chart shows them.",
+            evidence=[_sample_hits("Clock", read.label, clock.samples.shown(), clock.total)],
+            hints=[Hint(
+                "Fix the host's clock: enable NTP (timedatectl set-ntp true; chronyc tracking shows the "
+                "offset), then check `stackstate-agent status` again (Clocks: NTP offset). Points already "
+                "ignored are not resent.", RUNBOOK_LOG)],
+            rank=_RANK_INPUT,
+        ))

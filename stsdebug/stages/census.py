@@ -8,10 +8,13 @@ is taken once per trace (cached with any ``SourceError``, which every caller the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 from stsdebug.census import Census
-from stsdebug.stages import es_catalog, topic_read
+from stsdebug.errors import SourceError
+from stsdebug.stages import es_catalog, freshness, topic_read
+from stsdebug.stages.freshness import Cadence, Measured
 
 if TYPE_CHECKING:
     from stsdebug.stages.base import Context
@@ -38,3 +41,41 @@ class CensusService:
 
     def elasticsearch(self) -> Census | None:
         return es_catalog.census(self._ctx)
+
+
+SYSTEM_WORDS = {"kafka": "Kafka records", "elasticsearch": "Elasticsearch documents"}
+
+
+def cadence_of(ctx: Context, *censuses: Census | None) -> Cadence:
+    """How often the integration reports: measured on the first census that shows it, else
+    the catalog's interval, else assumed (stsdebug.stages.freshness)."""
+    measured = [
+        Measured(c.interval_s, SYSTEM_WORDS.get(c.system, c.system)) for c in censuses if c is not None
+    ]
+    i = ctx.integration
+    basis = f"the catalog's default for {i.name}"
+    return freshness.cadence(measured, i.interval_s, basis)
+
+
+def peek(take: Callable[[], Census | None]) -> Census | None:
+    """A census if it can be had, None if its system cannot be read (its own stage says why)."""
+    try:
+        return take()
+    except SourceError:
+        return None
+
+
+def downstream_fresh(ctx: Context, after: float | None) -> bool | None:
+    """Does data flow on past the receiver: is the newest record on Kafka (else the newest
+    document in Elasticsearch) newer than ``after`` and on time for the integration's
+    reporting interval? None when neither system was given or could be read: a quiet log
+    alone then confirms nothing."""
+    for take in (ctx.census.kafka, ctx.census.elasticsearch):
+        c = peek(take)
+        if c is None:
+            continue
+        if c.newest is None:
+            return False
+        on_time = freshness.judge(c.newest, ctx.now, cadence_of(ctx, c)).state == freshness.FRESH
+        return on_time and (after is None or c.newest > after)
+    return None

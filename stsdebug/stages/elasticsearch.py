@@ -21,19 +21,22 @@ from typing import Any
 from stsdebug.census import Census
 from stsdebug.errors import SourceError
 from stsdebug.integrations import prefix_of
-from stsdebug.model import Evidence, Figures, Hint, StageResult, Status, Table
+from stsdebug.model import Evidence, Figures, Hint, StageResult, Status, Table, Text
 from stsdebug.sources.es import ESSource
 from stsdebug.sources.es_answers import Health, IndexSettings, NodeDisk, Watermarks
 from stsdebug.sources.es_query import MATCH_NONE, all_of, to_epoch_seconds, total_hits
+from stsdebug.stages import freshness
 from stsdebug.stages.base import Context
+from stsdebug.stages.census import cadence_of, peek
+from stsdebug.stages.clocks import clock_finding, clock_skew, clock_table
 from stsdebug.stages.es_catalog import (
     DATED,
-    STALE_AFTER_S,
     TS_FIELD,
     Catalog,
     catalog,
     integration_query,
 )
+from stsdebug.stages.freshness import UNSEEN, Freshness
 from stsdebug.stages.phrases import age_text, listing
 from stsdebug.suggest import did_you_mean
 
@@ -55,6 +58,7 @@ SHOWN_INDICES = 15
 class _Findings:
     fails: list[str] = field(default_factory=list)  # real causes
     missing: list[str] = field(default_factory=list)  # "no data arrived here"
+    clock: list[str] = field(default_factory=list)  # data arrives, stamped far from its arrival
     warns: list[str] = field(default_factory=list)
     hints: list[Hint] = field(default_factory=list)
 
@@ -101,50 +105,77 @@ def run(ctx: Context) -> StageResult:
         _check_write_index(cat, settings, f)
         _check_other_blocks(cat, settings, write_index, f)
 
-    newest_age = None if cen.matched_newest is None else ctx.now - cen.matched_newest
+    kafka = peek(ctx.census.kafka) if ctx.integration.kind == "push" else None
+    cad = cadence_of(ctx, cen, kafka)
+    newest = cen.matched_newest
     older_age: float | None = None
-    if cat.indices and cen.matched == 0:
-        older = _newest_ever(ctx, es, cat)
+    if newest is None and cat.indices:
+        older = _newest_ever(ctx, es, cat)  # in any index of the pattern, however old
         older_age = None if older is None else ctx.now - older
-        span = ctx.window.spec
-        if older_age is not None:
-            f.missing.append(
-                f"No {name} documents in the last {span}; the newest one is "
-                f"{age_text(older_age)} old, so the data stopped arriving."
-            )
+        newest = older
+    fresh = freshness.judge(newest, ctx.now, cad)
+    newest_age = fresh.age
+    skewed = clock_skew(cen.clocks, cad)
+    on_demand = ctx.integration.on_demand
+    not_stored = ""
+    if skewed:
+        summary, hint = clock_finding(skewed, len(cen.clocks), name, "are received",
+                                      "the receiver's timeReceived")
+        f.clock.append(summary)
+        f.hint(hint)
+    elif not cat.indices:
+        pass
+    elif fresh.state == UNSEEN or (fresh.stale and on_demand):
+        if on_demand:
+            not_stored = _on_demand_text(ctx, fresh)
         elif cen.total:
             f.missing.append(
-                f"No {name} documents in the last {span} ({cen.total:,} documents of other data "
+                f"No {name} documents in the last {ctx.window.spec} ({cen.total:,} documents of other data "
                 f"are there), and none in any index matching {cat.pattern}."
             )
-        else:
-            f.missing.append(f"No documents at all in the last {span} in {cat.pattern}.")
-        f.hint(_no_data_hint(ctx, cat, cen.total))
-    elif newest_age is not None:
-        stale_after = STALE_AFTER_S.get(ctx.integration.kind, 600.0)
-        if newest_age > stale_after:
-            f.warns.append(
-                f"The newest {name} document is {age_text(newest_age)} old: data may have stopped "
-                f"(expected within {age_text(stale_after)})."
-            )
             f.hint(_no_data_hint(ctx, cat, cen.total))
-        elif newest_age < -FUTURE_SKEW_S:
-            f.warns.append(
-                f"The newest {name} document is stamped {age_text(-newest_age)} in the future: a "
-                "clock is wrong, and streams will show it late."
-            )
-            f.hint("Check NTP on the agent hosts; StackState drops points far from its own time.")
+        else:
+            f.missing.append(f"No documents at all in the last {ctx.window.spec} in {cat.pattern}.")
+            f.hint(_no_data_hint(ctx, cat, cen.total))
+    elif fresh.stale:
+        f.missing.append(
+            f"{name}'s documents stopped arriving: {fresh.clause(f'{name} document')} "
+            f"({fresh.missed:,} reports missed)"
+            + (f"; the {cen.matched:,} earlier ones in the last {ctx.window.spec} do not make it fresh."
+               if cen.matched else ".")
+        )
+        f.hint(_no_data_hint(ctx, cat, cen.total))
+    elif newest_age is not None and newest_age < -FUTURE_SKEW_S:
+        f.warns.append(
+            f"The newest {name} document is stamped {age_text(-newest_age)} in the future: a "
+            "clock is wrong, and streams will show it late."
+        )
+        f.hint("Check NTP on the agent hosts; StackState drops points far from its own time.")
 
+    figs = _figures(ctx, version, health, cat, cen, disks, newest_age, older_age)
+    figs.add(f"{name} reporting interval", round(cad.seconds, 1), "s").add(f"{name} reporting interval from", cad.basis)
     evidence: list[Evidence] = [
-        _figures(ctx, version, health, cat, cen, disks, newest_age, older_age),
+        figs,
         _index_table(cat, settings, write_index),
     ]
     if disks:
         evidence.append(_disk_table(disks, marks))
 
+    if skewed:
+        evidence.append(clock_table(skewed, "the receiver's timeReceived"))
+    if on_demand and not_stored:
+        evidence.append(Text("Retrieved on demand", not_stored))
+        if f.fails or f.warns:
+            # Not on this integration's path: worth knowing, not where its data stops.
+            return ctx.result(Status.WARN, f"{not_stored} Besides: {' '.join(f.fails + f.warns)}", evidence,
+                              f.hints)
+        return ctx.result(Status.SKIP, not_stored, evidence, f.hints)
     if f.fails:
-        summary = " ".join(f.fails + f.missing)
+        summary = " ".join(f.fails + f.clock + f.missing)
         return ctx.result(Status.FAIL, summary, evidence, f.hints)
+    if f.clock:
+        # Data arrives, filed at the wrong time: after an earlier stage named the clock, expected.
+        return ctx.result(Status.FAIL, " ".join(f.clock), evidence, f.hints, missing_data=True)
     if f.missing:
         extra = f" Also: {' '.join(f.warns)}" if f.warns else ""
         return ctx.result(
@@ -152,11 +183,12 @@ def run(ctx: Context) -> StageResult:
         )
     if f.warns:
         return ctx.result(Status.WARN, " ".join(f.warns), evidence, f.hints)
-    summary = (
-        f"{cen.matched:,} {name} documents in the last {ctx.window.spec}, the newest "
-        f"{age_text(max(0.0, newest_age or 0.0))} old; cluster {health.status}, "
-        f"{len(cat.indices)} indices, no write blocks."
-    )
+    if cen.matched:
+        lead = (f"{cen.matched:,} {name} documents in the last {ctx.window.spec}, the newest "
+                f"{age_text(max(0.0, newest_age or 0.0))} old")
+    else:
+        lead = f"No {name} document in the last {ctx.window.spec}, but {fresh.clause(f'{name} document')}: on time"
+    summary = f"{lead}; cluster {health.status}, {len(cat.indices)} indices, no write blocks."
     return ctx.result(Status.PASS, summary, evidence, f.hints)
 
 
@@ -290,6 +322,17 @@ def _newest_ever(ctx: Context, es: ESSource, cat: Catalog) -> float | None:
     if total_hits(body) == 0:
         return None
     return to_epoch_seconds(((body.get("aggregations") or {}).get("newest") or {}).get("value"))
+
+
+def _on_demand_text(ctx: Context, fresh: Freshness) -> str:
+    i = ctx.integration
+    seen = ("No" if fresh.age is None else "Only old") + f" {i.name} documents in Elasticsearch"
+    where = f" ({i.storage_source})" if i.storage_source else ""
+    return (
+        f"{seen}, and none are expected: {i.name} metrics are retrieved on demand by the StackState "
+        f"plugin{where}, when a stream is viewed or a check uses them, and are not stored in "
+        f"{ctx.settings.index_pattern}. Their absence here proves nothing; the source stage judges the plugin."
+    )
 
 
 def _no_data_hint(ctx: Context, cat: Catalog, others: int) -> str:

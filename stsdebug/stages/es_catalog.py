@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from stsdebug.census import Census, PrefixCount
+from stsdebug.census import Census, HostClock, PrefixCount
 from stsdebug.errors import SourceError
 from stsdebug.integrations import prefix_of
 from stsdebug.sources.es_answers import IndexInfo
@@ -25,12 +25,17 @@ from stsdebug.sources.es_query import (
     total_hits,
     window_query,
 )
+from stsdebug.stages import freshness
 
 if TYPE_CHECKING:
     from stsdebug.stages.base import Context
 
 TS_FIELD = "timestamp"
-STALE_AFTER_S = {"push": 600.0, "pull": 1200.0}  # CloudWatch & co. deliver late by design
+RECEIVED_FIELD = "timeReceived"  # the receiver's time (multi-metric documents)
+LOOKBACK_S = 86400.0  # how far back the newest of what the window lacks is looked for
+MEASURE_SPAN_S = 3600.0  # the span the reporting interval is measured over
+MEASURE_HOSTS = 20
+CLOCK_HOSTS = 50
 MAX_MAPPED = 8  # mappings read: the window's daily indices, newest first
 MAX_EXISTS_PER_REQUEST = 1000  # exists clauses per search (bool max_clause_count is 1024)
 MAX_CENSUS_REQUESTS = 5
@@ -226,8 +231,99 @@ def _take_census(ctx: Context, cat: Catalog) -> Census:
                 pc.records += int(b.get("doc_count") or 0)
                 _newer(pc, to_epoch_seconds((b.get("newest") or {}).get("value")))
     c.examined = c.total
+    groups_of = {} if cat.layout == "single" else _groups(cat)
+    _look_back(ctx, cat, c, groups_of)
+    _measure(ctx, cat, c)
+    _clocks(ctx, cat, c)
     c.note = " ".join(notes)
     return c
+
+
+def _groups(cat: Catalog) -> dict[str, list[str]]:
+    groups: dict[str, list[str]] = {}
+    for name in cat.fields.metric_names():
+        groups.setdefault(prefix_of(name), []).append(f"values.{name}")
+    return groups
+
+
+def search_target(cat: Catalog, start: float, end: float) -> str:
+    """The daily indices a search of [start, end] must read (or the whole pattern)."""
+    days = _window_indices(cat.names, start, end)
+    return ",".join(days) if days else cat.pattern
+
+
+def _look_back(ctx: Context, cat: Catalog, c: Census, groups: dict[str, list[str]]) -> None:
+    """The newest document before the window of what has none in it: how long ago it stopped
+    (or that a slow series is on time). One search over the day before the window."""
+    w = ctx.window
+    since = min(w.start, ctx.now - LOOKBACK_S)
+    c.seen_since = since
+    absent = [p for p, pc in sorted(c.prefixes.items()) if pc.records == 0 and p in groups][:MAX_PREFIXES]
+    if not (absent or c.matched == 0) or since >= w.start:
+        return
+    newest = {"max": {"field": TS_FIELD}}
+    aggs: dict[str, Any] = {}
+    if c.matched == 0:
+        aggs["matched"] = {"filter": integration_query(ctx, cat), "aggs": {"newest": newest}}
+    if absent:
+        aggs["prefixes"] = {
+            "filters": {"filters": {p: exists_any(groups[p][:MAX_EXISTS_PER_REQUEST]) for p in absent}},
+            "aggs": {"newest": newest},
+        }
+    body = ctx.es.search(search_target(cat, since, w.end), window_query(since, w.start, TS_FIELD), aggs)
+    found = body.get("aggregations") or {}
+    if "matched" in aggs:
+        c.matched_newest = to_epoch_seconds(((found.get("matched") or {}).get("newest") or {}).get("value"))
+    buckets = (found.get("prefixes") or {}).get("buckets") or {}
+    for p in absent:
+        _newer(c.prefix(p), to_epoch_seconds(((buckets.get(p) or {}).get("newest") or {}).get("value")))
+
+
+def _measure(ctx: Context, cat: Catalog, c: Census) -> None:
+    """The integration's reporting interval: per host, the span of one metric's timestamps over
+    their number, in the hour up to its newest document."""
+    if c.matched_newest is None:
+        return
+    names = [n for n in cat.fields.metric_names() if ctx.matcher.name_matches(n)] if ctx.matcher.prefixes else []
+    one: dict[str, Any] | None = None
+    if cat.layout != "single" and names:
+        one = {"exists": {"field": f"values.{sorted(names)[0]}"}}
+    hi = c.matched_newest
+    lo = max(hi - MEASURE_SPAN_S, ctx.now - LOOKBACK_S)
+    aggs = {"hosts": {"terms": {"field": cat.fields.term("host"), "size": MEASURE_HOSTS},
+                      "aggs": {"n": {"cardinality": {"field": TS_FIELD}},
+                               "lo": {"min": {"field": TS_FIELD}}, "hi": {"max": {"field": TS_FIELD}}}}}
+    query = all_of(window_query(lo, hi, TS_FIELD), integration_query(ctx, cat), one)
+    body = ctx.es.search(search_target(cat, lo, hi), query, aggs)
+    gaps = []
+    for b in _buckets((body.get("aggregations") or {}).get("hosts"))[0]:
+        n = int((b.get("n") or {}).get("value") or 0)
+        first = to_epoch_seconds((b.get("lo") or {}).get("value"))
+        last = to_epoch_seconds((b.get("hi") or {}).get("value"))
+        if n > freshness.MIN_GAPS and first is not None and last is not None and last > first:
+            gaps.append((last - first) / (n - 1))
+    if gaps:
+        gaps.sort()
+        c.interval_s = min(max(gaps[len(gaps) // 2], freshness.MIN_INTERVAL_S), freshness.MAX_INTERVAL_S)
+
+
+def _clocks(ctx: Context, cat: Catalog, c: Census) -> None:
+    """Per host of the integration, documents received in the window: the newest time they carry
+    against the newest ``timeReceived`` (the receiver's clock)."""
+    if not cat.fields.has(RECEIVED_FIELD):
+        return
+    w = ctx.window
+    query = all_of(window_query(w.start, w.end, RECEIVED_FIELD), integration_query(ctx, cat))
+    aggs = {"hosts": {"terms": {"field": cat.fields.term("host"), "size": CLOCK_HOSTS},
+                      "aggs": {"stamp": {"max": {"field": TS_FIELD}}, "received": {"max": {"field": RECEIVED_FIELD}}}}}
+    body = ctx.es.search(search_target(cat, w.start - LOOKBACK_S, w.end), query, aggs)
+    for b in _buckets((body.get("aggregations") or {}).get("hosts"))[0]:
+        stamp = to_epoch_seconds((b.get("stamp") or {}).get("value"))
+        received = to_epoch_seconds((b.get("received") or {}).get("value"))
+        if stamp is None or received is None:
+            continue
+        c.clocks.append(HostClock(str(b.get("key")), int(b.get("doc_count") or 0), received - stamp, stamp, received))
+    c.clocks.sort(key=lambda h: -abs(h.behind_s))
 
 
 def _census_base(c: Census, body: dict[str, Any]) -> None:

@@ -35,7 +35,11 @@ from stsdebug.errors import SourceError
 from stsdebug.model import Figures, Hint, StageResult, Status, Table, Text
 from stsdebug.sources.errors import sentence
 from stsdebug.sources.topic import TopicInfo
+from stsdebug.stages import freshness
 from stsdebug.stages.base import Context
+from stsdebug.stages.census import cadence_of
+from stsdebug.stages.clocks import clock_finding, clock_skew, clock_table
+from stsdebug.stages.freshness import FRESH, STALE
 from stsdebug.stages.kafka_lag import check_lag
 from stsdebug.stages.phrases import age, age_text, ago
 from stsdebug.stages.topic_read import (
@@ -55,8 +59,6 @@ TITLE = "Kafka topic"
 BUDGET_CALLS = 11.0
 RUNBOOK = "Troubleshooting step 2 / Kafka"
 
-DEFAULT_INTERVAL_S = 60.0  # when the data does not show how often the integration reports
-MIN_STALE_S = 60.0  # never call data younger than this stale
 PAYLOAD_DELAY_NOTE_S = 300.0  # payload timestamps this much older than Kafka's: worth saying
 SHOWN_PREFIXES = 15
 
@@ -129,17 +131,24 @@ def run(ctx: Context) -> StageResult:
         hints.append(Hint("A partition without a leader accepts no records: check the Kafka brokers.",
                           RUNBOOK))
 
-    total_text = f"{c.total:,}" if a.total_exact else f"at least {c.total:,}"
-    figures.add("records in window", c.total if a.total_exact else f"≥ {c.total:,}")
+    estimated = any(t.window_method.startswith("estimated") for t in topic_read.tails)
+    approx, mark = ("about", "≈") if estimated else ("at least", "≥")
+    total_text = f"{c.total:,}" if a.total_exact else f"{approx} {c.total:,}"
+    figures.add("records in window", c.total if a.total_exact else f"{mark} {c.total:,}")
     figures.add("newest record age", age(ctx.now, c.newest), "s")
 
-    # 1. Nothing at all in the window.
-    if c.total == 0:
+    cad = cadence_of(ctx, c)
+    fresh = freshness.judge(c.matched_newest, ctx.now, cad)
+    span = None if a.read_since is None else ctx.now - a.read_since
+
+    # 1. Nothing at all in the window, and nothing of the integration's that is on time.
+    if c.total == 0 and not (c.decoded and fresh.state == FRESH):
         newest = (
             f"the newest record is {ago(ctx.now, c.newest)} old"
             if c.newest is not None
             else "the topic holds no records"
         )
+        tail = f"; {name}: {fresh.clause('record')}" if c.matched_newest is not None else ""
         hints.append(
             Hint(
                 "Nothing reaches the topic: look at the receiver (its health and its log for "
@@ -150,7 +159,7 @@ def run(ctx: Context) -> StageResult:
         )
         return ctx.result(
             Status.FAIL,
-            f"No records at all on {topic.name} in the last {ctx.window.spec} ({newest}).",
+            f"No records at all on {topic.name} in the last {ctx.window.spec} ({newest}{tail}).",
             evidence,
             hints,
             missing_data=True,
@@ -179,20 +188,13 @@ def run(ctx: Context) -> StageResult:
     figures.add(f"{name} records (of those decoded)", c.matched)
     figures.add("records decoded", c.examined)
     figures.add(f"newest {name} record age", age(ctx.now, c.matched_newest), "s")
-    interval = a.interval_s or DEFAULT_INTERVAL_S
-    figures.add(
-        f"{name} reporting interval" + ("" if a.interval_s else " (assumed)"), round(interval, 1), "s"
-    )
-    if a.payload_delay_s is not None and a.payload_delay_s > PAYLOAD_DELAY_NOTE_S:
+    figures.add(f"{name} reporting interval", round(cad.seconds, 1), "s")
+    figures.add(f"{name} reporting interval from", cad.basis)
+    if a.read:
+        reach = f"back to {age_text(span or 0.0)} ago" if span is not None else "no timestamps"
+        figures.add("records read near the end", f"{a.read:,} ({reach})")
+    if a.payload_delay_s is not None and abs(a.payload_delay_s) > PAYLOAD_DELAY_NOTE_S:
         figures.add("payload timestamps behind Kafka's (median)", round(a.payload_delay_s, 1), "s")
-        hints.append(
-            Hint(
-                f"{name}'s records carry timestamps {age_text(a.payload_delay_s)} older than when "
-                "Kafka received them: the agent's clock is off, or it sends buffered data late. "
-                "Elasticsearch files them under their own (old) time.",
-                RUNBOOK,
-            )
-        )
     if a.future:
         evidence.append(
             Text(
@@ -202,9 +204,55 @@ def run(ctx: Context) -> StageResult:
         )
     evidence.append(_prefix_table(ctx, c))
 
-    # 3. Records, none of them the integration's.
+    # 3. The clocks of the integration's hosts: points received now but stamped long ago
+    #    are filed in the past, where no chart shows them.
+    skewed = clock_skew(c.clocks, cad)
+    if skewed:
+        evidence.append(clock_table(skewed, "Kafka received them"))
+        summary, hint = clock_finding(skewed, len(c.clocks), name, "reach Kafka", "Kafka's record timestamps")
+        hints.append(Hint(hint, RUNBOOK))
+        return ctx.result(Status.FAIL, summary, evidence, hints)
+
+    # 4. None of the integration's records in the window.
     if c.matched == 0:
+        if fresh.state == FRESH:
+            check_lag(ctx, topic_read, evidence, hints, warnings)
+            base = (
+                f"No {name} record in the last {ctx.window.spec}, but {fresh.clause(f'{name} record')}: "
+                "on time"
+            )
+            if warnings:
+                return ctx.result(Status.WARN, f"{base}; but {'; '.join(warnings)}.", evidence, hints)
+            return ctx.result(Status.PASS, f"{base}.", evidence, hints)
+        if fresh.state == STALE:
+            hints.append(_stopped_hint(name, ctx.matcher.describe()))
+            return ctx.result(
+                Status.FAIL,
+                f"{name}'s data stopped reaching {topic.name}: {fresh.clause(f'{name} record')} "
+                f"({fresh.missed:,} reports missed), while other records arrive ({total_text} in the last "
+                f"{ctx.window.spec}).",
+                evidence,
+                hints,
+                missing_data=True,
+            )
         among = f"none of the {c.examined:,} newest decoded" if c.sampled else "none of them"
+        if not (a.whole or freshness.covers(span, cad)):
+            hints.append(
+                Hint(
+                    f"The records read reach back {age_text(span or 0.0)} only, less than three of "
+                    f"{name}'s reporting intervals: look at the Elasticsearch stage, which sees the whole "
+                    "window, or narrow the read with --host.",
+                    RUNBOOK,
+                )
+            )
+            return ctx.result(
+                Status.WARN,
+                f"{total_text} records on {topic.name} in the last {ctx.window.spec}, {among} are {name}'s; "
+                f"they reach back {age_text(span or 0.0)} only and {name} reports {cad.text()}, so this "
+                "sample cannot tell whether its data stopped.",
+                evidence,
+                hints,
+            )
         hints.append(
             Hint(
                 f"Other data arrives but not {name}'s ({ctx.matcher.describe()}): check StackState "
@@ -222,20 +270,17 @@ def run(ctx: Context) -> StageResult:
             missing_data=True,
         )
 
-    # 4. The integration's data is there: fresh? read by mm2es?
-    stale_after = max(MIN_STALE_S, 2 * interval)
-    newest_age = ctx.now - (c.matched_newest or ctx.now)
-    if c.matched_newest is not None and newest_age > stale_after:
-        warnings.append(
-            f"the newest {name} record is {age_text(newest_age)} old, more than twice its reporting "
-            f"interval ({age_text(interval)})"
-        )
-        hints.append(
-            Hint(
-                f"{name}'s data has stopped or slowed down: check the agent's check schedule and "
-                "its log for errors around the time of the newest record.",
-                RUNBOOK,
-            )
+    # 5. The integration's data is there: still coming? read by mm2es?
+    if fresh.state == STALE:
+        hints.append(_stopped_hint(name, ctx.matcher.describe()))
+        return ctx.result(
+            Status.FAIL,
+            f"{name}'s data stopped reaching {topic.name}: {fresh.clause(f'{name} record')} "
+            f"({fresh.missed:,} reports missed); the {c.matched:,} earlier {name} records in the last "
+            f"{ctx.window.spec} do not make it fresh.",
+            evidence,
+            hints,
+            missing_data=True,
         )
     check_lag(ctx, topic_read, evidence, hints, warnings)
     sampled = " (of those decoded)" if c.sampled else ""
@@ -243,9 +288,20 @@ def run(ctx: Context) -> StageResult:
         f"{c.matched:,} {name} records{sampled} on {topic.name} in the last {ctx.window.spec}, "
         f"the newest {ago(ctx.now, c.matched_newest)} old"
     )
+    if not a.total_exact:
+        base += f" ({total_text} records in all: {'an estimate' if estimated else 'a lower bound'}, see the partitions)"
     if warnings:
         return ctx.result(Status.WARN, f"{base}, but {'; '.join(warnings)}.", evidence, hints)
     return ctx.result(Status.PASS, f"{base}.", evidence, hints)
+
+
+def _stopped_hint(name: str, described: str) -> Hint:
+    return Hint(
+        f"{name}'s data stopped before Kafka while other data arrives: look at the agent that sends "
+        f"it ({described}) — its log around the time of the newest record, and "
+        "`stackstate-agent check <check> -l debug` — and at the receiver's log for its payloads.",
+        RUNBOOK,
+    )
 
 
 # --- evidence helpers -----------------------------------------------------------------
@@ -262,7 +318,8 @@ def _partition_table(ctx: Context, topic_read: TopicRead) -> Table:
             leader if topic_read.source.shows_leaders else "-",
             t.earliest,
             t.end,
-            (t.in_window if t.exact else f"≥ {t.in_window:,}") if t.in_window is not None else None,
+            (t.in_window if t.exact else f"{'≈' if t.window_method.startswith('estimated') else '≥'} {t.in_window:,}")
+            if t.in_window is not None else None,
             age(ctx.now, t.newest.timestamp if t.newest else None),
             t.window_method,
         ])

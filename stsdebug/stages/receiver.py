@@ -32,10 +32,12 @@ from datetime import datetime, timezone, tzinfo
 from stsdebug.errors import UsageError
 from stsdebug.logs.receiver_format import describe_tz, parse_tz
 from stsdebug.logs.receiver_patterns import CATEGORY_TITLES
-from stsdebug.logs.receiver_result import OTHER_REASONS, Bucket, Sample, ScanResult
+from stsdebug.logs.receiver_result import OTHER_REASONS, Bucket, Sample, ScanResult, materialize
 from stsdebug.model import Evidence, Figures, Hint, LogLine, LogSample, StageResult, Status, Table
 from stsdebug.redact import Redactor
 from stsdebug.stages.base import Context
+from stsdebug.stages.census import downstream_fresh
+from stsdebug.stages.clocks import too_old, too_old_clause
 from stsdebug.stages.receiver_health import Health, _check_health, _health_figures, _health_url
 from stsdebug.stages.receiver_rules import RULES, Facts, Found, apply
 from stsdebug.stages.recovery import judge_recovery
@@ -240,16 +242,21 @@ def _judge_log(
     stopped = " (the scan stopped early; only part of the log was read)" if r.stopped else ""
     steady = timed and _steady(deser, ctx.window.start, ctx.window.end, r)
     kafka = r.bucket(part, "kafka")
-    # Whether data flows on downstream is not known here: the recovery of a quiet producer stays
-    # unconfirmed and the Kafka stage judges the topic.
+    # A quiet producer has recovered only if data flows on downstream: the census says whether
+    # Kafka (else Elasticsearch) holds data newer than the last failure, on time.
     recovery = judge_recovery(kafka.last, r.recovered_at.get("kafka"), ctx.window.end,
-                              downstream_fresh=None) if kafka.fail_count and timed else None
+                              downstream_fresh=downstream_fresh(ctx, kafka.last)) if kafka.fail_count and timed else None
     recovered = f" at {_fmt(r.recovered_at['kafka'], tz)}" if recovery and recovery.recovered_at else ""
+    stale = r.bucket(part, "stale")
+    stale_recovery = judge_recovery(stale.last, None, ctx.window.end,
+                                    downstream_fresh=downstream_fresh(ctx, stale.last)) if stale.count else None
+    clock = too_old_clause(too_old(_texts(stale))) if stale.count else ""
     findings: list[Found] = []
     for rule in RULES:
         b = r.bucket(part, rule.category)
         facts = Facts(b, steady, where, _fmt(b.last, tz), _top_reason(b),
-                      recovery if rule.category == "kafka" else None, recovered, _fmt(b.first, tz))
+                      {"kafka": recovery, "stale": stale_recovery}.get(rule.category), recovered, _fmt(b.first, tz),
+                      clock)
         found = apply(rule, facts)
         if found is not None:
             findings.append(found)
@@ -277,6 +284,11 @@ def _judge_log(
     if timed:
         evidence.insert(1, _timeline(r, part, tz))
     return LogVerdict(lead.status, _sentence(lead.headline + tail + stopped))
+
+
+def _texts(b: Bucket) -> list[tuple[float | None, str]]:
+    """(time, text) of the bucket's samples, for reading what their lines name."""
+    return [(s.ts, " ".join(line.text for line in s.lines)) for s in map(materialize, [*b.head, *b.tail])]
 
 
 def _n(count: int, singular: str, plural: str | None = None) -> str:

@@ -31,6 +31,7 @@ class Facts:
     recovery: Recovery | None = None  # Kafka: transient or persistent (stages.recovery)
     recovered: str = ""  # when it recovered, formatted ("" when no recovery line was seen)
     first: str = ""  # the time of the bucket's first entry, formatted
+    clock: str = ""  # too-old points: whose clock, how far behind (stages.clocks.too_old_clause)
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,14 @@ _KAFKA_HINT = (
     "receiver (Kubernetes: the <release>-kafka pods, stackstate-kafka-headless:9092), then check "
     "the topic with --kafka.",
     "Kafka",
+)
+
+
+_STALE_HINT = (
+    "The receiver ignores points older than it accepts, whatever the payload says: fix the clock of the "
+    "host that sends them (NTP: timedatectl, chronyc tracking; `stackstate-agent status` shows the NTP offset "
+    "under Clocks), or find what buffers its data that long. Points already ignored are not resent.",
+    RUNBOOK,
 )
 
 
@@ -151,11 +160,19 @@ RULES: tuple[Rule, ...] = (
          "Send smaller batches or raise the receiver's request size limit.", RUNBOOK),
     ),
     Rule(
-        "stale", Status.WARN,
-        "The receiver dropped metric points as too old {n} {where} ({top})",
+        "stale", Status.FAIL,
+        "The receiver ignores points as too old: {n} {where}, the last at {last}; {clock} ({top})",
         ("time", "times"), ("drop of too-old points", "drops of too-old points"),
-        ("The receiver ignores data points older than it accepts: check the clock of the agent host and "
-         "the timestamps the integration sends (epoch seconds).", RUNBOOK),
+        _STALE_HINT,
+        when=lambda f: _state(f) == PERSISTENT,
+    ),
+    Rule(
+        "stale", Status.WARN,
+        "The receiver ignored points as too old {n} {where} ({first} to {last}) and has not since: {why}; "
+        "{clock} ({top})",
+        ("time", "times"), ("drop of too-old points, stopped", "drops of too-old points, stopped"),
+        _STALE_HINT,
+        when=lambda f: _state(f) != PERSISTENT,
     ),
     Rule(
         "error", Status.WARN,
@@ -190,7 +207,7 @@ def apply(rule: Rule, facts: Facts) -> Found | None:
     why = facts.recovery.reason if facts.recovery is not None else ""
     headline = rule.headline.format(
         n=n_of(counted, rule.noun), where=facts.where, first=facts.first, last=facts.last, top=facts.top,
-        partial=partial, recovered=facts.recovered, why=why,
+        partial=partial, recovered=facts.recovered, why=why, clock=facts.clock,
     )
     short = n_of((rule.short_count or rule.count)(b), rule.short)
     hint = Hint(*rule.hint) if rule.hint else None

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from stsdebug.errors import SourceError
 from stsdebug.model import Evidence, Figures, Hint, StageResult, Status, Table, Text
+from stsdebug.stages import freshness, plugin_log
 from stsdebug.stages.base import Context
+from stsdebug.stages.census import cadence_of
 
 TITLE = "Pull source"
 BUDGET_CALLS = 6.0
@@ -66,22 +68,46 @@ def run(ctx: Context) -> StageResult:
     elif name == "prometheus":
         hints.append(Hint("Give --mirror URL (and the mirror API key by environment) to test the mirror itself.", RUNBOOK))
 
+    if ctx.settings.server_log:
+        logged = plugin_log.judge(ctx, evidence, hints)
+        if logged is not None:
+            findings.append(logged)
+    elif ctx.integration.server_loggers:
+        hints.append(Hint(
+            f"Give --server-log (the stackstate-server pod's log, or /opt/stackstate/var/log/stackstate.log) "
+            f"to see the {name} plugin's errors: expired credentials, throttling, an unreachable source.",
+            RUNBOOK,
+        ))
+
     arrival = _arrival(ctx, evidence, hints)
     if arrival is not None:
         findings.append(arrival)
 
-    evidence.append(Text("What cannot be checked from outside StackState", OUTSIDE_VIEW.get(name, "the plugin's own configuration and logs.")))
+    evidence.append(Text("What cannot be checked from outside StackState", _outside(ctx)))
     if not findings:
-        return ctx.result(
-            Status.SKIP,
-            f"No pull source to look at: give --es (to see {name} data arrive) or --mirror.",
-            evidence,
-            hints,
-        )
+        what = "--server-log (the plugin's errors)" + (" or --mirror" if name == "prometheus" else "")
+        if ctx.integration.on_demand and ctx.settings.es:
+            why = (f"{name} metrics are retrieved on demand and not stored in Elasticsearch, so their absence "
+                   f"there proves nothing; give {what} to judge the plugin.")
+        else:
+            why = f"No pull source to look at: give {what}" + (
+                "" if ctx.integration.on_demand else f" or --es (to see {name} data arrive)") + "."
+        return ctx.result(Status.SKIP, why, evidence, hints)
     order = [Status.FAIL, Status.ERROR, Status.WARN, Status.PASS]
     worst = min(findings, key=lambda f: order.index(f[0]) if f[0] in order else len(order))
-    summary = " ".join(s for _, s in findings)
+    summary = " ".join(s for st, s in sorted(findings, key=lambda f: order.index(f[0]) if f[0] in order else 9))
     return ctx.result(worst[0], summary, evidence, hints)
+
+
+def _outside(ctx: Context) -> str:
+    text = OUTSIDE_VIEW.get(ctx.integration.name, "the plugin's own configuration and logs.")
+    if ctx.integration.on_demand:
+        text += (
+            f" {ctx.integration.name} metrics are retrieved on demand (when a stream is viewed or a check uses "
+            "them) and stored nowhere stsdebug can read: whether a retrieval works shows in the server log "
+            "and in the data source's Test Connection (StackState UI: Settings > Telemetry Sources)."
+        )
+    return text
 
 
 def _mirror(ctx: Context, evidence: list[Evidence], hints: list[Hint]) -> tuple[Status, str]:
@@ -110,7 +136,7 @@ def _mirror(ctx: Context, evidence: list[Evidence], hints: list[Hint]) -> tuple[
 
 
 def _arrival(ctx: Context, evidence: list[Evidence], hints: list[Hint]) -> tuple[Status, str] | None:
-    """Whether the integration's documents keep arriving in Elasticsearch."""
+    """Whether the integration's documents keep arriving in Elasticsearch (where it stores them)."""
     if not ctx.settings.es:
         return None
     name = ctx.integration.name
@@ -120,13 +146,17 @@ def _arrival(ctx: Context, evidence: list[Evidence], hints: list[Hint]) -> tuple
         return Status.ERROR, f"Could not see whether {name} data arrives: {str(exc).rstrip('.')}."
     if census is None:
         return None
-    age = None if census.matched_newest is None else max(0.0, ctx.now - census.matched_newest)
+    cad = cadence_of(ctx, census)
+    fresh = freshness.judge(census.matched_newest, ctx.now, cad)
     evidence.append(
         Figures(f"{name} data arriving in Elasticsearch")
         .add("documents in the window", census.matched)
-        .add("newest document age", None if age is None else round(age, 1), "s")
+        .add("newest document age", None if fresh.age is None else round(max(0.0, fresh.age), 1), "s")
+        .add("reporting interval", f"{cad.seconds:g} s ({cad.basis})")
     )
-    if census.matched == 0:
+    if ctx.integration.on_demand and fresh.state != freshness.FRESH:
+        return None  # stored nowhere: absence or old copies prove nothing
+    if fresh.state == freshness.UNSEEN:
         hints.append(
             Hint(
                 f"No {name} data arrives: check the {name} StackPack instance is installed and "
@@ -135,8 +165,10 @@ def _arrival(ctx: Context, evidence: list[Evidence], hints: list[Hint]) -> tuple
             )
         )
         return Status.FAIL, f"No {name} documents arrived in Elasticsearch in the last {ctx.window.spec}."
-    # Pull plugins poll every few minutes; data older than half the window means polling stopped.
-    if age is not None and age > max(600.0, ctx.window.seconds / 2):
-        hints.append(Hint(f"The {name} plugin stopped delivering recently: look at the StackState server logs around the time of the newest document.", RUNBOOK))
-        return Status.WARN, f"{name} data arrives, but the newest document is {age:.0f} s old."
+    if fresh.stale:
+        hints.append(Hint(f"The {name} plugin stopped delivering: look at the StackState server log around "
+                          "the time of the newest document.", RUNBOOK))
+        return Status.FAIL, f"{name} data stopped arriving in Elasticsearch: {fresh.clause(f'{name} document')}."
+    if census.matched == 0:
+        return Status.PASS, f"{name} data is on time in Elasticsearch: {fresh.clause(f'{name} document')}."
     return Status.PASS, f"{name} documents keep arriving in Elasticsearch ({census.matched:,} in the window)."

@@ -13,17 +13,19 @@ metric names from the mapping are offered.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from stsdebug import streamdefs
 from stsdebug.errors import UsageError
-from stsdebug.model import Figures, Hint, StageResult, Status, Table
+from stsdebug.model import Figures, Hint, StageResult, Status, Table, Window
 from stsdebug.sources.es import ESSource
 from stsdebug.sources.es_query import FieldMap, all_of, to_epoch_seconds, total_hits, window_query
+from stsdebug.stages import freshness
 from stsdebug.stages.base import Context
-from stsdebug.stages.es_catalog import STALE_AFTER_S, TS_FIELD, Catalog, catalog
-from stsdebug.stages.phrases import age_text
+from stsdebug.stages.census import cadence_of, peek
+from stsdebug.stages.es_catalog import TS_FIELD, Catalog, catalog, search_target
+from stsdebug.stages.freshness import Cadence
 from stsdebug.stages.stream_suggest import (
     SHOWN_SUGGESTIONS,
     first_only,
@@ -33,7 +35,7 @@ from stsdebug.stages.stream_suggest import (
     similarity,
     suggestion_text,
 )
-from stsdebug.streamdefs import Condition, StreamDef
+from stsdebug.streamdefs import Condition, StreamDef, is_stackstate_source
 from stsdebug.suggest import did_you_mean
 
 TITLE = "Telemetry streams"
@@ -56,6 +58,7 @@ class StreamCheck:
     reason: str = ""  # one sentence: why it fails or warns
     fix: str = ""  # "did you mean ..." for the hint
     no_data_at_all: bool = False  # the window holds no document at all
+    stale: bool = False  # it matches documents, but the newest is too old for its cadence
     rows: list[list[Any]] = field(default_factory=list)  # condition by condition
 
 
@@ -96,9 +99,35 @@ def run(ctx: Context) -> StageResult:
             missing_data=True,
         )
 
+    elsewhere = [d for d in defs if not is_stackstate_source(d.data_source)]
+    defs = [d for d in defs if is_stackstate_source(d.data_source)]
+    if not defs:
+        sources = sorted({str(d.data_source) for d in elsewhere})
+        return ctx.skip(
+            f"{len(elsewhere)} stream{'s' if len(elsewhere) != 1 else ''} given, all on the data source "
+            f"{', '.join(sources)}: a plugin answers them, not Elasticsearch, so their filters cannot be "
+            "checked from here.",
+            "Open the stream in the StackState UI: with the source stage passing, an empty chart means its "
+            "filters or its select do not match what the data source returns.",
+        )
+    cen = peek(ctx.census.elasticsearch)
+    kafka = peek(ctx.census.kafka) if ctx.integration.kind == "push" else None
+    if ctx.integration.on_demand and cen is not None and cen.matched_newest is None:
+        return ctx.skip(
+            f"{len(defs)} stream{'s' if len(defs) != 1 else ''} given, but {ctx.integration.name} metrics are "
+            "retrieved on demand by the StackState plugin and not stored in Elasticsearch: a stream on its "
+            "data source is answered by the plugin, which stsdebug cannot query from outside.",
+            "Open the stream in the StackState UI: an empty chart with the source stage passing means the "
+            "stream's filters (data source, filters, select) do not match what the plugin returns.",
+        )
+    cad = cadence_of(ctx, cen, kafka)
+    span = _span(ctx.window, cad)
     checked = defs[:MAX_STREAMS]
-    checks = [_check(ctx, es, cat, d) for d in checked]
-    table = _summary_table(ctx, checks)
+    checks = [_check(ctx, es, cat, d, span, cad) for d in checked]
+    table = _summary_table(ctx, checks, span)
+    for d in elsewhere:
+        table.rows.append([d.name, ", ".join(str(x) for x in d.conditions) or "(none)", d.metric or "(none)",
+                           None, None, "not checked", f"data source {d.data_source}: answered by a plugin"])
     if len(defs) > MAX_STREAMS:
         table.note = f"{len(defs) - MAX_STREAMS} more streams were not checked (one search each)."
     evidence: list[Any] = [table]
@@ -124,14 +153,16 @@ def run(ctx: Context) -> StageResult:
         .add("layout", f"{cat.layout or 'unknown'} ({cat.layout_origin})")
         .add("indices searched", cat.pattern)
     )
-    hints = [Hint(f"Stream '{c.stream.name}': {c.fix}", RUNBOOK) for c in checks if c.fix]
+    hints = [Hint(f"Stream '{c.stream.name}'{_source_words(c.stream)}: {c.fix}", RUNBOOK) for c in checks if c.fix]
     fails = [c for c in checks if c.status is Status.FAIL]
     warns = [c for c in checks if c.status is Status.WARN]
     if fails:
         hints.append(
             Hint(
-                "Fill the stream's filters with the UI's auto-complete so that they use stored "
-                "names; a renamed metric or tag silently empties a stream.",
+                "Edit the stream in the StackState UI and pick its filters and its select (the metric) again "
+                "with auto-complete, which offers the stored names and values; in a StackPack template, "
+                "fix the MetricStream's query.conditions and query.metricField. A renamed metric or tag "
+                "silently empties a stream.",
                 RUNBOOK,
             )
         )
@@ -140,20 +171,20 @@ def run(ctx: Context) -> StageResult:
         summary = (
             f"{len(fails)} of {len(checks)} stream{'s' if len(checks) != 1 else ''} "
             f"draw{'s' if len(checks) == 1 and len(fails) == 1 else ''} no data in the last "
-            f"{ctx.window.spec}: {shown}{more}."
+            f"{span.spec}: {shown}{more}."
         )
         if len(checks) > 1 and all(c.no_data_at_all for c in checks):
             summary = (
                 f"No stream draws data: there are no documents at all in {cat.pattern} in the "
-                f"last {ctx.window.spec}."
+                f"last {span.spec}."
             )
         elif len(checks) == 1:
             summary = (
-                f"Stream '{fails[0].stream.name}' draws no data in the last {ctx.window.spec}: "
+                f"Stream '{fails[0].stream.name}' draws no data in the last {span.spec}: "
                 f"{fails[0].reason}"
             )
         # Only a cause of its own when the data is known to be in Elasticsearch.
-        missing = not upstream_ok or all(c.no_data_at_all for c in fails)
+        missing = not upstream_ok or all(c.no_data_at_all or c.stale for c in fails)
         return ctx.result(Status.FAIL, summary, evidence, hints, missing_data=missing)
     if warns:
         shown = "; ".join(f"'{c.stream.name}': {c.reason.rstrip('.')}" for c in warns[:3])
@@ -167,10 +198,20 @@ def run(ctx: Context) -> StageResult:
     return ctx.result(
         Status.PASS,
         f"All {len(checks)} stream{'s' if len(checks) != 1 else ''} draw data: {total:,} matching "
-        f"documents in the last {ctx.window.spec}.",
+        f"documents in the last {span.spec}.",
         evidence,
         hints,
     )
+
+
+def _source_words(d: StreamDef) -> str:
+    """" (data source StackState Metrics, select system.load.norm)": the UI's words for a stream."""
+    parts = []
+    if d.data_source and not d.data_source.isdigit():
+        parts.append(f"data source {d.data_source}")
+    if d.data_source is not None and d.metric:
+        parts.append(f"select {d.metric}")
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def _upstream_ok(ctx: Context) -> bool:
@@ -181,9 +222,27 @@ def _upstream_ok(ctx: Context) -> bool:
 # --- one stream ------------------------------------------------------------------------------
 
 
-def _check(ctx: Context, es: ESSource, cat: Catalog, d: StreamDef) -> StreamCheck:
+def _span(window: Window, cad: Cadence) -> Window:
+    """What a stream is searched over: the window, or, when the window is shorter than the time
+    a series of this cadence may be silent, that time (a slow series is not empty, only slow)."""
+    if window.seconds >= cad.stale_after:
+        return window
+    seconds = cad.stale_after
+    spec = f"{seconds / 3600:g}h" if seconds >= 7200 else f"{seconds / 60:g}m" if seconds >= 120 else f"{seconds:g}s"
+    return Window(window.end - seconds, window.end, spec)
+
+
+def _check(ctx: Context, es: ESSource, cat: Catalog, d: StreamDef, span: Window, cad: Cadence) -> StreamCheck:
     fields = cat.fields
+    given = d
+    if cat.layout == "single" and d.metric and d.metric != "value" and not fields.has(d.metric):
+        # One document per point: the UI's bare metric name is the document's name.
+        d = replace(d, conditions=(*d.conditions, Condition("name", d.metric)), metric="value")
     metric, metric_note = _resolve_metric(cat, d.metric)
+    bare = given.metric is not None and not given.metric.startswith("values.") and cat.layout != "single"
+
+    def shown(field_name: str) -> str:
+        return field_name.removeprefix("values.") if bare else field_name
     conds = [_cond_query(fields, c) for c in d.conditions]
     metric_q = {"exists": {"field": metric}} if metric else None
     newest = {"max": {"field": TS_FIELD}}
@@ -210,21 +269,24 @@ def _check(ctx: Context, es: ESSource, cat: Catalog, d: StreamDef) -> StreamChec
             }
         aggs["without_metric"] = without_metric
         aggs["only_metric"] = {"filter": metric_q}
-    window = window_query(ctx.window.start, ctx.window.end, TS_FIELD)
-    body = es.search(cat.window_target, window, aggs)
+    window = window_query(span.start, span.end, TS_FIELD)
+    target = cat.window_target if span is ctx.window else search_target(cat, span.start, span.end)
+    body = es.search(target, window, aggs)
     a: dict[str, Any] = body.get("aggregations") or {}
     total = total_hits(body)
     matched = _count(a.get("all"))
-    check = StreamCheck(d, metric, Status.PASS, docs=matched)
+    check = StreamCheck(given, metric, Status.PASS, docs=matched)
     check.newest = to_epoch_seconds(((a.get("all") or {}).get("newest") or {}).get("value"))
 
     if matched > 0:
-        age = None if check.newest is None else ctx.now - check.newest
-        stale_after = STALE_AFTER_S.get(ctx.integration.kind, 600.0)
-        if age is not None and age > stale_after:
-            check.status = Status.WARN
-            check.reason = (
-                f"its newest point is {age_text(age)} old: the data behind it may have stopped."
+        fresh = freshness.judge(check.newest, ctx.now, cad)
+        if fresh.stale:
+            check.status = Status.FAIL
+            check.stale = True
+            check.reason = f"it draws no current data: {fresh.clause('point')}; the data behind it stopped."
+            check.fix = (
+                "The data behind the stream stopped arriving: follow the earlier stages for the host or "
+                "series its filters select."
             )
         elif metric is None:
             check.status = Status.WARN
@@ -279,18 +341,19 @@ def _check(ctx: Context, es: ESSource, cat: Catalog, d: StreamDef) -> StreamChec
         with_docs: list[tuple[str, int | None]] = [(n, k) for n, k in counted if k > 0]
         in_mapping = fields.has(metric)
         # With no document to count on, the mapping's names are still worth offering.
-        suggestions = rank(metric, with_docs or [(n, None) for n in candidates])
-        label = f"metric field {metric}" + ("" if in_mapping else " (not in the mapping)")
+        offered = with_docs or [(n, None) for n in candidates]
+        suggestions = rank(shown(metric), [(shown(n), k) for n, k in offered])
+        label = f"metric field {shown(metric)}" + ("" if in_mapping else " (not in the mapping)")
         suspect = not in_mapping or alone == 0 or others > 0
         rows.append([label, alone, others, suggestion_text(suggestions) if suspect else ""])
         if not in_mapping:
-            unmapped.append(metric_fix(metric, "is not in the mapping", suggestions))
+            unmapped.append(metric_fix(shown(metric), "is not in the mapping", suggestions))
         elif others > 0:
             relaxed.append(
                 (
-                    f"metric field {metric}",
+                    f"metric field {shown(metric)}",
                     metric_fix(
-                        metric, "is on none of the documents its conditions match", suggestions
+                        shown(metric), "is on none of the documents its conditions match", suggestions
                     ),
                 )
             )
@@ -373,9 +436,9 @@ def _resolve_metric(cat: Catalog, metric: str | None) -> tuple[str | None, str]:
         return ("value", "") if cat.layout == "single" else (None, "")
     fields = cat.fields
     if cat.layout == "multi" and not metric.startswith("values.") and not fields.has(metric):
+        # The UI shows bare metric names; the multi-metric documents hold them under values.
         candidate = f"values.{metric}"
-        if fields.has(candidate):
-            return candidate, f"metric field read as {candidate}."
+        return candidate, (f"metric field read as {candidate}." if fields.has(candidate) else "")
     return metric, ""
 
 
@@ -405,7 +468,7 @@ def _cond_query(fields: FieldMap, c: Condition) -> dict[str, Any]:
 # --- evidence --------------------------------------------------------------------------------
 
 
-def _summary_table(ctx: Context, checks: list[StreamCheck]) -> Table:
+def _summary_table(ctx: Context, checks: list[StreamCheck], span: Window) -> Table:
     rows = []
     for c in checks:
         age = None if c.newest is None else round(max(0.0, ctx.now - c.newest), 1)
@@ -421,7 +484,7 @@ def _summary_table(ctx: Context, checks: list[StreamCheck]) -> Table:
             ]
         )
     return Table(
-        f"Streams in the last {ctx.window.spec}",
+        f"Streams in the last {span.spec}",
         ["stream", "conditions", "metric field", "docs", "newest age (s)", "result", "why"],
         rows,
     )

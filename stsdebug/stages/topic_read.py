@@ -12,11 +12,19 @@ import statistics
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from stsdebug.census import Census
+from stsdebug.census import Census, HostClock
 from stsdebug.errors import SourceError
 from stsdebug.integrations import prefix_of
 from stsdebug.sources.errors import lower_first
-from stsdebug.sources.topic import PartitionTail, Record, TopicInfo, TopicSource, decode_value
+from stsdebug.sources.topic import (
+    PartitionTail,
+    Record,
+    TopicInfo,
+    TopicSource,
+    decode_value,
+    in_window,
+)
+from stsdebug.stages import freshness
 
 if TYPE_CHECKING:
     from stsdebug.stages.base import Context
@@ -112,6 +120,9 @@ class Analysis:
     interval_s: float | None = None  # how often the integration reports, from its records
     payload_delay_s: float | None = None  # median of Kafka timestamp - payload timestamp (matched)
     total_exact: bool = True
+    read: int = 0  # records read near the end of the partitions, in the window or not
+    read_since: float | None = None  # the oldest record timestamp among them
+    whole: bool = False  # the read reached the start of every partition
 
 
 def _ts(record: Record, payload_ts: float | None) -> float | None:
@@ -119,40 +130,64 @@ def _ts(record: Record, payload_ts: float | None) -> float | None:
 
 
 def analyse(ctx: Context, topic_read: TopicRead) -> Analysis:
+    """The census of the window, and what the records read say beyond it.
+
+    Counts are of the window (on record timestamps: old and new records may interleave);
+    the integration's newest record, its reporting interval and its hosts' clocks come from
+    every record read, so a series that reports less often than the window is not taken
+    for stopped and one that stopped shows when."""
     w = ctx.window
     c = Census("kafka", w.start, w.end)
     a = Analysis(c)
-    per_host: dict[str, set[float]] = {}
+    series: dict[tuple[str, str], list[float]] = {}
     delays: list[float] = []
+    clocks: dict[str, list[tuple[float, float]]] = {}  # host -> (record ts, payload ts)
+    a.whole = bool(topic_read.tails)
     for tail in topic_read.tails:
         if tail.in_window is not None:
             c.total += tail.in_window
         a.total_exact = a.total_exact and tail.exact and tail.in_window is not None
+        a.whole = a.whole and tail.read_from is not None and tail.earliest is not None and (
+            tail.read_from <= tail.earliest)
         if tail.newest is not None and tail.newest.timestamp is not None:
             c.newest = max(c.newest or 0.0, tail.newest.timestamp)
-        for record in tail.records:
-            c.examined += 1
+        for record in tail.read or tail.records:
+            inside = in_window(record, w.start)
+            a.read += 1
             mm = decode_value(record.value)
             payload_ts = mm.timestamp if mm else None
             ts = _ts(record, payload_ts)
-            if ts is not None and ts > ctx.now + FUTURE_SKEW_S:
-                a.future += 1
+            if ts is not None and (a.read_since is None or ts < a.read_since):
+                a.read_since = ts
+            if inside:
+                c.examined += 1
+                if ts is not None and ts > ctx.now + FUTURE_SKEW_S:
+                    a.future += 1
+                if mm is None:
+                    a.undecoded += 1
             if mm is None:
-                a.undecoded += 1
                 continue
             for prefix in sorted({prefix_of(m) for m in mm.metrics}):
-                c.prefix(prefix).see(ts)
-            if ctx.matcher.matches(mm.metrics, mm.host, mm.tags):
+                c.prefix(prefix).see(ts, inside)
+            if not ctx.matcher.matches(mm.metrics, mm.host, mm.tags):
+                continue
+            if inside:
                 c.matched += 1
-                if ts is not None and (c.matched_newest is None or ts > c.matched_newest):
-                    c.matched_newest = ts
-                if payload_ts is not None:
-                    per_host.setdefault(mm.host or "", set()).add(round(payload_ts, 3))
-                    if record.timestamp is not None:
+            if ts is not None and (c.matched_newest is None or ts > c.matched_newest):
+                c.matched_newest = ts
+            if payload_ts is not None:
+                host = mm.host or ""
+                for metric in mm.metrics[:3]:  # a few series per record measure the interval
+                    series.setdefault((host, metric), []).append(payload_ts)
+                if record.timestamp is not None:
+                    if inside:
                         delays.append(record.timestamp - payload_ts)
+                    clocks.setdefault(host, []).append((record.timestamp, payload_ts))
     c.sampled = c.examined < c.total or not a.total_exact
     c.decoded = not (c.examined > 0 and a.undecoded == c.examined)
-    a.interval_s = _interval(per_host)
+    a.interval_s = c.interval_s = freshness.interval(series)
+    c.seen_since = a.read_since
+    c.clocks = _clocks(clocks, ctx.now)
     if delays:
         a.payload_delay_s = statistics.median(delays)
     notes = []
@@ -168,14 +203,20 @@ def analyse(ctx: Context, topic_read: TopicRead) -> Analysis:
     return a
 
 
-def _interval(per_host: dict[str, set[float]]) -> float | None:
-    """Median reporting interval: per host, the median gap between distinct payload timestamps."""
-    medians = []
-    for stamps in per_host.values():
-        ordered = sorted(stamps)
-        gaps = [b - a for a, b in zip(ordered, ordered[1:], strict=False) if b - a > 0]
-        if len(gaps) >= 2:
-            medians.append(statistics.median(gaps))
-    if not medians:
-        return None
-    return min(max(statistics.median(medians), 5.0), 3600.0)
+CLOCK_RECENT = 50  # a host's newest records that say whether its clock is off now
+
+
+def _clocks(points: dict[str, list[tuple[float, float]]], now: float) -> list[HostClock]:
+    """Per host: how far its newest points are stamped behind the time Kafka received them.
+
+    The smallest delay among a host's newest records is its clock's offset: points sent on
+    time would show a delay near zero, so when even the smallest is large, every point of
+    the host is stamped in the past (a clock behind), not just some buffered ones."""
+    out = []
+    for host, pairs in points.items():
+        recent = sorted(pairs)[-CLOCK_RECENT:]
+        delays = [received - stamped for received, stamped in recent]
+        behind = min(delays) if min(delays) > 0 else (max(delays) if max(delays) < 0 else 0.0)
+        out.append(HostClock(host, len(recent), behind, max(p for _, p in recent), max(r for r, _ in recent)))
+    return sorted(out, key=lambda h: -abs(h.behind_s))
+

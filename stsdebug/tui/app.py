@@ -236,6 +236,10 @@ class StsdebugApp(App[int]):
         """Start a run with ``settings`` (default: the app's), replacing any run in progress."""
         run_settings = settings or self.settings
         assert run_settings is not None
+        if not run_settings.integration:
+            # No integration named: ask for one rather than trace a default silently.
+            self.action_integration()
+            return
         if self.cancel_event is not None:
             self.cancel_event.set()
         self.run_id += 1
@@ -245,7 +249,7 @@ class StsdebugApp(App[int]):
         try:
             from stsdebug.integrations import find
 
-            integration = find(run_settings.integration or "custom").name
+            integration = find(run_settings.integration).name
         except StsdebugError as exc:
             self.view.runner_failed(str(exc))
             self.refresh_view()

@@ -87,18 +87,20 @@ def produce(
     *,
     partitions: int = 1,
     batch: bool = True,
+    as_given: bool = False,
 ) -> None:
     """Produce (timestamp, value) records in timestamp order, spread over partitions.
 
     `batch=True` lets the producer batch as the receiver's does; Tansu's ListOffsets
-    quirk only shows with multi-record batches.
+    quirk only shows with multi-record batches. `as_given=True` keeps the order given, so
+    old and new timestamps can interleave as they do with several producers.
     """
     producer = KafkaProducer(
         bootstrap_servers=bootstrap, linger_ms=20 if batch else 0, batch_size=256 * 1024 if batch else 1,
         request_timeout_ms=10000,
     )
     try:
-        for i, (ts, value) in enumerate(sorted(records, key=lambda r: r[0])):
+        for i, (ts, value) in enumerate(records if as_given else sorted(records, key=lambda r: r[0])):
             producer.send(
                 topic, value=value, key=f"k{i % 7}".encode(), partition=i % partitions,
                 timestamp_ms=int(ts * 1000),

@@ -22,6 +22,9 @@ pytestmark = pytest.mark.wire
 def _settings(es_url: str, base: str, **kw: object) -> Settings:
     values: dict[str, object] = {
         "integration": "aws",
+        # The CloudWatch plugin stores nothing in 5.1 (on demand); these tests give aws data
+        # that is stored, as an installation that keeps it does.
+        "storage": "elasticsearch",
         "es": es_url,
         "index_pattern": base + "*",
         "timeout": 5.0,
@@ -72,8 +75,10 @@ def test_census_counts_documents_per_prefix_without_downloading(es_url: str) -> 
     assert (c.total, c.matched) == (AWS.points + SYSTEM.points, AWS.points)
     assert c.prefixes["aws."].records == AWS.points
     assert c.prefixes["system."].records == SYSTEM.points
-    # docker.* is in the mapping (this index saw it) but has nothing in the window.
-    assert c.prefixes["docker."].records == 0 and c.prefixes["docker."].newest is None
+    # docker.* is in the mapping (this index saw it) but has nothing in the window: its
+    # newest document is looked up before the window (3 h ago).
+    assert c.prefixes["docker."].records == 0
+    assert c.prefixes["docker."].newest == pytest.approx(now - 3 * 3600, abs=1.0)
     assert c.prefixes["aws."].newest == pytest.approx(now - AWS.newest_age, abs=1.0)
     assert not c.sampled
     # Cached, errors included: the second call sends nothing.
@@ -93,11 +98,11 @@ def test_single_metric_layout_is_detected_and_counted(es_url: str) -> None:
     assert figs["document layout"] == "single (mapping)"
     # One document per point and metric: 12 points x 2 aws metrics.
     assert figs["aws documents in the last 1h"] == AWS.points * 2
-    scope_rows = {
-        row[0]: row for row in sup.table(sup.stage(trace, "scope"), "Metric prefixes").rows
-    }
-    assert scope_rows["aws."][2] == AWS.points * 2
-    assert scope_rows["system."][2] == SYSTEM.points * 2
+    prefixes = sup.table(sup.stage(trace, "scope"), "Metric prefixes")
+    records = prefixes.columns.index("Elasticsearch records")
+    scope_rows = {row[0]: row for row in prefixes.rows}
+    assert scope_rows["aws."][records] == AWS.points * 2
+    assert scope_rows["system."][records] == SYSTEM.points * 2
 
 
 def test_layout_setting_overrides_detection(es_url: str) -> None:
@@ -175,7 +180,7 @@ def test_missing_todays_index_and_stale_data_fail_as_missing_data(es_url: str) -
     sup.seed(es_url, sup.multi_docs(base, now, [old]))
     r = sup.stage(sup.run(_settings(es_url, base), ["elasticsearch"], now=now), "elasticsearch")
     assert r.status is Status.FAIL and r.missing_data
-    assert "No aws documents in the last 15m" in r.summary
+    assert "aws's documents stopped arriving" in r.summary
     assert "24.2 h old" in r.summary  # the newest aws document, found outside the window
     figs = sup.figures(r)
     assert figs["today's index"] == f"{sup.day_index(base, now)} (missing)"
@@ -183,15 +188,44 @@ def test_missing_todays_index_and_stale_data_fail_as_missing_data(es_url: str) -
     assert "does not exist" in r.summary
 
 
-def test_stale_newest_document_in_window_warns_with_its_age(es_url: str) -> None:
+def test_stale_newest_document_in_window_fails_with_its_age(es_url: str) -> None:
+    # Points every 30 s that stopped 40 minutes ago: stopped, although a 2 h window holds them.
     base, now = sup.unique_base(), time.time()
     stale = Series("i-0abc", {"region": "eu-west-1"}, {"aws.ec2.cpuutilization": 1.0}, 5, 40 * 60)
     sup.seed(es_url, sup.multi_docs(base, now, [stale]))
     r = sup.stage(
         sup.run(_settings(es_url, base, window="2h"), ["elasticsearch"], now=now), "elasticsearch"
     )
-    assert r.status is Status.WARN
+    assert r.status is Status.FAIL and r.missing_data
     assert "40 min old" in r.summary
+    assert "it reports every 30 s (measured on Elasticsearch documents)" in r.summary
+
+
+def test_a_slow_series_is_on_time_in_a_narrow_window(es_url: str) -> None:
+    # Every 5 minutes, the newest 3 minutes old, looked at with a 2 minute window.
+    base, now = sup.unique_base(), time.time()
+    slow = Series("batch-01", {}, {"aws.batch.pending": 4.0}, 12, 180, step=300)
+    sup.seed(es_url, sup.multi_docs(base, now, [slow]))
+    r = sup.stage(
+        sup.run(_settings(es_url, base, window="2m"), ["elasticsearch"], now=now), "elasticsearch"
+    )
+    assert r.status is Status.PASS, r.summary
+    assert "on time" in r.summary and "every 5 min" in r.summary
+
+
+def test_clock_behind_is_named_from_time_received(es_url: str) -> None:
+    # i-0abc's documents are received now but stamped two hours back.
+    base, now = sup.unique_base(), time.time()
+    docs = sup.multi_docs(base, now, [Series("i-0abc", {"region": "eu-west-1"}, {"aws.ec2.cpuutilization": 1.0},
+                                             20, 2 * 3600 + 5, step=30), AWS])
+    for d in docs:
+        if d["_source"]["host"] == "i-0abc":
+            d["_source"]["timeReceived"] = d["_source"]["timestamp"] + 2 * 3600 * 1000
+    sup.seed(es_url, docs)
+    r = sup.stage(sup.run(_settings(es_url, base), ["elasticsearch"], now=now), "elasticsearch")
+    assert r.status is Status.FAIL, r.summary
+    assert "The clock of host i-0abc runs about 2.0 h behind" in r.summary
+    assert [row[0] for row in sup.table(r, "Host clocks").rows] == ["i-0abc"]
 
 
 def test_no_index_matching_the_pattern_names_the_nearest_one(es_url: str) -> None:

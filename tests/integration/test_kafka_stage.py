@@ -89,7 +89,7 @@ def test_pass_with_census_partitions_and_a_caught_up_group(
     assert sup.column(parts, "end offset") == [75]
     assert sup.column(parts, "leader") == [kafka_server]
     # All 75 records fit the read: the window is counted there, nothing looked up.
-    assert sup.column(parts, "records in window counted by") == ["counted in the last 75 records read"]
+    assert sup.column(parts, "records in window counted by") == ["counted on the timestamps of all 75 records"]
     if _broker(request) == "tansu":
         # Tansu's ListOffsets answers the start of the last batch + 1: the fetch's mark wins.
         assert "fetch high-water mark (ListOffsets answered" in (parts.note or "")
@@ -194,18 +194,40 @@ def test_records_that_are_not_json_are_counted_and_aged_only(kafka_server: str) 
     assert "0a 08 62 69" in sup.text(result, "Record format")
 
 
-def test_stale_integration_data_warns(kafka_server: str) -> None:
+def test_stale_integration_data_fails_whatever_the_window(kafka_server: str) -> None:
+    # mysql reports every 10 s and stopped 400 s ago: stopped, although 20 of its records
+    # are in a 15m window and all of them in a 1h one.
     now = time.time()
     topic = _seed(
         kafka_server,
         [Series("db1", MYSQL, 20, step=10, newest_age=400), Series("web1", SYSTEM, 10, step=10)],
         now=now,
     )
-    result = sup.stage(sup.run(sup.settings(kafka=kafka_server, topic=topic), now=now))
+    for window in ("15m", "1h"):
+        result = sup.stage(sup.run(sup.settings(kafka=kafka_server, topic=topic, window=window), now=now))
 
-    assert result.status is Status.WARN, result.summary
-    assert "more than twice its reporting interval (10 s)" in result.summary
-    assert 395 <= sup.figures(result)["newest mysql record age"] <= 420
+        assert result.status is Status.FAIL, result.summary
+        assert result.missing_data
+        assert "mysql's data stopped reaching" in result.summary
+        assert "it reports every 10 s (measured on Kafka records)" in result.summary
+        assert 395 <= sup.figures(result)["newest mysql record age"] <= 420
+
+
+def test_a_slow_series_outside_a_narrow_window_is_on_time(kafka_server: str) -> None:
+    # A batch check every 5 min, its newest point 3 min old, checked with a 2 min window.
+    now = time.time()
+    topic = _seed(
+        kafka_server,
+        [Series("batch1", {"batch.jobs": 4}, 12, step=300, newest_age=180), Series("web1", SYSTEM, 30, step=10)],
+        now=now,
+    )
+    sup.commit(kafka_server, sup.unique("mm2es"), topic, {0: 42})
+    result = sup.stage(sup.run(sup.settings(kafka=kafka_server, topic=topic, window="2m",
+                                            metric_prefix=["batch."]), now=now))
+
+    assert result.status is Status.PASS, result.summary
+    assert "reports every 5 min (measured on Kafka records)" in result.summary
+    assert "on time" in result.summary
 
 
 def test_a_stuck_mm2es_group_warns(kafka_server: str) -> None:
@@ -419,4 +441,71 @@ def test_delayed_payload_timestamps_are_shown(kafka_server: str) -> None:
     result = sup.stage(sup.run(sup.settings(kafka=kafka_server, topic=topic), now=now))
 
     assert sup.figures(result)["payload timestamps behind Kafka's (median)"] == pytest.approx(1800, abs=2)
-    assert any("30 min older" in h.text for h in result.hints)
+    assert result.status is Status.FAIL and not result.missing_data, result.summary
+    assert "The clock of host db1 runs about 30 min behind" in result.summary
+    clocks = sup.table(result, "Host clocks")
+    assert sup.column(clocks, "host") == ["db1"]
+
+
+def test_backfilled_points_next_to_live_ones_are_not_a_clock(kafka_server: str) -> None:
+    # A Splunk check catching up: its old points arrive now, beside live ones of the same host.
+    now = time.time()
+    topic = _seed(
+        kafka_server,
+        [Series("web1", SYSTEM, 30, step=10, payload_offset=-3 * 3600), Series("web1", SYSTEM, 30, step=10)],
+        now=now,
+    )
+    sup.commit(kafka_server, sup.unique("mm2es"), topic, {0: 60})
+    result = sup.stage(sup.run(sup.settings(kafka=kafka_server, topic=topic, metric_prefix=["system."]),
+                               now=now))
+
+    assert result.status is Status.PASS, result.summary
+    assert "clock" not in result.summary
+
+
+def _interleaved(bootstrap: str, now: float, new: int, old: int) -> str:
+    """`new` records of the last minute and `old` three-hour-old ones, one of each in turn on
+    one partition (several producers, or a Splunk check backfilling history)."""
+    recent = Series("web1", SYSTEM, new, step=60.0 / new, newest_age=1).records(now)
+    backfill = Series("web1", SYSTEM, old, step=60.0 / old, newest_age=3 * 3600).records(now)
+    mixed = [r for pair in zip(recent, backfill, strict=False) for r in pair]
+    mixed += recent[len(backfill):] + backfill[len(recent):]
+    topic = sup.unique()
+    sup.create_topic(bootstrap, topic)
+    sup.produce(bootstrap, topic, mixed, as_given=True)
+    sup.commit(bootstrap, sup.unique("mm2es"), topic, {0: len(mixed)})
+    return topic
+
+
+def test_interleaved_old_and_new_records_are_counted_on_their_timestamps(kafka_server: str) -> None:
+    now = time.time()
+    topic = _interleaved(kafka_server, now, 300, 300)
+    s = sup.settings(kafka=kafka_server, topic=topic, integration="system")
+    result = sup.stage(sup.run(s, now=now))
+
+    assert result.status is Status.PASS, result.summary
+    assert sup.figures(result)["records in window"] == 300
+    assert sup.figures(result)["system records (of those decoded)"] == 300
+    method = sup.column(sup.table(result, "Partitions of"), "records in window counted by")[0]
+    assert method.startswith("counted on the timestamps of all 600 records") and "interleave" in method
+
+
+def test_interleaved_beyond_the_read_is_an_estimate_that_says_so(
+    kafka_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only the newest 100 of 600 interleaved records are read: the window count is an
+    # estimate (or a lower bound where the broker cannot say where the window starts), and
+    # never "no records".
+    monkeypatch.setattr(topic_read, "CAP", 100)
+    now = time.time()
+    topic = _interleaved(kafka_server, now, 300, 300)
+    s = sup.settings(kafka=kafka_server, topic=topic, integration="system")
+    result = sup.stage(sup.run(s, now=now))
+
+    assert result.status is Status.PASS, result.summary
+    counted = sup.figures(result)["records in window"]
+    assert isinstance(counted, str) and counted[0] in "≈≥", counted
+    assert 50 <= int(counted[1:].strip().replace(",", "")) <= 350
+    method = sup.column(sup.table(result, "Partitions of"), "records in window counted by")[0]
+    assert method.startswith(("estimated", "at least")), method
+    assert ("an estimate, see the partitions" if counted[0] == "≈" else "a lower bound") in result.summary

@@ -24,6 +24,9 @@ AWS_B = Series("i-0abd", {"region": "eu-west-1"}, {"aws.ec2.cpuutilization": 5.0
 def _settings(es_url: str, base: str, **kw: object) -> Settings:
     values: dict[str, object] = {
         "integration": "aws",
+        # The CloudWatch plugin stores nothing in 5.1 (on demand); these tests give aws data
+        # that is stored, as an installation that keeps it does.
+        "storage": "elasticsearch",
         "es": es_url,
         "index_pattern": base + "*",
         "timeout": 5.0,
@@ -210,7 +213,7 @@ def test_stream_failure_is_blocked_when_elasticsearch_has_no_integration_data(es
     assert trace.verdict.stage == "elasticsearch"
 
 
-def test_stale_stream_warns(es_url: str) -> None:
+def test_stale_stream_fails_as_missing_data(es_url: str) -> None:
     base, now = sup.unique_base(), time.time()
     stale = Series("i-0abc", {"region": "eu-west-1"}, {"aws.ec2.cpuutilization": 1.0}, 3, 50 * 60)
     sup.seed(es_url, sup.multi_docs(base, now, [stale]))
@@ -218,8 +221,8 @@ def test_stale_stream_warns(es_url: str) -> None:
         es_url, base, window="2h", streams=["host=i-0abc,metric=values.aws.ec2.cpuutilization"]
     )
     r = sup.stage(sup.run(s, ["streams"], now=now), "streams")
-    assert r.status is Status.WARN
-    assert "50 min old" in r.summary
+    assert r.status is Status.FAIL and r.missing_data
+    assert "50 min old" in r.summary and "the data behind it stopped" in r.summary
 
 
 def test_streams_reuse_the_elasticsearch_reads_one_search_per_stream(multi) -> None:
@@ -286,3 +289,28 @@ def test_no_data_in_the_window_still_checks_the_mapping(es_url: str) -> None:
         "besides, metric field values.aws.ec2.cpu_utilization is not in the mapping"
         in why["stream 2"]
     )
+
+
+def test_a_bare_ui_metric_name_is_read_in_either_layout(multi, single) -> None:
+    # The UI shows aws.ec2.cpuutilization: values.<name> in one layout, name = <name> in the other.
+    for env in (multi, single):
+        r, _ = _streams(env, ["host=i-0abc,metric=aws.ec2.cpuutilization"])
+        assert r.status is Status.PASS, r.summary
+
+
+def test_a_renamed_bare_metric_is_offered_bare(multi) -> None:
+    r, _ = _streams(multi, ["host=i-0abc,metric=aws.ec2.cpu_utilization"])
+    assert r.status is Status.FAIL
+    assert "did you mean aws.ec2.cpuutilization" in r.summary
+    assert "values.aws" not in r.summary
+
+
+def test_metric_streams_on_a_plugins_data_source_are_not_checked_here(multi, tmp_path: Path) -> None:
+    ms = {"_type": "MetricStream", "name": "CPU (CloudWatch)", "dataSource": "CloudWatch eu-west-1",
+          "query": {"_type": "MetricTelemetryQuery", "conditions": [{"key": "InstanceId", "value": "i-0abc"}],
+                    "metricField": "CPUUtilization", "aggregation": "MEAN"}}
+    path = tmp_path / "streams.json"
+    path.write_text(json.dumps([ms]), encoding="utf-8")
+    r, _ = _streams(multi, [], streams_file=str(path))
+    assert r.status is Status.SKIP
+    assert "data source CloudWatch eu-west-1" in r.summary and "plugin" in r.summary

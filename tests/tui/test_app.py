@@ -346,6 +346,20 @@ def test_i_picks_another_integration_and_reruns_its_plan() -> None:
     drive(app, scenario)
 
 
+def test_without_an_integration_the_picker_opens_and_nothing_runs_until_one_is_picked() -> None:
+    runner = PlanRunner()
+    app = StsdebugApp(settings(integration=None), runner=runner)
+
+    async def scenario(pilot: Any) -> None:
+        await wait_for(pilot, lambda: isinstance(app.screen, IntegrationScreen))
+        assert runner.calls == []  # no silent "custom" trace
+        await pilot.press("m", "y", "s", "q", "l", "enter")
+        await wait_for(pilot, lambda: len(runner.calls) == 1 and done(app))
+        assert runner.calls[0].integration == "mysql"
+
+    drive(app, scenario)
+
+
 def test_i_escape_keeps_the_integration() -> None:
     runner = PlanRunner()
     app = StsdebugApp(settings(), runner=runner)

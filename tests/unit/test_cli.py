@@ -66,14 +66,14 @@ def test_report_of_a_non_trace_is_exit_2(tmp_path):
 def test_output_never_overwrites_an_input(tmp_path):
     log = tmp_path / "agent.log"
     log.write_text("2026-11-21 10:00:00 UTC | CORE | INFO | (a.go:1 in f) | hello\n")
-    r = run("check", "--agent-log", str(log), "-o", str(log))
+    r = run("check", "-i", "custom", "--agent-log", str(log), "-o", str(log))
     assert r.exit_code == 2 and "refusing to overwrite" in r.output
     assert log.read_text().endswith("hello\n")
 
 
 def test_output_file_and_json(tmp_path):
     out = tmp_path / "run.json"
-    r = run("check", "--es", "http://127.0.0.1:1", "--timeout", "1", "-f", "json", "-o", str(out))
+    r = run("check", "-i", "custom", "--es", "http://127.0.0.1:1", "--timeout", "1", "-f", "json", "-o", str(out))
     data = json.loads(out.read_text())
     assert data["schema"] == "stsdebug.trace/1"
     assert r.output == ""

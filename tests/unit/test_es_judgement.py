@@ -102,7 +102,7 @@ class RecordedES:
 
 
 def run(source: RecordedES, **kw: Any):
-    settings = Settings(**{"integration": "aws", "es": WHERE, **kw})
+    settings = Settings(**{"integration": "aws", "storage": "elasticsearch", "es": WHERE, **kw})
     trace = Trace(settings, stages=[load_stage("elasticsearch")], sources={"es": source}, now=NOW)
     return trace.run().stages[0]
 
@@ -170,12 +170,15 @@ def test_clock_skew_warns() -> None:
     assert "60 min in the future" in r.summary
 
 
-def test_stale_threshold_depends_on_push_or_pull() -> None:
-    # 15 minutes: late for a push integration, normal for a pull one (CloudWatch delays).
-    assert run(RecordedES(newest_age=900), window="1h").status is Status.PASS  # aws is pull
-    src_push = RecordedES(newest_age=900)
-    r = run(src_push, window="1h", metric_prefix=["aws."], integration="custom")
-    assert r.status is Status.WARN and "15 min old" in r.summary
+def test_stale_threshold_follows_the_reporting_interval_not_the_window() -> None:
+    # 15 minutes without a point: stopped for a check that reports every 15 s (catalog), in
+    # any window; a custom integration with nothing to measure is assumed to report every minute.
+    for window in ("1h", "6h"):
+        r = run(RecordedES(newest_age=900), window=window, integration="mysql", metric_prefix=["aws."])
+        assert r.status is Status.FAIL and r.missing_data and "15 min old" in r.summary
+        assert "every 15 s (the catalog's default for mysql)" in r.summary
+    r = run(RecordedES(newest_age=150), window="1h", metric_prefix=["aws."], integration="custom")
+    assert r.status is Status.PASS, r.summary
 
 
 @pytest.mark.parametrize("layout", ["multi", "single"])

@@ -25,7 +25,7 @@ from stsdebug.sources.topic import (
     TopicInfo,
     TopicSource,
 )
-from stsdebug.stages import kafka_lag, topic_read
+from stsdebug.stages import kafka_lag
 from stsdebug.stages.base import Context, Sources
 from stsdebug.trace import Trace
 
@@ -154,12 +154,6 @@ def test_census_is_none_without_inputs_and_cached_with_them() -> None:
     assert (first.total, first.examined, first.matched) == (7, 7, 4)
     assert {p: c.records for p, c in first.prefixes.items()} == {"mysql.": 4, "system.": 3}
     assert not first.sampled and first.decoded
-
-
-def test_interval_is_the_median_gap_per_host() -> None:
-    assert topic_read._interval({"a": {0.0, 10.0, 20.0, 30.0}, "b": {0.0, 60.0, 120.0}}) == 35.0
-    assert topic_read._interval({"a": {0.0, 10.0}}) is None  # one gap says nothing
-    assert topic_read._interval({"a": {0.0, 0.001, 0.002}}) == 5.0  # clamped
 
 
 def _ctx() -> Context:

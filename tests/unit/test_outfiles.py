@@ -340,7 +340,7 @@ def test_cli_output_to_dev_full_is_one_line_and_the_device_stays(tmp_path: Path)
     log.write_text(LOG_LINE)
     node = tmp_path / "full"
     os.mknod(node, stat.S_IFCHR | 0o666, os.makedev(1, 7))
-    r = runner.invoke(app, ["check", "--agent-log", str(log), "-o", str(node)])
+    r = runner.invoke(app, ["check", "-i", "custom", "--agent-log", str(log), "-o", str(node)])
     assert r.exit_code == 2 and "No space left on device" in r.output
     assert "Traceback" not in r.output and stat.S_ISCHR(node.lstat().st_mode)
 
@@ -349,7 +349,7 @@ def test_cli_planted_symlink_at_the_old_temp_name_leaves_the_input_alone(tmp_pat
     log = tmp_path / "agent.log"
     log.write_text(LOG_LINE)
     (tmp_path / ".report.txt.stsdebug-tmp").symlink_to(log)
-    r = runner.invoke(app, ["check", "--agent-log", str(log), "-o", str(tmp_path / "report.txt")])
+    r = runner.invoke(app, ["check", "-i", "custom", "--agent-log", str(log), "-o", str(tmp_path / "report.txt")])
     assert r.exit_code in (0, 1, 3), r.output
     assert log.read_text() == LOG_LINE and "Verdict" in (tmp_path / "report.txt").read_text()
 
@@ -373,7 +373,7 @@ def test_bundle_to_a_symlink_writes_the_zip_through_it(tmp_path: Path) -> None:
 def test_cli_output_to_dev_stdout_reaches_the_pipe_or_the_redirected_file(tmp_path: Path, how: str) -> None:
     log = tmp_path / "agent.log"
     log.write_text(LOG_LINE)
-    argv = [sys.executable, "-m", "stsdebug", "check", "--agent-log", str(log), "-o", "/dev/stdout"]
+    argv = [sys.executable, "-m", "stsdebug", "check", "-i", "custom", "--agent-log", str(log), "-o", "/dev/stdout"]
     if how == "pipe":
         r = subprocess.run(argv, capture_output=True, text=True, timeout=60)
         shown = r.stdout

@@ -218,7 +218,7 @@ def now_log(tmp_path: Path, name: str = "stackstate-receiver.log") -> Path:
 
 
 def check(*args: str, input: bytes | str | None = None):
-    return runner.invoke(app, ["check", *args, "-f", "json"], input=input)
+    return runner.invoke(app, ["check", "-i", "custom", *args, "-f", "json"], input=input)
 
 
 def receiver_of(output: str) -> dict:
@@ -268,7 +268,7 @@ def test_cli_bad_input_is_exit_2_with_one_line(tmp_path, case, monkeypatch):
     else:
         monkeypatch.setenv("STSDEBUG_RECEIVER_LOG_TZ", "Mars/Base")
         args, expect = ["--receiver-log", str(now_log(tmp_path))], "time zone 'Mars/Base' is not known"
-    r = runner.invoke(app, ["check", *args], input=stdin)
+    r = runner.invoke(app, ["check", "-i", "custom", *args], input=stdin)
     assert r.exit_code == 2, r.output
     err = r.stderr.strip()
     assert expect in err and len(err.splitlines()) == 1 and err.startswith("stsdebug: error: ")
@@ -281,12 +281,12 @@ def test_installed_executable_bad_input_and_stdin(tmp_path):
     # PYTHONPATH: run this tree's code, whichever checkout the entry point was installed from.
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
            "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    bad = subprocess.run([*cmd, "check", "--receiver-log", str(tmp_path / "gone.log")],
+    bad = subprocess.run([*cmd, "check", "-i", "custom", "--receiver-log", str(tmp_path / "gone.log")],
                          capture_output=True, text=True, timeout=60, env=env)
     assert bad.returncode == 2
     assert bad.stderr.strip().splitlines() == [f"stsdebug: error: --receiver-log {tmp_path / 'gone.log'}: no such file or directory"]
     t0 = time.monotonic()
-    ok = subprocess.run([*cmd, "check", "--receiver-log", "-", "-f", "json"], input=now_log(tmp_path).read_bytes(),
+    ok = subprocess.run([*cmd, "check", "-i", "custom", "--receiver-log", "-", "-f", "json"], input=now_log(tmp_path).read_bytes(),
                         capture_output=True, timeout=60, env=env)
     assert ok.returncode == 1, ok.stderr
     assert receiver_of(ok.stdout.decode())["status"] == "fail"

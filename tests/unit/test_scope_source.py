@@ -59,10 +59,54 @@ def run_scope(kafka=None, es=None, integration="mysql", **settings):
 def test_only_this_integration_missing():
     r = run_scope(kafka=census("kafka", 0, [("system.", 40), ("docker.", 3)]))
     assert r.status is Status.WARN
-    assert r.summary.startswith("Only mysql is missing: 2 other metric prefixes are fresh")
+    assert r.summary.startswith("Only mysql is missing: 2 other integrations are fresh (docker, system)")
     table = r.evidence[1]
-    assert table.rows[0][:3] == ["mysql.", "yes", 0]
+    assert table.rows[0][:5] == ["mysql.", "yes", "mysql", "push", "unseen"]
+    assert table.rows[0][table.columns.index("Kafka records")] == 0
     assert any("step 2" in (h.runbook or "") for h in r.hints)
+
+
+def aged(system, ages, window=900):
+    """A census whose prefixes were last seen `ages[prefix]` seconds ago (in the window or before)."""
+    c = Census(system, NOW - window, NOW)
+    for p, a in ages.items():
+        c.prefix(p).see(NOW - a, in_window=a <= window)
+    c.total = sum(pc.records for pc in c.prefixes.values())
+    c.newest = max(NOW - a for a in ages.values())
+    c.matched_newest = NOW - ages["mysql."] if "mysql." in ages else None
+    c.matched = 1 if "mysql." in ages and ages["mysql."] <= window else 0
+    return c
+
+
+def test_every_push_integration_stale_with_pull_fresh_is_the_shared_push_path():
+    ages = {"mysql.": 1500, "system.": 1500, "kubernetes.": 1500, "aws.": 40}
+    r = run_scope(kafka=aged("kafka", {k: v for k, v in ages.items() if k != "aws."}), es=aged("elasticsearch", ages))
+    assert r.status is Status.WARN
+    assert "every push integration stopped (kubernetes, mysql, system)" in r.summary
+    assert "pull data is fresh (aws)" in r.summary and "receiver" in r.summary
+    assert "Only mysql" not in r.summary
+
+
+def test_every_pull_integration_stale_with_push_fresh_is_the_server():
+    ages = {"aws.": 3000, "azure.": 3000, "system.": 5}
+    r = run_scope(es=aged("elasticsearch", ages), integration="aws", storage="elasticsearch")
+    assert r.status is Status.WARN
+    assert "every pull integration stopped (aws, azure)" in r.summary and "push data is fresh (system)" in r.summary
+    assert "StackState server" in r.summary
+
+
+def test_a_slow_integration_outside_the_window_is_on_time():
+    # mysql reports every 15 s by the catalog; its newest point 40 s ago, before a 30 s window.
+    c = aged("kafka", {"mysql.": 40, "system.": 2}, window=30)
+    r = run_scope(kafka=c, window="30s")
+    assert r.status is Status.PASS, r.summary
+    assert "on time" in r.summary and "push fresh: mysql, system" in r.summary
+
+
+def test_scope_never_fails():
+    for kafka, es in [(census("kafka"), census("elasticsearch")),
+                      (aged("kafka", {"mysql.": 9000}), aged("elasticsearch", {"mysql.": 9000}))]:
+        assert run_scope(kafka=kafka, es=es).status in (Status.PASS, Status.WARN)
 
 
 def test_all_metrics_missing_points_at_shared_infrastructure():
@@ -143,8 +187,15 @@ def test_aws_arrival_in_es():
     assert any(getattr(e, "title", "") == "What cannot be checked from outside StackState" for e in r.evidence)
 
 
-def test_aws_nothing_arrives_fails():
+def test_aws_absent_from_es_is_no_evidence_as_it_is_on_demand():
     r = run_source(integration="aws", es_census=census("elasticsearch", 0))
+    assert r.status is Status.SKIP, r.summary
+    assert "retrieved on demand" in r.summary and "proves nothing" in r.summary
+    assert "--server-log" in r.summary
+
+
+def test_aws_nothing_arrives_fails_where_it_is_stored():
+    r = run_source(integration="aws", es_census=census("elasticsearch", 0), storage="elasticsearch")
     assert r.status is Status.FAIL and "No aws documents arrived" in r.summary
 
 

@@ -167,3 +167,79 @@ def test_streams_file_item_may_name_its_integration(tmp_path):
     f.write_text("- name: a\n  integration: MySQL\n  conditions: {host: h}\n  metric: values.mysql.x\n- name: b\n  conditions: {host: h}\n")
     a, b = load_file(str(f))
     assert a.integration == "mysql" and b.integration is None
+
+
+# --- StackState's own MetricStream (STJ), as exported or written in templates ----------------
+# Shape: StackVista/stackstate-docs 5.1 configure/telemetry/telemetry_synchronized_topology.md.
+
+METRIC_STREAM = {
+    "_type": "MetricStream",
+    "name": "Queries (per second)",
+    "dataSource": 1281640519172,
+    "dataType": "METRICS",
+    "query": {
+        "_type": "MetricTelemetryQuery",
+        "conditions": [{"key": "host", "value": "db-01"}, {"key": "tags.port", "value": "3306"}],
+        "metricField": "mysql.performance.queries",
+        "aggregation": "MEAN",
+        "id": 1281640519230,
+    },
+    "id": 1281640519229,
+}
+
+
+def _write(tmp_path: Path, name: str, data: object) -> str:
+    import json
+
+    p = tmp_path / name
+    p.write_text(json.dumps(data), encoding="utf-8")
+    return str(p)
+
+
+def test_a_metric_stream_is_read_as_conditions_and_a_bare_metric(tmp_path: Path) -> None:
+    (d,) = load_file(_write(tmp_path, "one.json", METRIC_STREAM))
+    assert d.name == "Queries (per second)"
+    assert d.conditions == (Condition("host", "db-01"), Condition("tags.port", "3306"))
+    assert d.metric == "mysql.performance.queries" and d.aggregation == "MEAN"
+    assert d.data_source == "1281640519172"
+
+
+def test_an_export_keeps_its_metric_streams_and_components_streams(tmp_path: Path) -> None:
+    other = {**METRIC_STREAM, "name": "Open connections"}
+    export = {"_version": "1.0.39", "timestamp": "2024-05-14T10:00:00Z",
+              "nodes": [{"_type": "Component", "name": "db-01", "streams": [other]}, METRIC_STREAM,
+                        {"_type": "DataSource", "name": "StackState Metrics"}]}
+    names = [d.name for d in load_file(_write(tmp_path, "export.json", export))]
+    assert names == ["Open connections", "Queries (per second)"]
+
+
+def test_a_template_placeholder_is_refused_in_one_line(tmp_path: Path) -> None:
+    tpl = {**METRIC_STREAM, "query": {**METRIC_STREAM["query"],
+                                      "conditions": [{"key": "host", "value": "{{ element.name }}"}]}}
+    with pytest.raises(UsageError, match="template placeholder '\\{\\{ element.name \\}\\}'") as err:
+        load_file(_write(tmp_path, "tpl.json", [tpl]))
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ({"_type": "MetricStream", "name": "x"}, "needs a 'query' object"),
+        ({"_type": "EventStream", "name": "x", "query": {}}, "is not a MetricStream"),
+        ({"_type": "MetricStream", "name": "x", "query": {"_type": "EventTelemetryQuery"}},
+         "is not a MetricTelemetryQuery"),
+        ({"_type": "MetricStream", "name": "x", "query": {"conditions": []}}, "at least one condition"),
+    ],
+)
+def test_bad_metric_streams_are_one_line_errors(tmp_path: Path, item: dict[str, object], message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        load_file(_write(tmp_path, "bad.json", [item]))
+
+
+def test_data_sources_that_elasticsearch_answers() -> None:
+    from stsdebug.streamdefs import is_stackstate_source
+
+    for ds in (None, "StackState Metrics", "StackState Multi Metrics", "1281640519172",
+               '{{ resolve "DataSource" "StackState Metrics" }}'):
+        assert is_stackstate_source(ds), ds
+    assert not is_stackstate_source("CloudWatch eu-west-1")

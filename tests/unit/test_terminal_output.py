@@ -60,7 +60,7 @@ def test_check_on_a_log_full_of_escape_sequences_prints_clean_text(tmp_path: Pat
         f"with message: Object is missing required member 'internalHostname' {EVIL}\n",
         encoding="utf-8",
     )
-    r = CliRunner().invoke(app, ["check", "--receiver-log", str(log), "--verbose"])
+    r = CliRunner().invoke(app, ["check", "-i", "custom", "--receiver-log", str(log), "--verbose"])
     assert r.exit_code in (0, 1, 3), r.output
     assert "internalHostname" in r.stdout
     assert not CONTROL.search(r.stdout), repr(CONTROL.search(r.stdout))
