@@ -1,7 +1,9 @@
 """Plan, run and judge a trace.
 
-``Trace.run`` walks the stages of the integration's plan in pipeline order (with what
-runs beside them, such as the probe), reports progress through ``on_event`` (the TUI
+``Trace.run`` decides which StackState the target is (``stsdebug.stsversion``: 5 or 6),
+walks the stages of the integration's plan for that version in pipeline order (with what
+runs beside them, such as the probe, and, skipped with the reason, the stages of the
+other version whose input was given), reports progress through ``on_event`` (the TUI
 shows stages live), turns any exception or overrun inside a stage into that stage's
 ``error``, redacts every result, and computes the verdict: the first ``fail``/``error``
 in pipeline order.
@@ -15,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from stsdebug import __version__
+from stsdebug import __version__, stsversion
 from stsdebug.deadline import Cancelled, DeadlineExceeded, bounded
 from stsdebug.errors import SourceError, UsageError
 from stsdebug.integrations import Integration, Matcher, find
@@ -33,9 +35,21 @@ from stsdebug.settings import SECRET_FIELDS, Settings, parse_window
 from stsdebug.sources.errors import sentence
 from stsdebug.stages.base import Augment, Context, Sources, Stage, load_stage
 from stsdebug.stages.census import Censuses
+from stsdebug.stsversion import Decision
 
-__all__ = ["Event", "Stage", "StageFinished", "StageStarted", "Trace", "TraceFinished", "exit_code",
-           "plan", "planned_titles", "verdict"]
+__all__ = ["Event", "PlanDecided", "Stage", "StageFinished", "StageStarted", "Trace", "TraceFinished",
+           "exit_code", "plan", "planned_titles", "verdict"]
+
+ASK_TIMEOUT_S = 5.0  # the one request `auto` may make (is there a /prometheus path?)
+
+
+@dataclass(frozen=True)
+class PlanDecided:
+    """Sent first: the version the target is traced as and the stages that will run."""
+
+    sts_version: str
+    reason: str
+    stages: tuple[tuple[str, str], ...]  # (id, title), in order
 
 
 @dataclass(frozen=True)
@@ -56,25 +70,65 @@ class TraceFinished:
     result: TraceResult
 
 
-Event = StageStarted | StageFinished | TraceFinished
+Event = PlanDecided | StageStarted | StageFinished | TraceFinished
 
 
-def plan(integration: Integration) -> list[Stage]:
-    return [load_stage(stage_id) for stage_id in integration.stages]
+def plan(integration: Integration, sts_version: str = "5") -> list[Stage]:
+    return [load_stage(stage_id, sts_version) for stage_id in integration.stages_for(sts_version)]
 
 
-def plan_augments(settings: Settings) -> list[Augment]:
+def outside_plan(settings: Settings, decision: Decision) -> list[Stage]:
+    """The other version's stages whose input was given: each says `skip` with the reason."""
+    other = "5" if decision.version == "6" else "6"
+    out = []
+    for stage_id, reason in stsversion.outside_plan(settings, decision):
+        title = load_stage(stage_id, other).title
+        out.append(Stage(stage_id, title, _skipping(reason), budget_calls=1.0))
+    return out
+
+
+def _skipping(reason: str) -> Callable[[Context], StageResult]:
+    return lambda ctx: ctx.skip(reason)
+
+
+def plan_augments(settings: Settings, sts_version: str = "5") -> list[Augment]:
     """What runs beside the stages: the probe, when --probe asked for it."""
     if settings.probe:
+        if sts_version == "6":
+            from stsdebug.stages.v6.probe import ProbeStep6
+
+            return [ProbeStep6()]
         from stsdebug.stages.probe import ProbeStep
 
         return [ProbeStep()]
     return []
 
 
-def planned_titles(integration: Integration) -> list[tuple[str, str]]:
+def planned_titles(integration: Integration, sts_version: str = "5") -> list[tuple[str, str]]:
     """(id, title) of each planned stage, without running anything (for the TUI strip)."""
-    return [(s.id, s.title) for s in plan(integration)]
+    return [(s.id, s.title) for s in plan(integration, sts_version)]
+
+
+def expected_version(settings: Settings) -> str:
+    """The version a trace of these settings will most likely use, decided without any I/O
+    (the TUI draws its strip with it; the trace itself may still ask the StackState API)."""
+    return stsversion.decide(settings).version
+
+
+def ask_prometheus(timeout: float) -> stsversion.Answers:
+    """``answers`` for stsversion.decide: one bounded query of a Prometheus API."""
+
+    def answers(url: str) -> str | None:
+        from stsdebug.sources.prometheus_api import PrometheusApi, PrometheusApiConfig
+
+        try:
+            with PrometheusApi(PrometheusApiConfig(url, timeout=min(timeout, ASK_TIMEOUT_S))) as api:
+                api.query("vector(1)")
+        except (SourceError, UsageError) as exc:
+            return str(exc)
+        return None
+
+    return answers
 
 
 class Trace:
@@ -96,8 +150,13 @@ class Trace:
         self.matcher = Matcher.build(
             self.integration, settings.metric_prefix, settings.host, settings.tag
         )
-        self.stages = list(stages) if stages is not None else plan(self.integration)
-        self.augments = list(augments) if augments is not None else plan_augments(settings)
+        # Decided without I/O here; run() may ask the StackState API (auto, --sts-api given).
+        self.decision = stsversion.decide(settings)
+        self._fixed_stages = stages is not None
+        self._fixed_augments = augments is not None
+        self.stages = list(stages) if stages is not None else self._plan()
+        self.augments = list(augments) if augments is not None else plan_augments(
+            settings, self.decision.version)
         self.source_overrides = sources
         self.census = census
         self.labels = {**settings.labels, **(labels or {})}
@@ -108,7 +167,30 @@ class Trace:
         self.window = Window(self.now - seconds, self.now, settings.window)
         self.redactor = Redactor(settings.secret_values())
 
+    def _plan(self) -> list[Stage]:
+        return plan(self.integration, self.decision.version) + outside_plan(self.settings, self.decision)
+
+    def _decide(self) -> None:
+        """Ask the StackState API once when only that can tell (auto, --sts-api, no 6 endpoint)."""
+        if self._fixed_stages or self.decision.mode != stsversion.AUTO or self.decision.version == "6":
+            return
+        if not self.settings.sts_api or self.cancel.is_set():
+            return
+        decision = stsversion.decide(self.settings, ask_prometheus(self.settings.timeout))
+        if decision == self.decision:
+            return
+        self.decision = decision
+        self.settings = decision.applied(self.settings)
+        self.stages = self._plan()
+        if not self._fixed_augments:
+            self.augments = plan_augments(self.settings, decision.version)
+
     def run(self) -> TraceResult:
+        self._decide()
+        plan_ids = [s.id for s in self.stages]
+        outside = {sid for sid, _ in stsversion.outside_plan(self.settings, self.decision)}
+        self.on_event(PlanDecided(self.decision.version, self.decision.reason,
+                                  tuple((s.id, s.title) for s in self.stages)))
         sources = Sources(self.settings, self.source_overrides)
         ctx = Context(
             settings=self.settings,
@@ -146,6 +228,9 @@ class Trace:
             version=__version__,
             started_at=self.now,
             labels=self.redactor.walk(dict(self.labels), "labels"),
+            sts_version=self.decision.version,
+            sts_version_decision=self.redactor.walk(self.decision.to_dict(), "sts_version_decision"),
+            plan=[i for i in plan_ids if self._fixed_stages or i not in outside],
         )
         trace.redactions = self._manifest()
         self.on_event(TraceFinished(trace))
@@ -156,6 +241,8 @@ class Trace:
         started = time.time()
         t0 = time.perf_counter()
         budget = max(5.0, self.settings.timeout * stage.budget_calls + 2.0)
+        if stage.waits:
+            budget += float(getattr(self.settings, stage.waits, 0.0) or 0.0)
         try:
             # Bounded, so a stage stuck in I/O cannot hang the trace.
             result = bounded(lambda: stage.run(ctx), budget, f"stage-{stage.id}", cancel=self.cancel)

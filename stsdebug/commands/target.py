@@ -18,6 +18,10 @@ stsdebug check needs something to look at. Give at least one of:
   --es URL                                                   Elasticsearch
   --stream 'KEY=VALUE,...,metric=FIELD' / --streams-file     telemetry stream filters
   --mirror URL                                               the Prometheus mirror (pull)
+StackState 6 (SUSE Observability):
+  --victoria-metrics URL / --prometheus-api URL              VictoriaMetrics (or StackState's query path)
+  --vmagent URL / --receiver-metrics URL                     vmagent, the receiver's own metrics
+  --binding 'QUERY' / --bindings-file FILE                   metric bindings to explain
 or a profile that sets them: --profile NAME (try `stsdebug sandbox up` then --profile sandbox).
 Every option can also come from STSDEBUG_<OPTION> environment variables."""
 
@@ -43,6 +47,14 @@ def resolve(opts: CheckOptions, *, fail_on: str | None = None) -> Settings:
         from stsdebug.streamdefs import load as load_streams
 
         load_streams(s.streams, s.streams_file)
+    if s.bindings or s.bindings_file:
+        from stsdebug.bindings import given
+
+        given(s.bindings, s.bindings_file)
+    if s.component_tag:
+        from stsdebug.stages.v6.bindings import parse_component_tags
+
+        parse_component_tags(s.component_tag)
     return s
 
 
@@ -56,5 +68,5 @@ def require_input(s: Settings, command: str = "check") -> None:
 def input_paths(s: Settings) -> list[Path]:
     """The files the user gave (inputs, config, CA files): no output may be written over one."""
     paths = [s.agent_output, s.agent_log, s.streams_file, *s.receiver_log, s.config, s.es_ca_file,
-             s.kafka_ssl_cafile]
+             s.kafka_ssl_cafile, s.bindings_file]
     return [Path(p).expanduser().resolve() for p in paths if p and p != "-"]

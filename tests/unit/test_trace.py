@@ -99,8 +99,9 @@ def test_events_arrive_in_order():
     events = []
     Trace(settings(), stages=stages(fixed(Status.PASS), fixed(Status.PASS)), on_event=events.append).run()
     kinds = [type(e).__name__ for e in events]
-    assert kinds == ["StageStarted", "StageFinished", "StageStarted", "StageFinished", "TraceFinished"]
-    assert isinstance(events[0], StageStarted) and isinstance(events[1], StageFinished)
+    assert kinds == ["PlanDecided", "StageStarted", "StageFinished", "StageStarted", "StageFinished",
+                     "TraceFinished"]
+    assert isinstance(events[1], StageStarted) and isinstance(events[2], StageFinished)
     assert isinstance(events[-1], TraceFinished)
 
 
