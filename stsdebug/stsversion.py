@@ -65,11 +65,10 @@ class Decision:
 def given_version(settings: Settings) -> Decision | None:
     """The version the user named, or None for auto."""
     if settings.sts_version in ("5", "6"):
-        where = f"profile {settings.profile!r}, " if settings.profile else ""
         return Decision(
             settings.sts_version, GIVEN,
-            f"StackState {settings.sts_version} was named (sts_version: {where}--sts-version or "
-            "STSDEBUG_STS_VERSION).",
+            f"StackState {settings.sts_version} was given (--sts-version, STSDEBUG_STS_VERSION or the "
+            "profile's sts_version).",
         )
     return None
 
@@ -152,10 +151,10 @@ def outside_plan(settings: Settings, decision: Decision) -> list[tuple[str, str]
         names = (setting, *_ALSO.get(stage_id, ()))
         if not any(getattr(settings, n) for n in names):
             continue
+        how = "as given" if decision.mode == GIVEN else decision.reason.rstrip(".")
         reason = (
-            f"Not part of the target's metrics path: {why}. This target is traced as "
-            f"StackState {decision.version} ({decision.reason.rstrip('.')}); give --sts-version "
-            f"{other} if that is wrong."
+            f"Not part of the target's metrics path: {why}. The target is traced as StackState "
+            f"{decision.version} ({how}); give --sts-version {other} if that is wrong."
         )
         out.append((stage_id, reason))
     return out

@@ -109,10 +109,13 @@ def planned_titles(integration: Integration, sts_version: str = "5") -> list[tup
     return [(s.id, s.title) for s in plan(integration, sts_version)]
 
 
-def expected_version(settings: Settings) -> str:
-    """The version a trace of these settings will most likely use, decided without any I/O
-    (the TUI draws its strip with it; the trace itself may still ask the StackState API)."""
-    return stsversion.decide(settings).version
+def expected_plan(settings: Settings) -> list[tuple[str, str]]:
+    """(id, title) of the stages a trace of these settings will most likely run, decided
+    without any I/O (the TUI draws its strip with it; the trace itself may still ask the
+    StackState API, and then says so with PlanDecided)."""
+    decision = stsversion.decide(settings)
+    integration = find(settings.integration or "custom")
+    return [(s.id, s.title) for s in plan(integration, decision.version) + outside_plan(settings, decision)]
 
 
 def ask_prometheus(timeout: float) -> stsversion.Answers:

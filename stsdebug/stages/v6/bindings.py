@@ -135,25 +135,29 @@ def _judge(ctx: Context, results: list[Explained], unexplained: int, skipped: st
                     f"nearest to {r.binding!r}'s",
                     ["value", "series in the window", "similarity"],
                     [[x.value, x.count, round(x.score, 2)] for x in sug.ranked]))
-    notes = []
-    if unexplained:
-        notes.append(f"{unexplained} binding quer{'ies were' if unexplained != 1 else 'y was'} not "
-                     f"checked (at most {MAX_QUERIES} queries and {MAX_REQUESTS} requests per trace)")
+    notes = [f"{requests} requests to the query API"]
     if skipped:
         notes.append(f"not checked: {skipped.rstrip('.')}")
-    tail = f" ({'; '.join(notes)})" if notes else ""
+    table = evidence[0]
+    assert isinstance(table, Table)
+    table.note = "; ".join(notes) + "."
+    tail = ""
+    if unexplained:
+        tail = (f" ({unexplained} binding quer{'ies were' if unexplained != 1 else 'y was'} not checked: at "
+                f"most {MAX_QUERIES} queries and {MAX_REQUESTS} requests per trace)")
     if not failed:
         if not results:
             return ctx.skip(f"No binding could be checked{tail}.")
-        return ctx.result(Status.PASS, f"{len(results)} binding quer{'ies' if len(results) != 1 else 'y'} "
-                          f"draw data{tail}.", evidence)
+        n = len(results)
+        return ctx.result(Status.PASS, f"{n} binding quer{'ies draw' if n != 1 else 'y draws'} fresh "
+                          f"data{tail}.", evidence)
     first = failed[0]
     hints.append(Hint(
         "StackState fills ${tags.KEY} from the component's labels and runs the query as a chart "
         "would; fix the binding (sts settings apply -f) or the labels it relies on.", RUNBOOK))
     own = [r for r in failed if not r.missing_data]
-    summary = (f"{first.binding!r} {first.sentence}"
-               + (f" ({len(failed)} of {len(results)} binding queries draw nothing)" if len(results) > 1 else "")
+    summary = (f"Binding {first.binding!r} {first.sentence}"
+               + (f" ({len(failed)} of {len(results)} binding queries draw nothing.)" if len(results) > 1 else "")
                + tail)
     if not own:
         hints.append(Hint("The bindings look right but their metrics have no data: the earlier stages "

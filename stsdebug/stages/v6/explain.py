@@ -110,13 +110,14 @@ class Explainer:
         try:
             sels = promql.selectors(expr)
         except promql.PromQLSyntaxError as exc:
-            return Explained(binding, expression, expr, Status.FAIL, str(exc))
+            return Explained(binding, expression, expr, Status.FAIL,
+                             f"cannot be read: {str(exc).removeprefix('Cannot read the PromQL query: ')}")
         try:
             self.budget.take()
             drawn = self.api.query_range(expr, start=self.start, end=self.end, step=self.step)
         except PromQueryError as exc:
             return Explained(binding, expression, expr, Status.FAIL,
-                             f"VictoriaMetrics refuses the query: {str(exc).rstrip('.')}.")
+                             f"is refused by the query API: {str(exc).rstrip('.')}.")
         points = [p for s in drawn.series for p in s.points if not math.isnan(p[1])]
         newest = max((p[0] for p in points), default=None)
         count = len(drawn.series)
@@ -160,8 +161,8 @@ class Explainer:
                         label="component label"))
         if not tags:
             parts.append("no component labels were given (--component-tag KEY=VALUE)")
-        sentence = ("StackState cannot fill " + "; ".join(parts)
-                    + ": the chart shows no data (the inspector's 'Show query' still has the ${...}).")
+        sentence = ("cannot be filled: StackState has no value for " + "; ".join(parts)
+                    + ", so the chart shows no data (its inspector's 'Show query' still has the ${...}).")
         return Explained(binding, expression, filled.expression, Status.FAIL, sentence,
                          suggestions=suggestions)
 

@@ -107,7 +107,7 @@ def judge(pair: Pair) -> Finding:
         if send_errors:
             what.append(f"{send_errors:.0f} failed sends or connections")
         return Finding(Status.FAIL, (
-            f"vmagent cannot deliver to VictoriaMetrics: no block sent {span}; {', '.join(what)}."),
+            f"vmagent cannot deliver to VictoriaMetrics: no block delivered {span}; {', '.join(what)}."),
             [Hint("vmagent buffers on disk while VictoriaMetrics cannot be reached: check that the "
                   "suse-observability-victoria-metrics-0/-1 pods run and that vmagent reaches them on "
                   "port 8429→8428 (kubectl logs suse-observability-vmagent-0 shows 'couldn't send a block "
