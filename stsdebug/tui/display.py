@@ -137,7 +137,8 @@ def header_parts(
 ) -> list[str]:
     """Header segments, most important first: version, integration, window, target, origin."""
     when = f" to {utc(trace.window.end)}" if trace is not None else ""
-    sts = f", StackState {one_line(sts_version)}" if sts_version else ""
+    # StackState 6 is named; 5, the default and every older trace, goes without saying.
+    sts = ", StackState 6" if sts_version == "6" else ""
     parts = [
         f"stsdebug {one_line(version)}",
         f"{one_line(integration)} ({one_line(kind)}{sts})",

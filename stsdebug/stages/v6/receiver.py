@@ -142,17 +142,47 @@ def _readiness(ctx: Context, url: str) -> Part:
 # --- its own metrics -------------------------------------------------------------------
 
 
-def remote_write_counters(page: promtext.Page) -> tuple[list[str], list[str]]:
-    """(names of remote-write success counters, of failure counters) on a receiver page."""
-    sent: list[str] = []
-    failed: list[str] = []
+def remote_write_counters(page: promtext.Page) -> list[str]:
+    """Names of the counters on a receiver page that count remote writes (found by name)."""
+    out = []
     for name in sorted(page.names()):
-        if not REMOTE_WRITE.search(name) or page.types.get(name, "counter") not in ("counter", "untyped"):
+        kind = page.types.get(name)
+        if not REMOTE_WRITE.search(name) or kind not in (None, "counter", "untyped"):
             continue
-        if not name.endswith(("_total", "_count")) and page.types.get(name) != "counter":
+        if kind is None and not name.endswith(("_total", "_count")):
             continue
-        (failed if FAILED.search(name) else sent).append(name)
-    return sent, failed
+        out.append(name)
+    return out
+
+
+def _failed_series(name: str, labels: dict[str, str]) -> bool:
+    """A failure counter by its name (``..._failed_total``) or a label value (``result="failed"``,
+    ``status="503"``)."""
+    if FAILED.search(name):
+        return True
+    return any(FAILED.search(v) or (v[:1] in "45" and v[:3].isdigit()) for v in labels.values())
+
+
+def _split(pair: Pair, names: list[str]) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+    """Per counter: increase of its success series, of its failure series, total failures ever."""
+    assert pair.first is not None and pair.second is not None
+    ok: dict[str, float] = {}
+    bad: dict[str, float] = {}
+    bad_ever: dict[str, float] = {}
+    for name in names:
+        for d in promtext.deltas(pair.first, pair.second, name):
+            if _failed_series(name, dict(d.labels)):
+                bad[name] = bad.get(name, 0.0) + d.increase
+                bad_ever[name] = bad_ever.get(name, 0.0) + d.after
+            else:
+                ok[name] = ok.get(name, 0.0) + d.increase
+    return ok, bad, bad_ever
+
+
+def _ever_ok(pair: Pair, names: list[str]) -> float:
+    assert pair.second is not None
+    return sum(s.value for n in names for s in pair.second.series(n)
+               if not _failed_series(n, dict(s.labels)))
 
 
 def _metrics(pair: Pair | None) -> Part:
@@ -169,16 +199,18 @@ def judge_metrics(pair: Pair) -> Part:
     secs = pair.seconds or 0.0
     span = f"in {secs:.0f} s"
     f = Figures(f"Receiver metrics between two scrapes ({secs:.1f} s apart)")
-    sent_names, failed_names = remote_write_counters(pair.second)
-    sent = sum(pair.increase(n) or 0.0 for n in sent_names)
-    failed = sum(pair.increase(n) or 0.0 for n in failed_names)
-    for n in sent_names + failed_names:
-        f.add(n, f"+{pair.increase(n) or 0:,.0f}")
+    names = remote_write_counters(pair.second)
+    ok, bad, bad_ever = _split(pair, names)
+    for n in names:
+        f.add(n, f"+{ok.get(n, 0.0):,.0f} ok, +{bad.get(n, 0.0):,.0f} failed")
+    sent, failed = any(ok.values()), any(bad.values())
     intake_ok, intake_bad, codes = _intake(pair)
     if intake_ok or intake_bad:
         f.add("Intake answers", f"{intake_ok + intake_bad:,.0f} ({', '.join(f'{c}: {n:,.0f}' for c, n in codes)})")
     hints: list[Hint] = []
-    if not sent_names and not failed_names:
+    fix = Hint("The receiver cannot hand metrics to vmagent: check that suse-observability-vmagent runs and "
+               "answers on 8429 (the next stage), and the receiver's PROMETHEUS_WRITE_ENDPOINT.", RUNBOOK)
+    if not names:
         note = ("it exposes no remote-write counters stsdebug knows (no public source names them; "
                 "it looks for names with remote_write, prometheus_write or vmagent)")
         f.add("Remote-write counters", "none found")
@@ -189,35 +221,32 @@ def judge_metrics(pair: Pair) -> Part:
             status, sentence = Status.WARN, (f"The receiver answered {intake_bad:,.0f} of "
                                              f"{intake_ok + intake_bad:,.0f} intake requests with errors {span}.")
         return Part("metrics page", status, sentence, [f])
-    if not failed and not sent:
+    listed = ", ".join(names)
+    if not sent and not failed:
         # Nothing written between the scrapes (agents post every few seconds; a short
         # interval can fall between two posts): judge on the totals since it started.
-        total_sent = sum(pair.second.total(n) or 0.0 for n in sent_names)
-        total_failed = sum(pair.second.total(n) or 0.0 for n in failed_names)
-        f.add("Remote writes since the receiver started", f"{total_sent:,.0f} ok, {total_failed:,.0f} failed")
-        if total_failed and not total_sent:
+        ever_bad = sum(bad_ever.values())
+        ever_ok = _ever_ok(pair, names)
+        f.add("Remote writes since the receiver started", f"{ever_ok:,.0f} ok, {ever_bad:,.0f} failed")
+        if ever_bad and not ever_ok:
             return Part("metrics page", Status.FAIL,
-                        f"Every remote write of the receiver failed since it started ({total_failed:,.0f}; "
-                        f"none {span}).", [f], hints)
-        quiet = f"The receiver wrote nothing remotely {span} (totals since it started: {total_sent:,.0f} ok, " \
-                f"{total_failed:,.0f} failed)."
-        return Part("metrics page", Status.WARN if total_failed else None, quiet, [f], hints)
+                        f"Every remote write of the receiver failed since it started (none {span}; {listed}).",
+                        [f], [fix])
+        quiet = (f"The receiver wrote nothing remotely {span} (since it started: {ever_ok:,.0f} ok, "
+                 f"{ever_bad:,.0f} failed, by {listed}).")
+        return Part("metrics page", Status.WARN if ever_bad else None, quiet, [f], [fix] if ever_bad else [])
     if failed and not sent:
-        hints.append(Hint(
-            "The receiver cannot hand metrics to vmagent: check that suse-observability-vmagent runs and "
-            "answers on 8429 (the next stage), and the receiver's PROMETHEUS_WRITE_ENDPOINT.", RUNBOOK))
+        hints.append(fix)
         return Part("metrics page", Status.FAIL,
-                    f"The receiver's remote writes to vmagent fail: {failed:,.0f} failed and none "
-                    f"succeeded {span} ({', '.join(failed_names)}).", [f], hints)
+                    f"The receiver's remote writes to vmagent fail: only failures {span} ({listed}).", [f], hints)
     warns = []
     if failed:
-        warns.append(f"{failed:,.0f} remote writes failed and {sent:,.0f} succeeded {span}")
+        warns.append(f"some remote writes failed {span} while others succeeded ({listed})")
     if intake_bad and intake_bad >= intake_ok:
         warns.append(f"{intake_bad:,.0f} of {intake_ok + intake_bad:,.0f} intake requests answered with errors")
     if warns:
-        return Part("metrics page", Status.WARN, "The receiver " + "; ".join(warns) + ".", [f], hints)
-    return Part("metrics page", Status.PASS,
-                f"The receiver's remote writes succeed ({sent:,.0f} {span}, none failed).", [f])
+        return Part("metrics page", Status.WARN, "The receiver: " + "; ".join(warns) + ".", [f], hints)
+    return Part("metrics page", Status.PASS, f"The receiver's remote writes succeed {span}, none failed.", [f])
 
 
 def _intake(pair: Pair) -> tuple[float, float, list[tuple[str, float]]]:

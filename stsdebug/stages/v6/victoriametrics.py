@@ -236,7 +236,8 @@ def _ignored_direct(pair: Pair | None) -> Ignored:
     out = Ignored(seconds=pair.seconds, where="vm_rows_ignored_total, between two scrapes")
     for d in promtext.deltas(pair.first, pair.second, IGNORED):
         reason = d.labels.get("reason", "?")
-        out.by_reason[reason] = out.by_reason.get(reason, 0.0) + d.increase
+        if d.increase:
+            out.by_reason[reason] = out.by_reason.get(reason, 0.0) + d.increase
         out.since_start[reason] = out.since_start.get(reason, 0.0) + d.after
     return out
 
