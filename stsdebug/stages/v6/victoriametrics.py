@@ -171,7 +171,9 @@ def _judge(ctx: Context, sel: str, h: Holding, ignored: Ignored, pair: Pair | No
     summary = (f"{h.series:,} series of {name} in {len(h.metrics)} metric"
                f"{'s' if len(h.metrics) != 1 else ''}, the newest sample {age_text(max(0.0, newest_age))} old")
     if warns:
-        return ctx.result(Status.WARN, f"{summary}, but " + "; ".join(warns) + ".", evidence, hints)
+        told = "; ".join(warns)
+        return ctx.result(Status.WARN, f"{summary}, but {told}{'' if told.endswith('?') else '.'}",
+                          evidence, hints)
     extra = ""
     if h.stale:
         extra = f"; {h.stale:,} series stopped (series come and go)"
