@@ -38,6 +38,7 @@ SECRET_FIELDS = (
 )
 
 STS_VERSIONS = ("5", "6", "auto")
+MIN_SCRAPE_S, MAX_SCRAPE_S = 1.0, 120.0  # /metrics pages lag ~1 s; a stage waits this long
 LIST_FIELDS = ("receiver_log", "streams", "metric_prefix", "host", "tag", "bindings", "component_tag")
 MAP_FIELDS = ("labels",)
 
@@ -351,6 +352,8 @@ def resolve(
     settings.profile = profile_used
     if settings.fail_on not in ("fail", "warn"):
         raise UsageError("--fail-on must be 'fail' or 'warn'")
+    if not MIN_SCRAPE_S <= settings.scrape_interval <= MAX_SCRAPE_S:
+        raise UsageError(f"--scrape-interval must be between {MIN_SCRAPE_S:g} and {MAX_SCRAPE_S:g} seconds")
     settings.sts_version = settings.sts_version.strip().lower()
     if settings.sts_version not in STS_VERSIONS:
         raise UsageError(f"--sts-version must be 5, 6 or auto, not {settings.sts_version!r}")

@@ -173,3 +173,26 @@ def test_vmagent_only_through_the_api_path_skips_with_the_reason() -> None:
     st = Trace(Settings(prometheus_api="https://so.example.com/prometheus"),
                stages=[load_stage("vmagent", "6")]).run().stages[0]
     assert st.status is Status.SKIP and "--vmagent" in st.summary
+
+
+def _two_urls(pending2: int, ok1: int, ok2: int, retries2: int) -> promtext.Page:
+    return promtext.parse(
+        f'vmagent_remotewrite_pending_data_bytes{{path="/q/1",url="1:secret-url"}} 0\n'
+        f'vmagent_remotewrite_pending_data_bytes{{path="/q/2",url="2:secret-url"}} {pending2}\n'
+        f'vmagent_remotewrite_requests_total{{url="1:secret-url",status_code="2XX"}} {ok1}\n'
+        f'vmagent_remotewrite_requests_total{{url="2:secret-url",status_code="2XX"}} {ok2}\n'
+        f'vmagent_remotewrite_retries_count_total{{url="1:secret-url"}} 0\n'
+        f'vmagent_remotewrite_retries_count_total{{url="2:secret-url"}} {retries2}\n'
+        f'vmagent_rows_inserted_total{{type="promremotewrite"}} {ok1 * 100}\n')
+
+
+def test_one_of_two_victoria_metrics_instances_unreachable_is_a_warning() -> None:
+    """The chart runs two instances, vmagent writes a full copy to each: one stuck loses no
+    data yet, but queries through the Service flap."""
+    a, b = _two_urls(5000, 10, 3, 4), _two_urls(9000, 14, 3, 6)
+    a.taken_at, b.taken_at = 0.0, 5.0
+    f = vmagent.judge(Pair(a, b))
+    assert f.status is Status.WARN and "cannot deliver to 2:secret-url" in f.summary
+    both_stuck = _two_urls(9000, 10, 3, 6)
+    both_stuck.taken_at = 5.0
+    assert vmagent.judge(Pair(a, both_stuck)).status is Status.FAIL

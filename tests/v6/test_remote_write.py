@@ -140,7 +140,8 @@ def test_api_key_header_reaches_the_server_but_no_message() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:  # no receiver can run here
         seen.update(request.headers)
-        return httpx.Response(403, text="Forbidden")
+        # A stream, as a real transport answers (HttpSource reads the raw stream, bounded).
+        return httpx.Response(403, stream=httpx.ByteStream(b"Forbidden"))
 
     from stsdebug.sources.http import HttpSource
 

@@ -296,3 +296,16 @@ def test_bindings_through_stackstate(data: str) -> None:
                      prometheus_api_token=support.TOKEN, window="15m", timeout=5.0)
         st = Trace(s, stages=[load_stage("bindings", "6")], now=NOW).run().stages[0]
     assert st.status is Status.FAIL and "did you mean cluster_name=prod-eu — 12 series" in st.summary
+
+
+def test_a_rarely_reported_metric_is_not_called_stopped(victoria_metrics: ServerProcess) -> None:
+    """An hourly metric is old most of the time; a regular one that stopped is worth saying."""
+    vm = timeseries.base_url(victoria_metrics)
+    fresh = _samples(NOW - 5)
+    support.write(vm, [rw.series("t6rare_up", {"host": "h"}, samples=fresh),
+                       rw.series("t6rare_backup_done", {"host": "h"}, samples=[(NOW - 600, 1.0)])])
+    assert run("victoriametrics", vm, metric_prefix=["t6rare."]).status is Status.PASS
+    support.write(vm, [rw.series("t6reg_up", {"host": "h"}, samples=fresh),
+                       rw.series("t6reg_load", {"host": "h"}, samples=_samples(NOW - 600))])
+    st = run("victoriametrics", vm, metric_prefix=["t6reg."])
+    assert st.status is Status.WARN and "1 metric stopped while the others go on (t6reg_load)" in st.summary

@@ -10,9 +10,11 @@ on the server and joined with ``or``, each part tagged by a ``stat`` label:
     label_replace(count by (__name__) (T), "stat", "series", ...)
     or label_replace(max by (__name__) (T), "stat", "newest", ...)
     or label_replace(count by (__name__) (T < cut), "stat", "stale", ...)
+    or label_replace(max by (__name__) (count_over_time(sel[window]) keep_metric_names), "stat", "samples", ...)
     or label_replace(bottomk(5, T), "stat", "stalest", ...)
 
-so the answer has three rows per metric name plus five example series. MetricsQL is what
+so the answer has four rows per metric name plus five example series. (``samples`` tells a
+metric that reports regularly from one that reports rarely, e.g. once an hour.) MetricsQL is what
 VictoriaMetrics speaks, and what StackState's ``/prometheus`` path forwards to it; a
 Prometheus API that is not VictoriaMetrics refuses the query and the caller says so.
 """
@@ -38,6 +40,7 @@ class MetricRow:
     series: int = 0
     newest: float | None = None  # epoch seconds of its newest sample in the window
     stale: int = 0  # series whose newest sample is older than the cut
+    samples: int = 0  # the most samples one of its series has in the window (regular or rare)
 
 
 @dataclass
@@ -80,6 +83,8 @@ def holding_query(selector: str, seconds: float, cut: float) -> str:
         _tag(f"count by (__name__) ({t})", "series"),
         _tag(f"max by (__name__) ({t})", "newest"),
         _tag(f"count by (__name__) ({t} < {cut:.3f})", "stale"),
+        _tag(f"max by (__name__) (count_over_time({selector}[{window_range(seconds)}]) keep_metric_names)",
+             "samples"),
         _tag(f"bottomk({EXAMPLES}, {t})", "stalest"),
     ])
 
@@ -106,6 +111,8 @@ def read(api: PrometheusApi, selector: str, *, start: float, end: float, cut: fl
             row.newest = value
         elif stat == "stale":
             row.stale = int(value)
+        elif stat == "samples":
+            row.samples = int(value)
     holding.stalest.sort(key=lambda x: x[1])
     return holding
 

@@ -47,6 +47,7 @@ RUNBOOK = "StackState 6: VictoriaMetrics"
 STALE_AFTER_S = {"push": 180.0, "pull": 1200.0}  # clouds deliver late by design
 LOOKBACK_S = 86400.0  # how far back the newest sample is looked for when the window is empty
 TABLE_ROWS = 20
+REGULAR_SAMPLES = 3  # samples of one series in the window that make a metric a regular reporter
 IGNORED = "vm_rows_ignored_total"
 SELF_IGNORED = "stackstate_vm_rows_ignored_total"  # the same, as self-monitoring stores it
 REASONS = {
@@ -154,17 +155,22 @@ def _judge(ctx: Context, sel: str, h: Holding, ignored: Ignored, pair: Pair | No
     warns: list[str] = []
     if cause:
         warns.append(cause.rstrip("."))
-    stopped_metrics = [m for m in h.metrics.values() if m.series and m.stale == m.series]
-    if h.stale and h.stale * 2 >= h.series:
-        warns.append(f"{h.stale:,} of {h.series:,} series stopped (no sample in the last "
-                     f"{age_text(w.end - h.cut)})")
-    elif stopped_metrics and len(stopped_metrics) < len(h.metrics):
+    # A metric counts as stopped only when it reported regularly before (a metric sent once
+    # an hour is old most of the time, and that is fine).
+    stopped_metrics = [m for m in h.metrics.values()
+                       if m.series and m.stale == m.series and m.samples >= REGULAR_SAMPLES]
+    regular = [m for m in h.metrics.values() if m.samples >= REGULAR_SAMPLES]
+    stale, total = sum(m.stale for m in regular), sum(m.series for m in regular)
+    if stopped_metrics and len(stopped_metrics) < len(h.metrics):
         names = ", ".join(m.name for m in stopped_metrics[:3])
         warns.append(f"{len(stopped_metrics)} metric{'s' if len(stopped_metrics) != 1 else ''} stopped "
                      f"while the others go on ({names}): renamed or no longer collected?")
         hints.append(Hint("A metric that stops while its neighbours go on was usually renamed by an "
                           "agent or integration upgrade: the bindings stage looks for its new name.",
                           RUNBOOK))
+    elif stale and stale * 2 >= total:
+        warns.append(f"{stale:,} of {total:,} series stopped (no sample in the last "
+                     f"{age_text(w.end - h.cut)})")
     dropped_labels = pair.increase("vm_metrics_with_dropped_labels_total") if pair else None
     if dropped_labels:
         warns.append(f"{dropped_labels:,.0f} series lost labels to -maxLabelsPerTimeseries (60 in the chart)")

@@ -115,6 +115,13 @@ def judge(pair: Pair) -> Finding:
 
     warns: list[str] = []
     hints: list[Hint] = []
+    stuck = _stuck_urls(pair)
+    if stuck:
+        warns.append(f"it cannot deliver to {', '.join(stuck)} (one of its remote-write URLs: one "
+                     "VictoriaMetrics instance each) while the others get everything; queries through "
+                     "the Service may flap between complete and incomplete answers")
+        hints.append(Hint("vmagent writes every sample to each VictoriaMetrics instance: check the instance "
+                          "behind the stuck URL (suse-observability-victoria-metrics-0 or -1).", RUNBOOK))
     if dropped:
         warns.append(f"{dropped:.0f} blocks dropped{answers} while {sent:.0f} were delivered: "
                      "VictoriaMetrics refused part of the data")
@@ -157,6 +164,23 @@ def _delivered(pair: Pair) -> tuple[float, float]:
     if pair.second.series(REQUESTS):
         return _n(pair.increase(REQUESTS, status_code="2XX")), _n(pair.second.total(REQUESTS, status_code="2XX"))
     return _n(pair.increase(SENT)), _n(pair.second.total(SENT))
+
+
+def _stuck_urls(pair: Pair) -> list[str]:
+    """With several remote-write URLs: those that delivered nothing between the scrapes while
+    their buffer holds data or their sends fail (the others being fine)."""
+    assert pair.second is not None
+    urls = sorted({s.labels.get("url", "") for s in pair.second.series(PENDING)} - {""})
+    if len(urls) < 2:
+        return []
+    stuck = []
+    for url in urls:
+        delivered = _n(pair.increase(REQUESTS, url=url, status_code="2XX")) or (
+            0.0 if pair.second.series(REQUESTS) else _n(pair.increase(SENT, url=url)))
+        failing = _n(pair.increase(RETRIES, url=url)) + _n(pair.increase(ERRORS, url=url))
+        if not delivered and (failing or _n(pair.second.total(PENDING, url=url)) > 0):
+            stuck.append(url)
+    return stuck if len(stuck) < len(urls) else []
 
 
 def _codes(pair: Pair) -> dict[str, float]:
