@@ -150,3 +150,46 @@ def test_demo_shows_a_v6_fault(tmp_path: Path) -> None:
     assert "stsdebug named vmagent: the stage the fault vm-unreachable breaks." in result.stdout
     assert "vmagent → VictoriaMetrics" in report.read_text()
     assert not paths.state_path(tmp_path / "state").exists()  # torn down
+
+
+# Ctrl-C while `sandbox up --sts-version 6` starts each process: nothing may stay behind.
+INTERRUPT_AT = {
+    "victoria-metrics starting": "victoria-metrics",
+    "vmagent starting": "vmagent",
+    "runtime starting": "stsdebug.sandbox.runtime",
+}
+
+
+@pytest.mark.parametrize("moment", list(INTERRUPT_AT))
+def test_ctrl_c_during_v6_up_stops_every_process_it_started(tmp_path: Path, moment: str) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.integration.sandbox_support import env_with, processes_naming
+
+    base = tmp_path / "state"
+    proc = subprocess.Popen([sys.executable, "-m", "stsdebug", "sandbox", "up", "--sts-version", "6"],
+                            env=env_with(base), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not [p for p, cmd in processes_naming(base / "run") if INTERRUPT_AT[moment] in cmd]:
+            assert proc.poll() is None, f"sandbox up ended before {moment}: {proc.communicate()}"
+            assert time.monotonic() < deadline, f"never reached {moment}"
+            time.sleep(0.002)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    deadline = time.monotonic() + 10
+    while processes_naming(base) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = processes_naming(base)
+    if left:
+        control.down(base)
+    assert left == [], f"still running after Ctrl-C at {moment}: {left}"
+    assert proc.returncode == 130, err
+    assert not paths.state_path(base).exists()

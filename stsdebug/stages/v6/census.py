@@ -82,4 +82,6 @@ def _take(ctx: Context) -> Census:
         elif stat == "own_newest":
             c.matched_newest = value
     c.examined = c.total
+    if own is None:  # nothing narrows the integration down: all of it is "its" data
+        c.matched, c.matched_newest = c.total, c.newest
     return c

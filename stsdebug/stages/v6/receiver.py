@@ -74,8 +74,10 @@ def run(ctx: Context) -> StageResult:
         if only_api(ctx):
             return ctx.skip(only_api_reason("the receiver's readiness (:1618), metrics (:9404) and log",
                                             "--receiver-health, --receiver-metrics or --receiver-log"))
+        given = (" (--receiver, the intake URL, serves the probe only: the StackState 6 receiver "
+                 "reports its readiness on port 1618)") if s.receiver else ""
         return ctx.skip(
-            "No receiver input given: no readiness URL, metrics page or log.",
+            f"No receiver input given: no readiness URL, metrics page or log{given}.",
             "Give --receiver-health http://<receiver>:1618/readiness, --receiver-metrics "
             "http://<receiver>:9404/metrics (kubectl port-forward deploy/suse-observability-receiver "
             "1618 9404) and/or the log: kubectl logs deploy/suse-observability-receiver | "
