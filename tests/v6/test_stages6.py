@@ -309,3 +309,27 @@ def test_a_rarely_reported_metric_is_not_called_stopped(victoria_metrics: Server
                        rw.series("t6reg_load", {"host": "h"}, samples=_samples(NOW - 600))])
     st = run("victoriametrics", vm, metric_prefix=["t6reg."])
     assert st.status is Status.WARN and "1 metric stopped while the others go on (t6reg_load)" in st.summary
+
+
+def test_a_binding_the_api_refuses_does_not_hide_the_others(data: str) -> None:
+    """VictoriaMetrics 1.79 refuses a quoted label name: that binding says so, the next is explained."""
+    st = bindings(data, 't6b_http_requests{"cluster.name"="prod-eu"}', 't6b_http_requests{cluster_name="prod-eu1"}')
+    assert st.status is Status.FAIL and "is refused by the query API" in st.summary
+    assert "(2 of 2 binding queries draw nothing.)" in st.summary
+    assert "did you mean cluster_name=prod-eu — 12 series" in fixes(st)
+
+
+def test_a_source_error_in_one_binding_is_that_bindings_error(data: str) -> None:
+    from stsdebug.errors import SourceError
+
+    class Flaky(PrometheusApi):
+        def label_values(self, *args: Any, **kw: Any) -> Any:
+            raise SourceError("VictoriaMetrics answered HTTP 503", system="VictoriaMetrics")
+
+    api = Flaky(PrometheusApiConfig(data))
+    s = Settings(bindings=["t6b_cpu_iowait", 't6b_http_requests{cluster_name="prod-eu1"}'], victoria_metrics=data,
+                 window="15m", timeout=5.0)
+    st = Trace(s, stages=[load_stage("bindings", "6")], sources={"prometheus": api}, now=NOW).run().stages[0]
+    assert st.status is Status.FAIL and "did you mean cluster_name=prod-eu" in st.summary
+    table = st.evidence[0]
+    assert [r[-1] for r in table.rows] == ["ERROR", "FAIL"]  # type: ignore[union-attr]

@@ -18,13 +18,14 @@ the placeholder, metric name or label matcher that empties it.
           query VictoriaMetrics refuses; "no data arrived" (blocked after an earlier
           failure) when its metric has no data at all.
 * pass  - every binding checked draws fresh data.
+* error - no binding could be checked (the query API failed each time).
 * skip  - no binding, no query API, or no binding reads this integration's metrics.
 """
 
 from __future__ import annotations
 
 from stsdebug import bindings
-from stsdebug.errors import UsageError
+from stsdebug.errors import SourceError, UsageError
 from stsdebug.model import Evidence, Hint, StageResult, Status, Table, Text
 from stsdebug.promnames import stored_prefix
 from stsdebug.stages.base import Context
@@ -79,6 +80,9 @@ def run(ctx: Context) -> StageResult:
             results.append(explainer.explain(b.name, q.expression, tags, s.component_name, INTERVAL))
         except BudgetSpent:
             unexplained += 1
+        except SourceError as exc:  # this binding could not be looked at; the others still can
+            results.append(Explained(b.name, q.expression, q.expression, Status.ERROR,
+                                     f"could not be checked: {str(exc).rstrip('.')}."))
     unexplained += max(0, len(queries) - MAX_QUERIES)
     return _judge(ctx, results, unexplained, skipped, explainer.budget.used)
 
@@ -151,11 +155,15 @@ def _judge(ctx: Context, results: list[Explained], unexplained: int, skipped: st
         n = len(results)
         return ctx.result(Status.PASS, f"{n} binding quer{'ies draw' if n != 1 else 'y draws'} fresh "
                           f"data{tail}.", evidence)
+    if all(r.status is Status.ERROR for r in failed):
+        first = failed[0]
+        return ctx.result(Status.ERROR, f"Binding {first.binding!r} {first.sentence}{tail}", evidence)
+    failed = [r for r in failed if r.status is not Status.ERROR] + [r for r in failed if r.status is Status.ERROR]
     first = failed[0]
     hints.append(Hint(
         "StackState fills ${tags.KEY} from the component's labels and runs the query as a chart "
         "would; fix the binding (sts settings apply -f) or the labels it relies on.", RUNBOOK))
-    own = [r for r in failed if not r.missing_data]
+    own = [r for r in failed if not r.missing_data and r.status is not Status.ERROR]
     summary = (f"Binding {first.binding!r} {first.sentence}"
                + (f" ({len(failed)} of {len(results)} binding queries draw nothing.)" if len(results) > 1 else "")
                + tail)
