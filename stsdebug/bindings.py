@@ -1,5 +1,5 @@
 """StackState 6 metric bindings: load them, find their ``${...}`` placeholders, fill them
-from a component. Pure (no I/O): callers read files and pass the text.
+from a component. Pure (no I/O) except ``given``, which reads the one file the user named.
 
 Where the formats come from (docs/v6/facts.md has the details):
 
@@ -316,4 +316,19 @@ def _presentation(node: dict[str, Any], where: str) -> list[MetricBinding]:
             node_type="ComponentPresentation",
             source=where,
         ))
+    return out
+
+
+def given(queries: Sequence[str], path: str | None) -> list[MetricBinding]:
+    """The bindings the user gave: ``--binding`` queries first, then ``--bindings-file``'s
+    nodes. UsageError (one line, naming the file) when the file cannot be read or holds none."""
+    from pathlib import Path
+
+    from stsdebug.inputs import read_text
+
+    out = [from_query(q) for q in queries]
+    if path:
+        text = read_text(Path(path), f"--bindings-file {path}",
+                         expected="a bindings file (STY, YAML or JSON)")
+        out.extend(load(text, source=path))
     return out

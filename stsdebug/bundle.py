@@ -284,7 +284,8 @@ def _json(data: Any) -> bytes:
 # the window). An input whose stage is not in the trace's plan was not read at all. (A stage
 # that judged nothing still read its input: `skip` there means "nothing in the window".)
 
-# The stage that reads each input; streams files are read while the settings are checked.
+# The stage that reads each input; streams and bindings files are read while the settings
+# are checked.
 READ_BY = {"agent_output": "agent", "agent_log": "agent", "receiver_log": "receiver"}
 
 
@@ -297,6 +298,7 @@ def _inputs(
         ("agent_log", [settings.agent_log]),
         ("receiver_log", list(settings.receiver_log)),
         ("streams_file", [settings.streams_file]),
+        ("bindings_file", [settings.bindings_file]),
     ]
     for setting, specs in given:
         for spec in specs:
@@ -309,7 +311,7 @@ def _inputs(
                 )
             elif (unread := _not_read(trace, setting)) is not None:
                 yield None, InputRecord(setting, spec, None, "not included", note=unread)
-            elif setting in ("agent_output", "streams_file"):
+            elif setting in ("agent_output", "streams_file", "bindings_file"):
                 yield _full(setting, spec, redactor, taken)
             else:
                 yield from _log(setting, spec, samples, redactor, context, taken)

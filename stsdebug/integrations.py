@@ -20,6 +20,17 @@ PULL_STAGES = ("scope", "source", "elasticsearch", "streams")
 KINDS = ("push", "pull")
 ON_DEMAND = "on-demand"
 STORAGES = (ON_DEMAND, "elasticsearch")
+# StackState 6 / SUSE Observability: the receiver remote-writes to vmagent, vmagent to
+# VictoriaMetrics, and charts come from PromQL metric bindings. StackState's own services
+# (the plugins that pull from clouds among them) write to the same vmagent.
+PUSH_STAGES_6 = ("scope", "agent", "receiver", "vmagent", "victoriametrics", "bindings")
+PULL_STAGES_6 = ("scope", "vmagent", "victoriametrics", "bindings")
+PLANS = {
+    ("5", "push"): PUSH_STAGES,
+    ("5", "pull"): PULL_STAGES,
+    ("6", "push"): PUSH_STAGES_6,
+    ("6", "pull"): PULL_STAGES_6,
+}
 
 
 @dataclass(frozen=True)
@@ -42,7 +53,12 @@ class Integration:
 
     @property
     def stages(self) -> tuple[str, ...]:
-        return PUSH_STAGES if self.kind == "push" else PULL_STAGES
+        """The StackState 5 plan (kept for callers that know no version)."""
+        return self.stages_for("5")
+
+    def stages_for(self, sts_version: str) -> tuple[str, ...]:
+        """The stage ids of this integration's plan for a StackState version ("5" or "6")."""
+        return PLANS[(sts_version, "push" if self.kind == "push" else "pull")]
 
     @property
     def on_demand(self) -> bool:

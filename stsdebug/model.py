@@ -181,6 +181,27 @@ class TraceResult:
     schema: str = SCHEMA
     # Free-form key/value labels of the run (the sandbox records its faults here).
     labels: dict[str, str] = field(default_factory=dict)
+    # Added in 0.2: the StackState version the target was traced as ("5" or "6"), how that
+    # was decided ({"mode": "given"|"auto", "reason": sentence}), and the stage ids of its
+    # metrics path in order (stages outside it, skipped, come after). None in older traces,
+    # which were all StackState 5.
+    sts_version: str | None = None
+    sts_version_decision: dict[str, str] | None = None
+    plan: list[str] | None = None
+
+    @property
+    def pipeline(self) -> list[StageResult]:
+        """The stages of the target's metrics path, in order (what a picture of it shows)."""
+        if self.plan is None:
+            return list(self.stages)
+        return [s for s in self.stages if s.id in self.plan]
+
+    @property
+    def outside(self) -> list[StageResult]:
+        """Stages shown only because their input was given: not on the target's path."""
+        if self.plan is None:
+            return []
+        return [s for s in self.stages if s.id not in self.plan]
 
     def stage(self, stage_id: str) -> StageResult | None:
         return next((s for s in self.stages if s.id == stage_id), None)
@@ -206,6 +227,12 @@ class TraceResult:
         }
         if self.labels:  # added in 0.2; left out when empty so older traces read the same
             out["labels"] = self.labels
+        if self.sts_version is not None:  # added in 0.2
+            out["sts_version"] = self.sts_version
+        if self.sts_version_decision is not None:
+            out["sts_version_decision"] = dict(self.sts_version_decision)
+        if self.plan is not None:
+            out["plan"] = list(self.plan)
         return out
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -243,6 +270,12 @@ class TraceResult:
                 stages=[_stage_from_dict(s) for s in data["stages"]],
                 redactions=list(data.get("redactions") or []),
                 labels={str(k): str(v) for k, v in dict(data.get("labels") or {}).items()},
+                sts_version=_opt_str(data.get("sts_version")),
+                sts_version_decision=(
+                    {str(k): str(v) for k, v in dict(data["sts_version_decision"]).items()}
+                    if data.get("sts_version_decision") is not None else None
+                ),
+                plan=[str(x) for x in data["plan"]] if data.get("plan") is not None else None,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise TraceFormatError(f"not a valid stsdebug trace: {_describe(exc)}") from None

@@ -34,9 +34,13 @@ SECRET_FIELDS = (
     "es_api_key",
     "kafka_sasl_password",
     "mirror_api_key",
+    "prometheus_api_token",
 )
 
-LIST_FIELDS = ("receiver_log", "server_log", "server_log_pattern", "streams", "metric_prefix", "host", "tag", "check")
+STS_VERSIONS = ("5", "6", "auto")
+MIN_SCRAPE_S, MAX_SCRAPE_S = 1.0, 120.0  # /metrics pages lag ~1 s; a stage waits this long
+LIST_FIELDS = ("receiver_log", "server_log", "server_log_pattern", "streams", "metric_prefix", "host", "tag",
+               "check", "bindings", "component_tag")
 MAP_FIELDS = ("labels",)
 
 # Profiles that live outside the user's config file, by name: a function of the
@@ -108,6 +112,18 @@ class Settings:
     # extra CAUSE:REGEX patterns for the plugins' errors in it (their wording is not public)
     server_log_pattern: list[str] = field(default_factory=list)
     mirror_api_key: str | None = None
+    # StackState 6 / SUSE Observability (docs/v6/facts.md)
+    sts_version: str = "auto"  # 5, 6, or auto: decided from positive evidence (stsdebug.stsversion)
+    victoria_metrics: str | None = None  # VictoriaMetrics base URL (query service, :8428)
+    vmagent: str | None = None  # vmagent base URL (:8429)
+    prometheus_api: str | None = None  # StackState's Prometheus-compatible path: https://HOST/prometheus
+    prometheus_api_token: str | None = None  # a service token, sent in X-API-Key
+    receiver_metrics: str | None = None  # the receiver's own metrics page (:9404/metrics)
+    scrape_interval: float = 5.0  # seconds between the two scrapes of a /metrics page (rates)
+    bindings: list[str] = field(default_factory=list)  # metric binding PromQL queries
+    bindings_file: str | None = None  # STY/YAML/JSON MetricBinding or ComponentPresentation nodes
+    component_tag: list[str] = field(default_factory=list)  # KEY=VALUE labels of the component
+    component_name: str | None = None  # fills ${name}
     # what identifies the integration's data (overrides the catalog)
     metric_prefix: list[str] = field(default_factory=list)
     host: list[str] = field(default_factory=list)
@@ -158,6 +174,12 @@ class Settings:
                 "streams_file",
                 "mirror",
                 "server_log",
+                "victoria_metrics",
+                "vmagent",
+                "prometheus_api",
+                "receiver_metrics",
+                "bindings",
+                "bindings_file",
             )
         )
 
@@ -269,7 +291,7 @@ def _profile_values(
     values = dict(profiles[name])
     # Relative paths in a profile are relative to the config file.
     base = path.parent
-    for key in ("agent_output", "agent_log", "streams_file", "es_ca_file", "kafka_ssl_cafile"):
+    for key in ("agent_output", "agent_log", "streams_file", "es_ca_file", "kafka_ssl_cafile", "bindings_file"):
         if isinstance(values.get(key), str) and not Path(values[key]).is_absolute():
             values[key] = str(base / values[key])
     for key in ("receiver_log", "server_log"):
@@ -352,6 +374,11 @@ def resolve(
     settings.profile = profile_used
     if settings.fail_on not in ("fail", "warn"):
         raise UsageError("--fail-on must be 'fail' or 'warn'")
+    if not MIN_SCRAPE_S <= settings.scrape_interval <= MAX_SCRAPE_S:
+        raise UsageError(f"--scrape-interval must be between {MIN_SCRAPE_S:g} and {MAX_SCRAPE_S:g} seconds")
+    settings.sts_version = settings.sts_version.strip().lower()
+    if settings.sts_version not in STS_VERSIONS:
+        raise UsageError(f"--sts-version must be 5, 6 or auto, not {settings.sts_version!r}")
     return settings
 
 

@@ -35,6 +35,8 @@ from stsdebug.sources.intake import IntakeSource
 from stsdebug.sources.kafka import KafkaSource
 from stsdebug.sources.logs import LogSource
 from stsdebug.sources.mirror import MirrorSource
+from stsdebug.sources.prom_metrics import PromMetricsConfig, PromMetricsSource
+from stsdebug.sources.prometheus_api import PrometheusApi, PrometheusApiConfig
 from stsdebug.sources.topic_api import TopicApiSource
 
 
@@ -48,6 +50,41 @@ class SourceConfigs:
     es: ESConfig | None = None
     mirror: MirrorConfig | None = None
     intake: IntakeConfig | None = None
+    # StackState 6: the query API (VictoriaMetrics itself, or StackState's /prometheus path)
+    # and the /metrics pages of VictoriaMetrics, vmagent and the receiver.
+    prometheus: PrometheusApiConfig | None = None
+    vm_metrics: PromMetricsConfig | None = None
+    vmagent_metrics: PromMetricsConfig | None = None
+    receiver_metrics: PromMetricsConfig | None = None
+
+
+def base_url(url: str) -> str:
+    """A VictoriaMetrics or vmagent URL as given (``.../metrics``, ``.../api/v1``, ``.../health``
+    or bare) reduced to its base, which serves ``/metrics`` and ``/health``."""
+    base = url.split("?", 1)[0].rstrip("/")
+    for suffix in ("/metrics", "/health", "/api/v1/write", "/api/v1"):
+        if base.endswith(suffix):
+            return base[: -len(suffix)]
+    return base
+
+
+def metrics_page(url: str) -> str:
+    """The /metrics page of a base URL (a URL already naming a page is kept)."""
+    return url if url.split("?", 1)[0].rstrip("/").endswith("/metrics") else base_url(url) + "/metrics"
+
+
+def _prometheus(s: Settings, timeout: float) -> PrometheusApiConfig | None:
+    """VictoriaMetrics itself when given (it has more to say), else StackState's query path."""
+    if s.victoria_metrics:
+        return PrometheusApiConfig(base_url(s.victoria_metrics), timeout=timeout, system="VictoriaMetrics")
+    if s.prometheus_api:
+        return PrometheusApiConfig(s.prometheus_api, s.prometheus_api_token, timeout=timeout,
+                                   system="StackState Prometheus API")
+    return None
+
+
+def _page(url: str | None, timeout: float, system: str) -> PromMetricsConfig | None:
+    return PromMetricsConfig(metrics_page(url), timeout=timeout, system=system) if url else None
 
 
 def configs_from(s: Settings) -> SourceConfigs:
@@ -75,6 +112,10 @@ def configs_from(s: Settings) -> SourceConfigs:
         else None,
         mirror=MirrorConfig(s.mirror, s.mirror_api_key, timeout) if s.mirror else None,
         intake=IntakeConfig(s.receiver, s.api_key, timeout) if s.receiver else None,
+        prometheus=_prometheus(s, timeout),
+        vm_metrics=_page(s.victoria_metrics, timeout, "VictoriaMetrics metrics page"),
+        vmagent_metrics=_page(s.vmagent, timeout, "vmagent metrics page"),
+        receiver_metrics=_page(s.receiver_metrics, timeout, "receiver metrics page"),
     )
 
 
@@ -102,6 +143,31 @@ BUILDERS: dict[str, Builder] = {
     "mirror": Builder(MirrorSource, lambda c: c.mirror, "No Prometheus mirror URL given (--mirror).", "Prometheus mirror"),
     "intake": Builder(
         IntakeSource, lambda c: c.intake, "No receiver URL given (--receiver): nothing was sent.", "StackState receiver"
+    ),
+    "prometheus": Builder(
+        lambda **kw: PrometheusApi(PrometheusApiConfig(**kw)),
+        lambda c: c.prometheus,
+        "No VictoriaMetrics or StackState Prometheus API URL given (--victoria-metrics or --prometheus-api).",
+        "Prometheus query API",
+    ),
+    "vm_metrics": Builder(
+        lambda **kw: PromMetricsSource(PromMetricsConfig(**kw)),
+        lambda c: c.vm_metrics,
+        "No VictoriaMetrics URL given (--victoria-metrics); its own /metrics page is not served "
+        "through the StackState API.",
+        "VictoriaMetrics",
+    ),
+    "vmagent_metrics": Builder(
+        lambda **kw: PromMetricsSource(PromMetricsConfig(**kw)),
+        lambda c: c.vmagent_metrics,
+        "No vmagent URL given (--vmagent).",
+        "vmagent",
+    ),
+    "receiver_metrics": Builder(
+        lambda **kw: PromMetricsSource(PromMetricsConfig(**kw)),
+        lambda c: c.receiver_metrics,
+        "No receiver metrics URL given (--receiver-metrics).",
+        "StackState receiver metrics",
     ),
 }
 

@@ -1,7 +1,9 @@
 """Plan, run and judge a trace.
 
-``Trace.run`` runs the stages of the integration's plan (with what runs beside them,
-such as the probe), reports progress through ``on_event`` (the TUI shows stages live),
+``Trace.run`` decides which StackState the target is (``stsdebug.stsversion``: 5 or 6),
+runs the stages of the integration's plan for that version (with what runs beside them,
+such as the probe, and, skipped with the reason, the stages of the other version whose
+input was given), reports progress through ``on_event`` (the TUI shows stages live),
 turns any exception or overrun inside a stage into that stage's ``error``, redacts every
 result, and computes the verdict: the first ``fail``/``error`` in pipeline order.
 
@@ -10,7 +12,7 @@ Stages run at the same time: their I/O is independent (shared reads go through
 result names it in ``AFTER`` and starts once that result is reported. Results are
 reported in pipeline order whatever order they finish in.
 
-Events: ``StageStarted`` when a stage starts (several may be running at once; a stage
+Events: ``PlanDecided`` first (the version and the stages that will run), ``StageStarted`` when a stage starts (several may be running at once; a stage
 always starts before it finishes), ``StageFinished`` in pipeline order, ``TraceFinished``
 last. ``on_event`` is called from one thread at a time.
 """
@@ -22,11 +24,11 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from stsdebug import __version__
+from stsdebug import __version__, stsversion
 from stsdebug.census import Overview
 from stsdebug.deadline import Cancelled, DeadlineExceeded, bounded
 from stsdebug.errors import SourceError, UsageError
-from stsdebug.events import Event, StageFinished, StageStarted, TraceFinished
+from stsdebug.events import Event, PlanDecided, StageFinished, StageStarted, TraceFinished
 from stsdebug.integrations import Integration, Matcher, find, planned
 from stsdebug.model import (
     StageResult,
@@ -42,9 +44,12 @@ from stsdebug.settings import SECRET_FIELDS, Settings, parse_window
 from stsdebug.sources.errors import sentence
 from stsdebug.stages.base import Augment, Context, Sources, Stage, load_stage
 from stsdebug.stages.census import Censuses
+from stsdebug.stsversion import Decision
 
-__all__ = ["Event", "Stage", "StageFinished", "StageStarted", "Trace", "TraceFinished", "exit_code",
-           "integration_for", "plan", "planned_titles", "verdict"]
+__all__ = ["Event", "PlanDecided", "Stage", "StageFinished", "StageStarted", "Trace", "TraceFinished",
+           "exit_code", "integration_for", "plan", "planned_titles", "verdict"]
+
+ASK_TIMEOUT_S = 5.0  # the one request `auto` may make (is there a /prometheus path?)
 
 
 OVERVIEW_CALLS = 24.0  # the Kafka and Elasticsearch reads of a census, in per-call timeouts
@@ -62,22 +67,65 @@ def integration_for(settings: Settings) -> Integration:
                    push_input=push_input(settings), checks=settings.check, storage=settings.storage)
 
 
-def plan(integration: Integration) -> list[Stage]:
-    return [load_stage(stage_id) for stage_id in integration.stages]
+def plan(integration: Integration, sts_version: str = "5") -> list[Stage]:
+    return [load_stage(stage_id, sts_version) for stage_id in integration.stages_for(sts_version)]
 
 
-def plan_augments(settings: Settings) -> list[Augment]:
+def outside_plan(settings: Settings, decision: Decision) -> list[Stage]:
+    """The other version's stages whose input was given: each says `skip` with the reason."""
+    other = "5" if decision.version == "6" else "6"
+    out = []
+    for stage_id, reason in stsversion.outside_plan(settings, decision):
+        title = load_stage(stage_id, other).title
+        out.append(Stage(stage_id, title, _skipping(reason), budget_calls=1.0))
+    return out
+
+
+def _skipping(reason: str) -> Callable[[Context], StageResult]:
+    return lambda ctx: ctx.skip(reason)
+
+
+def plan_augments(settings: Settings, sts_version: str = "5") -> list[Augment]:
     """What runs beside the stages: the probe, when --probe asked for it."""
     if settings.probe:
+        if sts_version == "6":
+            from stsdebug.stages.v6.probe import ProbeStep6
+
+            return [ProbeStep6()]
         from stsdebug.stages.probe import ProbeStep
 
         return [ProbeStep()]
     return []
 
 
-def planned_titles(integration: Integration) -> list[tuple[str, str]]:
+def planned_titles(integration: Integration, sts_version: str = "5") -> list[tuple[str, str]]:
     """(id, title) of each planned stage, without running anything (for the TUI strip)."""
-    return [(s.id, s.title) for s in plan(integration)]
+    return [(s.id, s.title) for s in plan(integration, sts_version)]
+
+
+def expected_plan(settings: Settings) -> list[tuple[str, str]]:
+    """(id, title) of the stages a trace of these settings will most likely run, decided
+    without any I/O (the TUI draws its strip with it; the trace itself may still ask the
+    StackState API, and then says so with PlanDecided)."""
+    decision = stsversion.decide(settings)
+    integration = integration_for(settings)
+    return [(s.id, s.title) for s in plan(integration, decision.version) + outside_plan(settings, decision)]
+
+
+def ask_prometheus(timeout: float) -> stsversion.Answers:
+    """``answers`` for stsversion.decide: one bounded query of a Prometheus API."""
+
+    def answers(url: str) -> str | None:
+        from stsdebug.sources.prometheus_api import PrometheusApi, PrometheusApiConfig
+
+        try:
+            with PrometheusApi(PrometheusApiConfig(url, timeout=min(timeout, ASK_TIMEOUT_S))) as api:
+                api.query("vector(1)")
+        except (SourceError, UsageError) as exc:
+            return str(exc)
+        return None
+
+    return answers
 
 
 class _Slot:
@@ -109,8 +157,13 @@ class Trace:
         self.matcher = Matcher.build(
             self.integration, settings.metric_prefix, settings.host, settings.tag
         )
-        self.stages = list(stages) if stages is not None else plan(self.integration)
-        self.augments = list(augments) if augments is not None else plan_augments(settings)
+        # Decided without I/O here; run() may ask the StackState API (auto, --sts-api given).
+        self.decision = stsversion.decide(settings)
+        self._fixed_stages = stages is not None
+        self._fixed_augments = augments is not None
+        self.stages = list(stages) if stages is not None else self._plan()
+        self.augments = list(augments) if augments is not None else plan_augments(
+            settings, self.decision.version)
         self.source_overrides = sources
         self.census = census
         self.labels = {**settings.labels, **(labels or {})}
@@ -121,6 +174,24 @@ class Trace:
         self.window = Window(self.now - seconds, self.now, settings.window)
         self.redactor = Redactor(settings.secret_values())
         self._event_lock = threading.Lock()  # stages start on threads of their own
+
+    def _plan(self) -> list[Stage]:
+        return plan(self.integration, self.decision.version) + outside_plan(self.settings, self.decision)
+
+    def _decide(self) -> None:
+        """Ask the StackState API once when only that can tell (auto, --sts-api, no 6 endpoint)."""
+        if self._fixed_stages or self.decision.mode != stsversion.AUTO or self.decision.version == "6":
+            return
+        if not self.settings.sts_api or self.cancel.is_set():
+            return
+        decision = stsversion.decide(self.settings, ask_prometheus(self.settings.timeout))
+        if decision == self.decision:
+            return
+        self.decision = decision
+        self.settings = decision.applied(self.settings)
+        self.stages = self._plan()
+        if not self._fixed_augments:
+            self.augments = plan_augments(self.settings, decision.version)
 
     def _context(self, sources: Sources) -> Context:
         return Context(
@@ -156,6 +227,11 @@ class Trace:
         return ov
 
     def run(self) -> TraceResult:
+        self._decide()
+        plan_ids = [s.id for s in self.stages]
+        outside = {sid for sid, _ in stsversion.outside_plan(self.settings, self.decision)}
+        self._emit(PlanDecided(self.decision.version, self.decision.reason,
+                               tuple((s.id, s.title) for s in self.stages)))
         sources = Sources(self.settings, self.source_overrides)
         ctx = self._context(sources)
         ctx.census  # noqa: B018 - built once here, so that every stage's view shares it
@@ -176,6 +252,9 @@ class Trace:
             version=__version__,
             started_at=self.now,
             labels=self.redactor.walk(dict(self.labels), "labels"),
+            sts_version=self.decision.version,
+            sts_version_decision=self.redactor.walk(self.decision.to_dict(), "sts_version_decision"),
+            plan=[i for i in plan_ids if self._fixed_stages or i not in outside],
         )
         trace.redactions = self._manifest()
         self._emit(TraceFinished(trace))
@@ -236,6 +315,8 @@ class Trace:
         started = time.time()
         t0 = time.perf_counter()
         budget = max(5.0, self.settings.timeout * stage.budget_calls + 2.0)
+        if stage.waits:
+            budget += float(getattr(self.settings, stage.waits, 0.0) or 0.0)
         ctx.activity.begin(stage.id)
         try:
             # Bounded, so a stage stuck in I/O cannot hang the trace.

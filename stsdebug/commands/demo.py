@@ -23,16 +23,19 @@ from stsdebug.render import output
 from stsdebug.settings import Settings
 
 DEFAULT_FAULT = "kafka-down"
+DEFAULT_FAULT_6 = "vm-unreachable"  # StackState 6: vmagent buffers what it cannot deliver
 
-FaultOpt = Annotated[str, typer.Option("--fault", metavar="NAME", autocompletion=fault_names, help="The fault to inject (see `stsdebug sandbox faults`), or 'none' for a healthy sandbox.")]
+FaultOpt = Annotated[Optional[str], typer.Option("--fault", metavar="NAME", autocompletion=fault_names, help=f"The fault to inject (see `stsdebug sandbox faults`), or 'none' for a healthy sandbox. Default {DEFAULT_FAULT} ({DEFAULT_FAULT_6} with --sts-version 6).")]
+DemoVersionOpt = Annotated[Optional[str], typer.Option("--sts-version", metavar="5|6", help="The sandbox to show: StackState 5 (default) or 6 (the real VictoriaMetrics and vmagent).")]
 KeepOpt = Annotated[bool, typer.Option("--keep", help="Leave the sandbox running afterwards.")]
 DemoHtmlOpt = Annotated[Optional[str], typer.Option("--html", metavar="FILE", rich_help_panel=OUTPUT, help="Where to write the HTML report (default: stsdebug-demo-FAULT.html). Not used with the TUI.")]
 NoTuiOpt = Annotated[bool, typer.Option("--no-tui", rich_help_panel=OUTPUT, help="Print the text result even on a terminal.")]
 
 
 def demo(
-    fault: FaultOpt = DEFAULT_FAULT,
+    fault: FaultOpt = None,
     integration: IntegrationOpt = None,
+    sts_version: DemoVersionOpt = None,
     window: WindowOpt = None,
     timeout: TimeoutOpt = None,
     keep: KeepOpt = False,
@@ -49,9 +52,11 @@ def demo(
     from stsdebug.sandbox import control
     from stsdebug.sandbox.faults import FAULTS, find
 
+    if fault is None:
+        fault = DEFAULT_FAULT_6 if (sts_version or "").strip() == "6" else DEFAULT_FAULT
     chosen = None if fault.strip().lower() == "none" else find(fault)
     name = integration or (chosen.integration if chosen else "system")
-    state = control.up([chosen.name] if chosen else [])
+    state = control.up([chosen.name] if chosen else [], sts_version=sts_version)
     what = f"fault {chosen.name}: {chosen.description}" if chosen else "no fault (healthy)"
     sys.stdout.write(f"Sandbox up in {state.get('ready_s', 0):.1f} s with {what}\n")
     teardown = not keep

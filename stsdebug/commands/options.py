@@ -32,6 +32,7 @@ KAFKA = "Kafka"
 ELASTICSEARCH = "Elasticsearch"
 STREAMS = "Streams"
 PULL = "Pull sources"
+STS6 = "StackState 6"
 PROBE = "Probe"
 OUTPUT = "Output"
 
@@ -112,6 +113,19 @@ EsInsecureOpt = Annotated[Optional[bool], typer.Option("--es-insecure", metavar=
 StreamOpt = Annotated[Optional[list[str]], _opt("--stream", metavar="FILTER", panel=STREAMS, help="A telemetry stream filter: 'KEY=VALUE,...,metric=FIELD'. Repeatable.")]
 StreamsFileOpt = Annotated[Optional[str], _opt("--streams-file", metavar="FILE", panel=STREAMS, help="YAML or JSON list of streams {name, conditions, metric}.")]
 
+# --- StackState 6 / SUSE Observability ----------------------------------------------------
+StsVersionOpt = Annotated[Optional[str], _opt("--sts-version", metavar="5|6|auto", panel=TARGET, help="StackState version of the target: 5 (Kafka, Elasticsearch, streams), 6 (vmagent, VictoriaMetrics, metric bindings) or auto (default: 6 only when a StackState 6 endpoint is given or answers).")]
+ReceiverMetricsOpt = Annotated[Optional[str], _opt("--receiver-metrics", metavar="URL", panel=RECEIVER, help="StackState 6: the receiver's own metrics page, e.g. http://receiver:9404/metrics.")]
+VictoriaMetricsOpt = Annotated[Optional[str], _opt("--victoria-metrics", metavar="URL", panel=STS6, help="VictoriaMetrics base URL, e.g. http://suse-observability-victoriametrics:8428.")]
+VmagentOpt = Annotated[Optional[str], _opt("--vmagent", metavar="URL", panel=STS6, help="vmagent base URL, e.g. http://suse-observability-vmagent:8429.")]
+PrometheusApiOpt = Annotated[Optional[str], _opt("--prometheus-api", metavar="URL", panel=STS6, help="StackState's Prometheus-compatible query path, e.g. https://HOST/prometheus (when the pods cannot be reached).")]
+PrometheusApiTokenEnvOpt = Annotated[Optional[str], _opt("--prometheus-api-token-env", metavar="VAR", panel=STS6, help="Environment variable holding the service token for --prometheus-api (sent as X-API-Key).")]
+ScrapeIntervalOpt = Annotated[Optional[float], _opt("--scrape-interval", metavar="SECONDS", panel=STS6, help="Seconds between the two scrapes of each /metrics page (rates, not totals). Default 5.")]
+BindingOpt = Annotated[Optional[list[str]], _opt("--binding", metavar="QUERY", panel=STS6, help="A metric binding's PromQL query to explain, ${tags.*} placeholders and all. Repeatable.")]
+BindingsFileOpt = Annotated[Optional[str], _opt("--bindings-file", metavar="FILE", panel=STS6, help="MetricBinding (or ComponentPresentation) nodes as STY/YAML or JSON, e.g. from `sts settings describe --type MetricBinding`.")]
+ComponentTagOpt = Annotated[Optional[list[str]], _opt("--component-tag", metavar="KEY=VALUE", panel=STS6, help="A label of the component the binding is shown for: fills ${tags.KEY}. Repeatable.")]
+ComponentNameOpt = Annotated[Optional[str], _opt("--component-name", metavar="NAME", panel=STS6, help="The component's name: fills ${name}.")]
+
 # --- pull sources --------------------------------------------------------------------------
 MirrorOpt = Annotated[Optional[str], _opt("--mirror", metavar="URL", panel=PULL, help="Prometheus mirror base URL.")]
 ServerLogOpt = Annotated[Optional[list[str]], _opt("--server-log", metavar="PATH|-", panel=PULL, help="StackState server log (file, directory of rotated logs, or - for stdin): the pull plugins' errors. Repeatable.")]
@@ -178,6 +192,17 @@ class CheckOptions:
     mirror: MirrorOpt = None
     mirror_api_key_env: MirrorApiKeyEnvOpt = None
     server_log: ServerLogOpt = None
+    sts_version: StsVersionOpt = None
+    receiver_metrics: ReceiverMetricsOpt = None
+    victoria_metrics: VictoriaMetricsOpt = None
+    vmagent: VmagentOpt = None
+    prometheus_api: PrometheusApiOpt = None
+    prometheus_api_token_env: PrometheusApiTokenEnvOpt = None
+    scrape_interval: ScrapeIntervalOpt = None
+    binding: BindingOpt = None
+    bindings_file: BindingsFileOpt = None
+    component_tag: ComponentTagOpt = None
+    component_name: ComponentNameOpt = None
     probe: ProbeOpt = None
     probe_host: ProbeHostOpt = None
     probe_timeout: ProbeTimeoutOpt = None
@@ -192,7 +217,7 @@ class CheckOptions:
 
 
 # Renamed on the way into Settings (flags named *_env / *_file are resolved there).
-_SETTING = {"stream": "streams"}
+_SETTING = {"stream": "streams", "binding": "bindings"}
 
 
 def _flag(name: str) -> str:

@@ -58,13 +58,14 @@ def register(app: typer.Typer) -> None:
         kafka_port: Annotated[Optional[int], typer.Option(metavar="PORT", help="Kafka port (default: a free one).")] = None,
         receiver_port: Annotated[Optional[int], typer.Option(metavar="PORT", help="Receiver port (default: a free one).")] = None,
         mirror_port: Annotated[Optional[int], typer.Option(metavar="PORT", help="Prometheus mirror port (default: a free one).")] = None,
+        sts_version: Annotated[Optional[str], typer.Option("--sts-version", metavar="5|6", help="StackState 5 (Kafka, Elasticsearch; the default) or 6 (the real VictoriaMetrics and vmagent). A fault implies its own.")] = None,
         format: TextOrJsonOpt = Format.text,
     ) -> None:
         """Start the sandbox (stopping one already up) and write the `sandbox` profile."""
         from stsdebug.sandbox import control
 
         state = control.up(list(fault or []), es_port=es_port, kafka_port=kafka_port,
-                           receiver_port=receiver_port, mirror_port=mirror_port)
+                           receiver_port=receiver_port, mirror_port=mirror_port, sts_version=sts_version)
         if format is Format.json:
             sys.stdout.write(json.dumps(state, indent=2) + "\n")
             return
@@ -114,11 +115,12 @@ def register(app: typer.Typer) -> None:
             sys.stdout.write(json.dumps([f.to_dict() for f in FAULTS.values()], indent=2) + "\n")
             return
         width = max(len(n) for n in FAULTS)
-        sys.stdout.write(f"{'fault':<{width}}  {'integration':<11}  {'expected stage':<14}  what it breaks\n")
+        sys.stdout.write(f"{'fault':<{width}}  {'sts':<3}  {'integration':<11}  {'expected stage':<15}  what it breaks\n")
         for f in FAULTS.values():
-            sys.stdout.write(f"{f.name:<{width}}  {f.integration:<11}  {f.expected_stage or '-':<14}  {f.description}\n")
-        sys.stdout.write("\nStart one with `stsdebug sandbox up --fault NAME`, then "
-                         "`stsdebug check --profile sandbox --integration INTEGRATION`.\n")
+            sys.stdout.write(f"{f.name:<{width}}  {f.sts_version:<3}  {f.integration:<11}  "
+                             f"{f.expected_stage or '-':<15}  {f.description}\n")
+        sys.stdout.write("\nStart one with `stsdebug sandbox up --fault NAME` (a StackState 6 fault starts the "
+                         "StackState 6 sandbox), then `stsdebug check --profile sandbox --integration INTEGRATION`.\n")
 
     app.add_typer(sandbox, name="sandbox")
 
@@ -133,13 +135,16 @@ def render_up(state: dict[str, Any]) -> str:
     from stsdebug.sandbox.faults import FAULTS
 
     integration = FAULTS[faults[0]].integration if faults else "system"
+    six = state.get("sts_version") == "6"
+    which = ("Integrations in the sandbox (StackState 6): system, mysql, postgres (push); aws (pull).\n" if six
+             else "Integrations in the sandbox: system, mysql, postgres (push); aws, prometheus (pull).\n")
     return (
         head
         + _endpoints_text(state)
         + "\nThe `sandbox` profile points stsdebug at all of it. Try:\n"
         + f"  stsdebug check --profile sandbox --integration {integration}\n"
         + f"  stsdebug tui --profile sandbox --integration {integration}\n"
-        + "Integrations in the sandbox: system, mysql, postgres (push); aws, prometheus (pull).\n"
+        + which
         + "Stop it with `stsdebug sandbox down`.\n"
     )
 
@@ -169,6 +174,25 @@ def _endpoints_text(state: dict[str, Any]) -> str:
             return f"  (pid {p['pid']}, stopped by fault {p['stopped_by_fault']})"
         return f"  (pid {p['pid']}{'' if p.get('alive') else ', not running'})"
 
+    if state.get("sts_version") == "6":
+        down = state.get("down_by_fault") or {}
+        vmagent = (f"{e.get('vmagent', '?')}  (not running: fault {down['vmagent']})" if down.get("vmagent")
+                   else f"{e.get('vmagent', '?')}{pid('vmagent')}")
+        rows6 = [
+            ("StackState", "6 (SUSE Observability metrics path)"),
+            ("VictoriaMetrics", f"{e.get('victoria_metrics', '?')}{pid('victoria-metrics')}"),
+            ("vmagent", vmagent),
+            ("Receiver", f"{e.get('intake', '?')}?api_key=…{pid('runtime')}"),
+            ("Readiness", e.get("receiver_health", "?")),
+            ("Metrics page", e.get("receiver_metrics", "?")),
+            ("Agent log", logs.get("agent", "?")),
+            ("Check output", logs.get("agent_output", "?")),
+            ("Receiver log", logs.get("receiver", "?")),
+            ("Bindings", files.get("bindings", "?")),
+            ("Profile", files.get("profile", "?")),
+            ("API key file", files.get("api_key_file", "?")),
+        ]
+        return "".join(f"  {k:<15} {v}\n" for k, v in rows6)
     rows = [
         ("Kafka", f"{e.get('kafka', '?')}{pid('kafka')}"),
         ("Elasticsearch", f"{e.get('elasticsearch', '?')}{pid('elasticsearch')}"),

@@ -19,6 +19,10 @@ stsdebug check needs something to look at. Give at least one of:
   --stream 'KEY=VALUE,...,metric=FIELD' / --streams-file     telemetry stream filters
   --mirror URL                                               the Prometheus mirror (pull)
   --server-log PATH|-                                        the StackState server log (pull plugins)
+StackState 6 (SUSE Observability):
+  --victoria-metrics URL / --prometheus-api URL              VictoriaMetrics (or StackState's query path)
+  --vmagent URL / --receiver-metrics URL                     vmagent, the receiver's own metrics
+  --binding 'QUERY' / --bindings-file FILE                   metric bindings to explain
 or a profile that sets them: --profile NAME (try `stsdebug sandbox up` then --profile sandbox).
 Every option can also come from STSDEBUG_<OPTION> environment variables."""
 
@@ -46,7 +50,34 @@ def resolve(opts: CheckOptions, *, fail_on: str | None = None) -> Settings:
         from stsdebug.streamdefs import load as load_streams
 
         load_streams(s.streams, s.streams_file)
+    for name in ("victoria_metrics", "vmagent", "prometheus_api", "receiver_metrics"):
+        _http_url(name, getattr(s, name))
+    if s.bindings or s.bindings_file:
+        from stsdebug.bindings import given
+
+        given(s.bindings, s.bindings_file)
+    if s.component_tag:
+        from stsdebug.stages.v6.bindings import parse_component_tags
+
+        parse_component_tags(s.component_tag)
     return s
+
+
+def _http_url(name: str, url: str | None) -> None:
+    """A StackState 6 endpoint must be an http(s) URL: said before anything runs."""
+    from urllib.parse import urlsplit
+
+    from stsdebug.errors import UsageError
+
+    if url is None:
+        return
+    try:
+        parts = urlsplit(url)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise UsageError(f"--{name.replace('_', '-')} {url!r}: expected an http:// or https:// URL")
 
 
 def require_input(s: Settings, command: str = "check") -> None:
@@ -59,5 +90,5 @@ def require_input(s: Settings, command: str = "check") -> None:
 def input_paths(s: Settings) -> list[Path]:
     """The files the user gave (inputs, config, CA files): no output may be written over one."""
     paths = [s.agent_output, s.agent_log, s.streams_file, *s.receiver_log, *s.server_log, s.config,
-             s.es_ca_file, s.kafka_ssl_cafile]
+             s.es_ca_file, s.kafka_ssl_cafile, s.bindings_file]
     return [Path(p).expanduser().resolve() for p in paths if p and p != "-"]

@@ -47,9 +47,9 @@ class TraceRunner:
     def plan(self, settings: Settings) -> list[tuple[str, str]]:
         if self.stages is not None:
             return [(s.id, s.title) for s in self.stages]
-        from stsdebug.trace import integration_for, planned_titles
+        from stsdebug.trace import expected_plan
 
-        return planned_titles(integration_for(settings))
+        return expected_plan(settings)
 
     def __call__(self, settings: Settings, on_event: Any, cancel: threading.Event) -> TraceResult:
         from stsdebug.trace import Trace

@@ -26,6 +26,7 @@ from stsdebug import __version__
 from stsdebug.errors import UsageError
 from stsdebug.model import EMBED_ID, LogLine, StageResult, Status, TraceResult
 from stsdebug.redact import Redactor
+from stsdebug.render import picture
 
 ENTRY = "report.html.j2"
 SCRIPT = "script.js"
@@ -167,6 +168,11 @@ def _context(trace: TraceResult, data: dict[str, Any], script: str) -> dict[str,
     stops = trace.stage(trace.verdict.stage) if trace.verdict.stage else None
     return {
         "trace": trace,
+        "pipeline": trace.pipeline,
+        "outside": trace.outside,
+        "sts_label": picture.version_label(trace),
+        "sts_reason": picture.version_reason(trace),
+        "path_text": picture.path_text(trace),
         "stops": stops,
         "counts": _counts(trace.stages),
         "timings": timings(trace.stages),

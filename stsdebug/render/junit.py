@@ -6,6 +6,7 @@ import re
 from xml.etree import ElementTree as ET
 
 from stsdebug.model import Status, TraceResult
+from stsdebug.render import picture
 from stsdebug.render.text import _evidence
 
 # XML 1.0 cannot carry most control characters; log lines may hold them.
@@ -36,6 +37,9 @@ def render(trace: TraceResult) -> str:
         skipped=str(counts[Status.SKIP]),
         time=f"{sum(s.duration_ms for s in trace.stages) / 1000:.3f}",
     )
+    props = ET.SubElement(suite, "properties")
+    ET.SubElement(props, "property", name="sts_version", value=picture.version_label(trace))
+    ET.SubElement(props, "property", name="pipeline", value=_clean(picture.path_text(trace)))
     for s in trace.stages:
         case = ET.SubElement(
             suite,

@@ -6,6 +6,7 @@ import textwrap
 from datetime import datetime, timezone
 
 from stsdebug.model import Figures, LogSample, Status, Table, Text, Timeline, TraceResult
+from stsdebug.render import picture
 from stsdebug.termsafe import clean
 
 MAX_ROWS = 12
@@ -21,6 +22,7 @@ def render(trace: TraceResult, *, verbose: bool = False, width: int = 100) -> st
         f"stsdebug {trace.version} · {trace.integration} ({trace.kind}) · "
         f"window {trace.window.spec} ({_ts(trace.window.start)} → {_ts(trace.window.end)})"
     )
+    out.append(f"{picture.version_label(trace)}: {picture.path_text(trace)}")
     out.append("")
     id_width = max((len(s.id) for s in trace.stages), default=5)
     for s in trace.stages:

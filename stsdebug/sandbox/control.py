@@ -42,7 +42,7 @@ RUNTIME_MODULE = "stsdebug.sandbox.runtime"
 
 # What the sandbox runs: a process naming its run directory is one of ours only if it
 # runs one of these (a `tail -f` of a sandbox log is left alone).
-_PROGRAMS = ("noida-db", "setpriv", RUNTIME_MODULE)
+_PROGRAMS = ("noida-db", "victoria-metrics", "vmagent", "setpriv", RUNTIME_MODULE)
 # Child processes started by this process: reaped by whoever stops them here.
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 
@@ -65,9 +65,19 @@ def up(
     die_with_parent: bool = False,
     noida_binary: Path | None = None,
     ready_timeout: float = READY_TIMEOUT_S,
+    sts_version: str | None = None,
 ) -> dict[str, Any]:
-    """Start a sandbox with ``fault_names``; return its state (what ``status`` shows)."""
+    """Start a sandbox with ``fault_names``; return its state (what ``status`` shows).
+
+    ``sts_version`` "6" (or a StackState 6 fault) starts the StackState 6 sandbox instead
+    (stsdebug.sandbox.v6.control): the same state file, profile, ``down`` and ``status``.
+    """
     chosen = fault_catalog.resolve(list(fault_names or []))
+    if fault_catalog.version_of(chosen, sts_version) == "6":
+        from stsdebug.sandbox.v6 import control as control6
+
+        return control6.up(chosen, base=base, receiver_port=receiver_port,
+                           die_with_parent=die_with_parent, ready_timeout=max(ready_timeout, 45.0))
     # Absolute: children get it in their command lines and environment, and cleanup
     # finds them by it (the runtime also runs with the run directory as its cwd).
     base = Path(os.path.abspath(base if base is not None else paths.state_dir()))
@@ -363,9 +373,8 @@ def _stop_all(base: Path) -> list[str]:
             stopped.append(label)
         else:
             survivors.append(label)
-    for key in ("elasticsearch", "kafka"):
-        info = known.get(key)
-        if not info:
+    for key, info in known.items():  # the servers: noida-db, or VictoriaMetrics and vmagent
+        if key == "runtime" or not info:
             continue
         proc = _server_from(info)
         label = f"{key} (pid {proc.pid})"
@@ -397,7 +406,7 @@ def _stop_all(base: Path) -> list[str]:
     paths.profile_path(base).unlink(missing_ok=True)
     paths.state_path(base).unlink(missing_ok=True)
     shutil.rmtree(base / "run", ignore_errors=True)
-    for name in ("api_key", "mirror_api_key", "streams.yaml"):
+    for name in ("api_key", "mirror_api_key", "streams.yaml", "bindings.sty"):
         (base / name).unlink(missing_ok=True)
     return stopped
 
@@ -491,7 +500,10 @@ def status(base: Path | None = None) -> dict[str, Any]:
         "files": dict(state.get("files") or {}),
         "profile": paths.PROFILE_NAME,
         "window": world.WINDOW,
+        "sts_version": str(state.get("sts_version") or "5"),
     }
+    if state.get("down_by_fault"):
+        result["down_by_fault"] = dict(state["down_by_fault"])
     if state.get("replaced"):
         result["replaced"] = state["replaced"]
     return result

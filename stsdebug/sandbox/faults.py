@@ -32,6 +32,7 @@ class Fault:
     # problem recovered) and the rest flows, so no stage fails and the verdict is the first
     # warning; "pass" for a variant that breaks nothing (a log layout) and must change no verdict.
     expected_status: str = "fail"
+    sts_version: str = "5"  # the sandbox it breaks: StackState 5 or 6
 
     def to_dict(self) -> dict[str, str]:
         """What `sandbox faults --format json` lists (keys are added, never renamed)."""
@@ -41,6 +42,7 @@ class Fault:
             "expected_stage": self.expected_stage,
             "expected_status": self.expected_status,
             "description": self.description,
+            "sts_version": self.sts_version,
         }
 
 
@@ -217,6 +219,70 @@ _ALL = (
         "Fix the connection details JSON of the mirror source (Prometheus URL, "
         "credentials).",
     ),
+    # --- StackState 6: receiver -> vmagent -> VictoriaMetrics -> metric bindings ---------
+    Fault(
+        "vmagent-down",
+        "system",
+        "receiver",
+        "vmagent is down behind the receiver: the receiver's remote writes to it are refused.",
+        "Every metric stops in SUSE Observability at once while the agents report successful "
+        "posts; topology and events still arrive.",
+        "Bring vmagent back (kubectl get pods | grep vmagent; its PVC, its memory limit); the "
+        "receiver does not keep what it could not write, so the gap stays.",
+        sts_version="6",
+    ),
+    Fault(
+        "vm-unreachable",
+        "system",
+        "vmagent",
+        "vmagent cannot reach VictoriaMetrics (wrong remote-write URL, network policy, pods "
+        "down): it buffers on disk and its buffer grows.",
+        "All charts stop at the same minute; vmagent is up and healthy, its disk fills.",
+        "Make VictoriaMetrics reachable from vmagent on 8428 (pods, service, network policy); "
+        "vmagent sends its buffer once it can, oldest first.",
+        sts_version="6",
+    ),
+    Fault(
+        "samples-too-old",
+        "system",
+        "victoriametrics",
+        "The agent host's clock runs 45 days behind: VictoriaMetrics ignores the samples as "
+        "older than its retention (vm_rows_ignored_total{reason=\"small_timestamp\"}).",
+        "A host's metrics stop although the agent, the receiver and vmagent all report success.",
+        "Fix NTP on the agent host; VictoriaMetrics never stores what it ignored.",
+        sts_version="6",
+    ),
+    Fault(
+        "binding-wrong-label",
+        "mysql",
+        "bindings",
+        "The MySQL connections binding filters on env=\"production\"; the data carries env=prod.",
+        "A newly added chart stays empty while the integration itself is healthy.",
+        "Correct the matcher in the binding (sts settings apply -f); the metrics explorer "
+        "offers the stored label values.",
+        sts_version="6",
+    ),
+    Fault(
+        "binding-unresolved-tag",
+        "postgres",
+        "bindings",
+        "The PostgreSQL binding uses ${tags.database}; the component has a label db, not "
+        "database, so StackState cannot fill it.",
+        "The chart is empty on every PostgreSQL component; the inspector's query still shows "
+        "${tags.database}.",
+        "Use the component's label name in the binding (${tags.db}) or add the label.",
+        sts_version="6",
+    ),
+    Fault(
+        "binding-renamed-metric",
+        "system",
+        "bindings",
+        "An agent upgrade renamed system.cpu.iowait to system.cpu.io_wait; the CPU iowait "
+        "binding still queries system_cpu_iowait.",
+        "One chart stopped at the upgrade while the host's other charts go on.",
+        "Change the binding's metric to the new name (the metrics explorer lists it).",
+        sts_version="6",
+    ),
     Fault(
         "aws-credentials-expired",
         "aws",
@@ -243,3 +309,24 @@ def resolve(names: list[str]) -> list[Fault]:
     """Faults by name, in catalog order, each once."""
     wanted = {find(n).name for n in names}
     return [f for f in _ALL if f.name in wanted]
+
+
+def version_of(faults: list[Fault], wanted: str | None) -> str:
+    """The StackState version of a sandbox with `faults`: the one asked for (5 or 6), else
+    the faults' own, else 5. A fault of the other version is a UsageError."""
+    versions = {f.sts_version for f in faults}
+    if wanted in ("5", "6"):
+        other = [f.name for f in faults if f.sts_version != wanted]
+        if other:
+            raise UsageError(f"fault {other[0]} breaks the StackState {_other(wanted)} sandbox, not the "
+                             f"StackState {wanted} one (see `stsdebug sandbox faults`)")
+        return wanted
+    if wanted not in (None, "", "auto"):
+        raise UsageError(f"--sts-version must be 5 or 6, not {wanted!r}")
+    if len(versions) > 1:
+        raise UsageError("these faults break different sandboxes (StackState 5 and 6): start one at a time")
+    return versions.pop() if versions else "5"
+
+
+def _other(version: str) -> str:
+    return "6" if version == "5" else "5"

@@ -290,7 +290,13 @@ def main(argv: list[str] | None = None) -> int:
     run_dir = Path(args.run)
     _quiet_libraries()
     config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
-    runtime = Runtime(run_dir, config)
+    runtime: Any
+    if config.get("sts_version") == "6":  # StackState 6: receiver -> vmagent -> VictoriaMetrics
+        from stsdebug.sandbox.v6.runtime import Runtime6
+
+        runtime = Runtime6(run_dir, config)
+    else:
+        runtime = Runtime(run_dir, config)
     live = threading.Event()
 
     def on_signal(signum: int, frame: Any) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import urllib.error
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from stsdebug.sandbox.servers import (
@@ -65,6 +66,8 @@ def start_victoria_metrics(
     ready_timeout: float = 15.0,
     binary: Path | None = None,
     die_with_parent: bool = False,
+    extra_env: Mapping[str, str] | None = None,
+    on_spawn: Callable[[ServerProcess], None] | None = None,
 ) -> ServerProcess:
     """Start single-node VictoriaMetrics on loopback, storing in `data_dir/storage`.
 
@@ -74,7 +77,8 @@ def start_victoria_metrics(
     `latency_offset` sets ``-search.latencyOffset`` (default 30s: the newest 30 s are
     hidden from queries; tests lower it). The chart's own flags are added:
     ``-dedup.minScrapeInterval=1ms`` and ``-maxLabelsPerTimeseries=60``
-    (``local/victoria-metrics-single/values.yaml``).
+    (``local/victoria-metrics-single/values.yaml``). `extra_env` and `on_spawn` as for
+    ``servers.start_noida`` (the sandbox marks and records its children with them).
     """
     exe = _checked_binary(binary if binary is not None else find_binary(VM_BINARY), VM_BINARY)
     data_dir = Path(data_dir)
@@ -96,7 +100,8 @@ def start_victoria_metrics(
         return _launch(
             VM_BINARY, exe, argv, ports, data_dir / "victoria-metrics.log", data_dir,
             [lambda t: _healthy(ports["http"], t)], ready_timeout,
-            env=_clean_env(), die_with_parent=die_with_parent,
+            env={**_clean_env(), **(extra_env or {})}, die_with_parent=die_with_parent,
+            on_spawn=on_spawn,
         )
 
     return _with_port_retries(attempt, fixed=port is not None)
@@ -113,6 +118,8 @@ def start_vmagent(
     ready_timeout: float = 15.0,
     binary: Path | None = None,
     die_with_parent: bool = False,
+    extra_env: Mapping[str, str] | None = None,
+    on_spawn: Callable[[ServerProcess], None] | None = None,
 ) -> ServerProcess:
     """Start vmagent on loopback, remote-writing to `remote_write_url`.
 
@@ -142,7 +149,8 @@ def start_vmagent(
         return _launch(
             VMAGENT_BINARY, exe, argv, ports, buffer_dir / "vmagent.log", buffer_dir,
             [lambda t: _healthy(ports["http"], t)], ready_timeout,
-            env=_clean_env(), die_with_parent=die_with_parent,
+            env={**_clean_env(), **(extra_env or {})}, die_with_parent=die_with_parent,
+            on_spawn=on_spawn,
         )
 
     return _with_port_retries(attempt, fixed=port is not None)

@@ -27,6 +27,8 @@ from stsdebug.sources.intake import IntakeSource
 from stsdebug.sources.kafka import KafkaSource
 from stsdebug.sources.logs import LogSource
 from stsdebug.sources.mirror import MirrorSource
+from stsdebug.sources.prom_metrics import PromMetricsSource
+from stsdebug.sources.prometheus_api import PrometheusApi
 from stsdebug.sources.topic_api import TopicApiSource
 from stsdebug.stages.census import Censuses, CensusService
 
@@ -131,6 +133,11 @@ class Context:
     es = SourceAccess[ESSource]("es")
     mirror = SourceAccess[MirrorSource]("mirror")
     intake = SourceAccess[IntakeSource]("intake")
+    # StackState 6
+    prometheus = SourceAccess[PrometheusApi]("prometheus")  # VictoriaMetrics or StackState's path
+    vm_metrics = SourceAccess[PromMetricsSource]("vm_metrics")
+    vmagent_metrics = SourceAccess[PromMetricsSource]("vmagent_metrics")
+    receiver_metrics = SourceAccess[PromMetricsSource]("receiver_metrics")
 
     def once(self, key: str, make: Callable[[], T]) -> T:
         """``make()`` once per trace: its result, or the SourceError it raised, is shared
@@ -201,6 +208,9 @@ class Stage:
     # Stages whose results this one reads (ctx.results): it starts once they are
     # reported. Every other stage starts with the trace, alongside the rest.
     after: tuple[str, ...] = ()
+    # A Settings field of seconds the stage may wait on purpose (the pause between two
+    # scrapes of a /metrics page), added to its budget.
+    waits: str | None = None
 
 
 class Augment(Protocol):
@@ -219,15 +229,28 @@ STAGE_MODULES: dict[str, str] = {
     "source": "stsdebug.stages.source",
     "elasticsearch": "stsdebug.stages.elasticsearch",
     "streams": "stsdebug.stages.streams",
+    # StackState 6 only
+    "vmagent": "stsdebug.stages.v6.vmagent",
+    "victoriametrics": "stsdebug.stages.v6.victoriametrics",
+    "bindings": "stsdebug.stages.v6.bindings",
+}
+# Stages with the same id and place in both versions but other inputs in StackState 6:
+# the scope census comes from VictoriaMetrics, the receiver remote-writes instead of
+# producing to Kafka. (The agent is the same in both.)
+STAGE_MODULES_6: dict[str, str] = {
+    "scope": "stsdebug.stages.v6.scope",
+    "receiver": "stsdebug.stages.v6.receiver",
 }
 
 
-def load_stage(stage_id: str) -> Stage:
-    module = importlib.import_module(STAGE_MODULES[stage_id])
+def load_stage(stage_id: str, sts_version: str = "5") -> Stage:
+    path = STAGE_MODULES_6.get(stage_id) if sts_version == "6" else None
+    module = importlib.import_module(path or STAGE_MODULES[stage_id])
     return Stage(
         id=stage_id,
         title=module.TITLE,
         run=module.run,
         budget_calls=getattr(module, "BUDGET_CALLS", 4.0),
         after=tuple(getattr(module, "AFTER", ())),
+        waits=getattr(module, "BUDGET_WAITS", None),
     )

@@ -1,4 +1,5 @@
-"""The census service: what Kafka and Elasticsearch hold in the window, per metric prefix.
+"""The census service: what Kafka and Elasticsearch (StackState 5) or VictoriaMetrics
+(StackState 6) hold in the window, per metric prefix.
 
 One service in the context (``ctx.census``) instead of stages looking each other up: the
 scope stage compares the two censuses, the source stage follows pull data arriving in
@@ -31,6 +32,10 @@ class Censuses(Protocol):
         """The metric indices' census; None when --es was not given."""
         ...
 
+    def victoriametrics(self) -> Census | None:
+        """StackState 6: VictoriaMetrics' series per catalog prefix; None without a query API."""
+        ...
+
 
 class CensusService:
     def __init__(self, ctx: Context) -> None:
@@ -42,6 +47,10 @@ class CensusService:
     def elasticsearch(self) -> Census | None:
         return es_catalog.census(self._ctx)
 
+    def victoriametrics(self) -> Census | None:
+        from stsdebug.stages.v6 import census
+
+        return census.census(self._ctx)
 
 SYSTEM_WORDS = {"kafka": "Kafka records", "elasticsearch": "Elasticsearch documents"}
 

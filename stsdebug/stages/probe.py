@@ -39,7 +39,8 @@ POLL_S = 0.5
 RUNBOOK = "stsdebug probe: follow one marked metric"
 
 # hop name -> the stage whose evidence it is
-HOP_STAGE = {"receiver": "receiver", "kafka": "kafka", "elasticsearch": "elasticsearch", "stream": "streams"}
+HOP_STAGE = {"receiver": "receiver", "kafka": "kafka", "elasticsearch": "elasticsearch", "stream": "streams",
+             "victoriametrics": "victoriametrics"}  # the last: StackState 6 (stages.v6.probe)
 
 
 @dataclass

@@ -5,11 +5,11 @@ auto-complete would have offered them; and the wording of each fix."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from difflib import SequenceMatcher
 
-SHOWN_SUGGESTIONS = 3
-SIMILAR = 0.5  # below this a stored value is "present" rather than "did you mean"
-NEAR_BEST = 0.15  # further alternatives are offered only when about as near as the best
+from stsdebug import suggest
+from stsdebug.suggest import SIMILAR
+
+SHOWN_SUGGESTIONS = suggest.SHOWN
 
 
 @dataclass
@@ -26,31 +26,13 @@ class Suggestion:
 
 def similarity(a: str, b: str) -> float:
     # Metric fields share "values."; comparing it would make every metric look alike.
-    a, b = a.removeprefix("values."), b.removeprefix("values.")
-    la, lb = a.lower(), b.lower()
-    if la == lb:
-        return 0.99  # differs in case only
-    ratio = SequenceMatcher(None, la, lb).ratio()
-    # The UI's auto-complete offers names that start with what was typed.
-    if lb.startswith(la) or la.startswith(lb):
-        ratio = max(ratio, 0.8)
-    return ratio
+    return suggest.similarity(a.removeprefix("values."), b.removeprefix("values."))
 
 
 def rank(target: str, options: list[tuple[str, int | None]]) -> list[Suggestion]:
-    """Nearest first (similarity, then documents in the window).
-
-    Alternatives are offered only when about as near as the best one."""
-    scored = [Suggestion(v, n, similarity(target, v)) for v, n in options if v != target]
-    scored.sort(key=lambda s: (-round(s.score, 1), -(s.docs or 0), s.value))
-    if scored and scored[0].score >= SIMILAR:
-        floor = max(SIMILAR, scored[0].score - NEAR_BEST)
-        return [s for s in scored if s.score >= floor][:SHOWN_SUGGESTIONS]
-    # Nothing alike: offer the most frequent stored values instead.
-    scored.sort(key=lambda s: (-(s.docs or 0), s.value))
-    for s in scored:
-        s.score = 0.0
-    return scored[:SHOWN_SUGGESTIONS]
+    """Nearest first (similarity, then documents in the window); see ``suggest.rank``."""
+    return [Suggestion(r.value, r.count, r.score)
+            for r in suggest.rank(target, options, score=similarity, shown=SHOWN_SUGGESTIONS)]
 
 
 def first_only(fix: str) -> str:

@@ -27,7 +27,7 @@ from textual.widgets import Footer, Input, ListView, Static
 
 from stsdebug import __version__
 from stsdebug.errors import StsdebugError
-from stsdebug.events import Event, StageFinished, StageStarted, TraceFinished
+from stsdebug.events import Event, PlanDecided, StageFinished, StageStarted, TraceFinished
 from stsdebug.model import TraceResult
 from stsdebug.settings import Settings
 from stsdebug.tui import display, files
@@ -294,7 +294,9 @@ class StsdebugApp(App[int]):
 
     def _apply_event(self, event: Event | RunnerFailed) -> None:
         view = self.view
-        if isinstance(event, StageStarted):
+        if isinstance(event, PlanDecided):
+            view.replan(list(event.stages))
+        elif isinstance(event, StageStarted):
             view.stage_started(event.index, event.id, event.title, self.clock())
         elif isinstance(event, StageFinished):
             view.stage_finished(event.index, event.result)
@@ -392,7 +394,10 @@ class StsdebugApp(App[int]):
                 # Only this run probes: a later `r` must not write again unasked.
                 self.start_run(replace(self.settings, probe=True))
 
-        self.push_screen(probe_confirm(settings.receiver, settings.probe_host), answered)
+        from stsdebug.stsversion import decide
+
+        self.push_screen(probe_confirm(settings.receiver, settings.probe_host, decide(settings).version),
+                         answered)
 
     def _finished_trace(self) -> TraceResult | None:
         trace = self.view.trace or self.last_trace

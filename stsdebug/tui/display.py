@@ -39,6 +39,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "source": ("source", "source"),
     "elasticsearch": ("Elasticsearch", "ES"),
     "streams": ("streams", "streams"),
+    # StackState 6
+    "vmagent": ("vmagent", "vmagent"),
+    "victoriametrics": ("VictoriaMetrics", "VM"),
+    "bindings": ("bindings", "bind"),
 }
 
 
@@ -94,6 +98,9 @@ def one_line(value: Any) -> str:
 _TARGET_KEYS = (
     "profile",
     "receiver",
+    "victoria_metrics",
+    "prometheus_api",
+    "vmagent",
     "sts_api",
     "kafka",
     "es",
@@ -126,12 +133,15 @@ def header_parts(
     version: str,
     target: Mapping[str, Any],
     source: str | None = None,
+    sts_version: str | None = None,
 ) -> list[str]:
     """Header segments, most important first: version, integration, window, target, origin."""
     when = f" to {utc(trace.window.end)}" if trace is not None else ""
+    # StackState 6 is named; 5, the default and every older trace, goes without saying.
+    sts = ", StackState 6" if sts_version == "6" else ""
     parts = [
         f"stsdebug {one_line(version)}",
-        f"{one_line(integration)} ({one_line(kind)})",
+        f"{one_line(integration)} ({one_line(kind)}{sts})",
         f"window {one_line(window)}{when}",
         target_text(target),
     ]
@@ -153,24 +163,28 @@ def header_for(
     """The header of the screen: the run in progress (from its settings) or the trace shown."""
     if live is not None and (running or trace is None):
         name = integration or live.integration or "custom"
+        from stsdebug.stsversion import decide
+
         parts = header_parts(None, integration=name, kind=kind_of(name), window=live.window,
-                             version=version, target=live.redacted(), source=source)
+                             version=version, target=live.redacted(), source=source,
+                             sts_version=decide(live).version)
         if live.probe and running:
             parts.insert(3, "probe: writing one marked metric")
         return parts
     assert trace is not None
     return header_parts(trace, integration=trace.integration, kind=trace.kind,
                         window=trace.window.spec, version=trace.version, target=trace.target,
-                        source=source)
+                        source=source, sts_version=trace.sts_version)
 
 
-def probe_question(receiver: str | None, probe_host: str | None) -> str:
+def probe_question(receiver: str | None, probe_host: str | None, sts_version: str = "5") -> str:
     """What the probe confirmation asks (it writes to the system being diagnosed)."""
     host = f" (host {one_line(probe_host)})" if probe_host else ""
+    where = "into VictoriaMetrics" if sts_version == "6" else "through Kafka and Elasticsearch"
     return (
         f"The probe sends one marked metric{host} to the receiver intake API at "
-        f"{one_line(receiver or '')} and follows it through Kafka and "
-        "Elasticsearch.\n\nThis WRITES to the system being diagnosed. Send it?"
+        f"{one_line(receiver or '')} and follows it {where}."
+        "\n\nThis WRITES to the system being diagnosed. Send it?"
     )
 
 

@@ -74,6 +74,12 @@ class RunView:
         self.error = None
         self.cancelled_at = None
 
+    def replan(self, plan: list[tuple[str, str]]) -> None:
+        """The trace decided its plan (the StackState version may differ from the guess the
+        rows were drawn from): show exactly its stages, keeping rows already there."""
+        rows = {r.id: r for r in self.stages}
+        self.stages = [rows.get(sid) or StageView(sid, title) for sid, title in plan]
+
     def _row(self, index: int, stage_id: str, title: str) -> StageView:
         if 0 <= index < len(self.stages) and self.stages[index].id == stage_id:
             return self.stages[index]

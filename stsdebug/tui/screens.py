@@ -216,6 +216,7 @@ def window_prompt(current: str) -> PromptScreen:
     )
 
 
-def probe_confirm(receiver: str | None, probe_host: str | None) -> ConfirmScreen:
+def probe_confirm(receiver: str | None, probe_host: str | None, sts_version: str = "5") -> ConfirmScreen:
     """`p`: the probe writes to the system being diagnosed, so it asks first."""
-    return ConfirmScreen("Run the probe?", probe_question(receiver, probe_host), "Send probe", danger=True)
+    return ConfirmScreen("Run the probe?", probe_question(receiver, probe_host, sts_version), "Send probe",
+                         danger=True)

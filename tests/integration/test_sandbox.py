@@ -246,12 +246,12 @@ def test_faults_list_is_the_documented_contract() -> None:
     faults = json.loads(result.stdout)
     assert len(faults) >= 10
     for f in faults:
-        assert set(f) == {"name", "integration", "expected_stage", "expected_status", "description"}
+        assert set(f) == {"name", "integration", "expected_stage", "expected_status", "description", "sts_version"}
         integration = find(f["integration"])
         if f["expected_status"] == "pass":  # a variant that breaks nothing names no stage
             assert f["expected_stage"] == ""
             continue
-        assert f["expected_stage"] in integration.stages and f["expected_stage"] != "scope"
+        assert f["expected_stage"] in integration.stages_for(f["sts_version"]) and f["expected_stage"] != "scope"
     text = run_cli(Path("/nonexistent"), "sandbox", "faults").stdout
     assert all(f["name"] in text for f in faults)
     bad = run_cli(Path("/nonexistent"), "sandbox", "up", "--fault", "kafka-dwn")

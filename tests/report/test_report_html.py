@@ -237,7 +237,7 @@ def test_target_settings_and_redaction_manifest_are_shown() -> None:
 
 def test_pull_trace_draws_the_pull_pipeline() -> None:
     page = html.render(ALL["all_pass"]())
-    assert "data source → Elasticsearch → telemetry streams" in page
+    assert "StackState 5: Pull source → Elasticsearch → Telemetry streams" in page  # from the stage titles
     assert page.count('class="node s-pass"') == 2 * 4  # wide and narrow picture
 
 

@@ -35,6 +35,9 @@ EVERYTHING = Settings(
     es_password="es-pw",
     mirror="http://127.0.0.1:9900",
     mirror_api_key="m-key",
+    victoria_metrics="http://127.0.0.1:8428",
+    vmagent="http://127.0.0.1:8429",
+    receiver_metrics="http://127.0.0.1:9404/metrics",
     timeout=4.0,
 )
 

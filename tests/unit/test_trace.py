@@ -131,6 +131,7 @@ def test_events_start_before_finish_and_finish_in_pipeline_order():
     # Both were running at once: the second started before the first finished.
     order = [(type(e).__name__, getattr(e, "index", None)) for e in events]
     assert order.index(("StageStarted", 1)) < order.index(("StageFinished", 0))
+    assert type(events[0]).__name__ == "PlanDecided"  # first, before any stage starts
     assert isinstance(events[-1], TraceFinished)
 
 

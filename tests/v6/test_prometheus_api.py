@@ -9,13 +9,10 @@ which the API answers like ``/api/v1/``).
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import httpx
 import pytest
 
 from stsdebug.errors import SourceError, UsageError
@@ -23,6 +20,7 @@ from stsdebug.sandbox import timeseries
 from stsdebug.sandbox.servers import ServerProcess, free_port
 from stsdebug.sources import remote_write as rw
 from stsdebug.sources.prometheus_api import PrometheusApi, PrometheusApiConfig, PromQueryError
+from tests.v6 import support
 
 TOKEN = "svctok-test-0123456789"
 
@@ -53,38 +51,8 @@ def written(victoria_metrics: ServerProcess) -> tuple[str, float]:
 
 @pytest.fixture
 def stackstate_stand_in(vm_url: str) -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
-            if self.headers.get("X-API-Key") != TOKEN:
-                self._send(401, b'{"errors":[{"message":"Unauthorized"}]}')
-                return
-            path = self.path
-            for prefix in ("/prometheus/api/v1/", "/api/metrics/"):
-                if path.startswith(prefix):
-                    path = "/api/v1/" + path[len(prefix):]
-                    break
-            else:
-                self._send(404, b"Not Found")
-                return
-            resp = httpx.get(vm_url + path, timeout=5, trust_env=False)
-            self._send(resp.status_code, resp.content)
-
-        def _send(self, status: int, body: bytes) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with support.stackstate_stand_in(vm_url, TOKEN) as url:
+        yield url
 
 
 def test_instant_query_returns_labels_and_values(vm_url: str, written: tuple[str, float]) -> None:
