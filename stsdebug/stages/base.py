@@ -115,7 +115,10 @@ class Context:
         hints: Sequence[Hint] | None = None,
         *,
         missing_data: bool = False,
+        next_step: str | None = None,
     ) -> StageResult:
+        """The stage's result. ``next_step``: the one action to take first, when the stage knows
+        it exactly; otherwise the trace derives it (stsdebug.stages.next_steps)."""
         return StageResult(
             id=self.stage_id,
             title=self.stage_title,
@@ -124,6 +127,7 @@ class Context:
             evidence=list(evidence or []),
             hints=list(hints or []),
             missing_data=missing_data,
+            next_step=next_step,
         )
 
     def skip(self, reason: str, hint: str | None = None) -> StageResult:

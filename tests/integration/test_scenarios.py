@@ -45,6 +45,25 @@ LINK: dict[str, tuple[str, ...]] = {
 }
 
 
+# What the verdict's next step must name: the concrete action (command, setting and file).
+NEXT_STEP: dict[str, tuple[str, ...]] = {
+    "receiver-unreachable": ("sts_url", "/etc/stackstate-agent/stackstate.yaml", "/health"),
+    "invalid-api-key": ("api_key", "stackstate.apiKey", "restart"),
+    "malformed-payloads": ("stsdebug validate",),
+    "reserved-metric-names": ("conf.d/mysql.d/conf.yaml",),
+    "stale-timestamps": ("clock", "timedatectl"),
+    "kafka-down": ("kubectl get pods", "app.kubernetes.io/name=kafka"),
+    "mover-stopped": ("kubectl logs deploy/stackstate-mm2es",),
+    "es-read-only": ("_settings", '"index.blocks.read_only_allow_delete": null'),
+    "field-limit": ("index.mapping.total_fields.limit", "_settings"),
+    "renamed-metric": ("Edit stream 'Host CPU iowait'", "system.cpu.io_wait"),
+    "wrong-tag-value": ("Edit stream 'MySQL connections'", "prod"),
+    "mirror-unreachable": ("Start the Prometheus mirror",),
+    "mirror-store-error": ("connection details",),
+    "aws-credentials-expired": ("StackPack instance", "credentials"),
+}
+
+
 @pytest.fixture(scope="module")
 def healthy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     base = tmp_path_factory.mktemp("healthy")
@@ -62,10 +81,11 @@ def test_healthy_sandbox_passes_every_stage(healthy: Path, integration: str) -> 
     not_passed = [s for s in trace["stages"] if s["status"] != "pass"]
     assert not not_passed, f"false alarms for {integration}:\n{_table(trace)}"
     assert trace["verdict"]["status"] == "pass"
+    assert trace["verdict"]["next_step"].startswith("Nothing to fix")
 
 
 def test_every_fault_has_a_link_to_look_for() -> None:
-    assert set(LINK) == set(FAULTS)
+    assert set(LINK) == set(FAULTS) == set(NEXT_STEP)
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
@@ -89,5 +109,8 @@ def test_fault_is_named_at_its_stage(tmp_path: Path, fault: str) -> None:
         f"{fault}: the {f.expected_stage} stage does not point at the broken link "
         f"({' / '.join(LINK[fault])}): {stage['summary']}"
     )
+    step = verdict.get("next_step") or ""
+    missing = [m for m in NEXT_STEP[fault] if m not in step]
+    assert not missing, f"{fault}: the next step does not name {missing}: {step!r}"
     assert trace["labels"] == {"sandbox_faults": fault}
     assert control.status(base)["running"] is False
