@@ -34,9 +34,10 @@ from stsdebug.sources.errors import sentence
 from stsdebug.stages import next_steps
 from stsdebug.stages.base import Augment, Context, Sources, Stage, load_stage
 from stsdebug.stages.census import Censuses
+from stsdebug.stages.probe import ProbeProgress
 
-__all__ = ["Event", "Stage", "StageFinished", "StageStarted", "Trace", "TraceFinished", "exit_code",
-           "plan", "planned_titles", "verdict"]
+__all__ = ["Event", "ProbeProgress", "Stage", "StageFinished", "StageStarted", "Trace", "TraceFinished",
+           "exit_code", "plan", "planned_titles", "verdict"]
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class TraceFinished:
     result: TraceResult
 
 
-Event = StageStarted | StageFinished | TraceFinished
+Event = StageStarted | StageFinished | TraceFinished | ProbeProgress
 
 
 def plan(integration: Integration) -> list[Stage]:
@@ -120,6 +121,7 @@ class Trace:
             sources=sources,
             cancel=self.cancel,
             census_service=self.census,
+            notify=self.on_event,
         )
         results: list[StageResult] = []
         try:

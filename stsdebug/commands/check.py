@@ -2,6 +2,9 @@
 
 # No `from __future__ import annotations`: typer reads these annotations at run time.
 
+import sys
+from typing import Optional, TextIO
+
 import typer
 
 from stsdebug.commands.options import (
@@ -15,7 +18,9 @@ from stsdebug.commands.options import (
     with_check_options,
 )
 from stsdebug.commands.target import input_paths, require_input, resolve
+from stsdebug.model import TraceResult
 from stsdebug.render.output import Format, emit
+from stsdebug.settings import Settings
 
 
 @with_check_options
@@ -34,12 +39,23 @@ def check(
     """
     s = resolve(opts, fail_on=fail_on.value if fail_on is not None else None)
     require_input(s, "check")
-    from stsdebug.trace import Trace, exit_code
+    from stsdebug.trace import exit_code
 
-    trace = Trace(s).run()
+    trace = run_with_progress(s)
     emit(trace, format, output=output, html_path=html, template_dir=template_dir,
          protected=input_paths(s), verbose=verbose)
     raise typer.Exit(exit_code(trace, s.fail_on))
+
+
+def run_with_progress(settings: Settings, stream: Optional[TextIO] = None) -> TraceResult:
+    """Run the trace, with live progress on stderr when it is a terminal."""
+    from stsdebug.commands.progress import Progress
+    from stsdebug.trace import Trace
+
+    trace = Trace(settings)
+    with Progress(settings, stream or sys.stderr, total=len(trace.stages)) as progress:
+        trace.on_event = progress
+        return trace.run()
 
 
 def register(app: typer.Typer) -> None:

@@ -17,6 +17,7 @@ from stsdebug.errors import UsageError
 from stsdebug.model import TraceResult
 from stsdebug.outfiles import write_atomic
 from stsdebug.render.terminal import Terminal
+from stsdebug.tracediff import TraceDiff
 
 
 class Format(str, Enum):
@@ -48,11 +49,12 @@ def render(
     return text.render(trace, verbose=verbose, width=term.width, color=term.color, ascii_only=term.ascii)
 
 
-def html(trace: TraceResult, template_dir: str | Path | None = None) -> str:
-    """The self-contained HTML report (jinja2 is imported only when one is asked for)."""
+def html(trace: TraceResult, template_dir: str | Path | None = None, *, diff: TraceDiff | None = None) -> str:
+    """The self-contained HTML report (jinja2 is imported only when one is asked for); with
+    ``diff``, a section comparing ``trace`` with the trace before it."""
     from stsdebug.render import html as html_report
 
-    return html_report.render(trace, template_dir=template_dir)
+    return html_report.render(trace, template_dir=template_dir, diff=diff)
 
 
 def write(
@@ -84,7 +86,7 @@ def emit(
     Rendering first means a broken team template fails before any file is written.
     """
     protected = list(protected)
-    if output and html_path and _same(output, html_path):
+    if output and html_path and same_file(output, html_path):
         raise UsageError(f"--output and --html both name {html_path}; give two different files")
     out = stdout or sys.stdout
     # Text on a terminal fits its width and has colour; in a file or a pipe it is plain.
@@ -100,7 +102,7 @@ def emit(
         write(html_path, page, protected)
 
 
-def _same(a: str, b: str) -> bool:
+def same_file(a: str, b: str) -> bool:
     try:
         return Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
     except OSError:

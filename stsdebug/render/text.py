@@ -36,7 +36,6 @@ from stsdebug.model import (
     StageResult,
     Status,
     Table,
-    Text,
     Timeline,
     TraceResult,
 )

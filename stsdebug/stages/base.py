@@ -67,6 +67,9 @@ class Context:
     stage_id: str = ""
     stage_title: str = ""
     census_service: Censuses | None = None  # tests substitute it; built on first use otherwise
+    # Progress beside the stage events (the probe's hops): the trace passes them on to its
+    # on_event. May be called from any thread.
+    notify: Callable[[Any], None] = field(default=lambda event: None)
 
     # --- shared services -----------------------------------------------------------------
 

@@ -134,11 +134,12 @@ def run(ctx: Context) -> StageResult:
 
     # 1. Nothing at all in the window.
     if c.total == 0:
-        newest = (
-            f"the newest record is {ago(ctx.now, c.newest)} old"
-            if c.newest is not None
-            else "the topic holds no records"
-        )
+        if c.newest is not None:
+            newest = f"the newest record is {ago(ctx.now, c.newest)} old"
+        elif a.probes:
+            newest = "only stsdebug's own probe arrived in it"
+        else:
+            newest = "the topic holds no records"
         hints.append(
             Hint(
                 "Nothing reaches the topic: look at the receiver (its health and its log for "

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from stsdebug.census import Census
 from stsdebug.errors import SourceError
 from stsdebug.integrations import prefix_of
+from stsdebug.probe_marker import only_probe
 from stsdebug.sources.errors import lower_first
 from stsdebug.sources.topic import PartitionTail, Record, TopicInfo, TopicSource, decode_value
 
@@ -112,6 +113,7 @@ class Analysis:
     interval_s: float | None = None  # how often the integration reports, from its records
     payload_delay_s: float | None = None  # median of Kafka timestamp - payload timestamp (matched)
     total_exact: bool = True
+    probes: int = 0  # records of stsdebug's own probe, left out of every count
 
 
 def _ts(record: Record, payload_ts: float | None) -> float | None:
@@ -124,11 +126,15 @@ def analyse(ctx: Context, topic_read: TopicRead) -> Analysis:
     a = Analysis(c)
     per_host: dict[str, set[float]] = {}
     delays: list[float] = []
+    probes = 0
     for tail in topic_read.tails:
         if tail.in_window is not None:
             c.total += tail.in_window
         a.total_exact = a.total_exact and tail.exact and tail.in_window is not None
-        if tail.newest is not None and tail.newest.timestamp is not None:
+        newest_mm = decode_value(tail.newest.value) if tail.newest is not None else None
+        probe_newest = newest_mm is not None and only_probe(newest_mm.metrics)
+        real_newest: float | None = None
+        if tail.newest is not None and tail.newest.timestamp is not None and not probe_newest:
             c.newest = max(c.newest or 0.0, tail.newest.timestamp)
         for record in tail.records:
             c.examined += 1
@@ -140,6 +146,13 @@ def analyse(ctx: Context, topic_read: TopicRead) -> Analysis:
             if mm is None:
                 a.undecoded += 1
                 continue
+            if only_probe(mm.metrics):
+                # stsdebug's own probe: never data of the window (nor its newest record).
+                probes += 1
+                c.examined -= 1
+                continue
+            if ts is not None and probe_newest:
+                real_newest = max(real_newest or 0.0, ts)
             for prefix in sorted({prefix_of(m) for m in mm.metrics}):
                 c.prefix(prefix).see(ts)
             if ctx.matcher.matches(mm.metrics, mm.host, mm.tags):
@@ -150,6 +163,10 @@ def analyse(ctx: Context, topic_read: TopicRead) -> Analysis:
                     per_host.setdefault(mm.host or "", set()).add(round(payload_ts, 3))
                     if record.timestamp is not None:
                         delays.append(record.timestamp - payload_ts)
+        if real_newest is not None:
+            c.newest = max(c.newest or 0.0, real_newest)
+    c.total = max(0, c.total - probes)
+    a.probes = probes
     c.sampled = c.examined < c.total or not a.total_exact
     c.decoded = not (c.examined > 0 and a.undecoded == c.examined)
     a.interval_s = _interval(per_host)
