@@ -39,9 +39,11 @@ _DOWN_IS_BETTER = re.compile(
     r"\bage\b|lag|behind|error|fail|problem|reject|refus|drop|too old|unassigned|disk|timeout",
     re.IGNORECASE,
 )
+_AGE = re.compile(r"\bage\b", re.IGNORECASE)
 _UP_IS_BETTER = re.compile(r"record|document|docs\b|posted|success|matching|sample", re.IGNORECASE)
 # Moves smaller than this share of the larger value are the noise of two runs apart.
 NOISE = 0.10
+FRESH_S = 60.0
 
 
 @dataclass
@@ -189,11 +191,23 @@ def _figures(sid: str, b: StageResult, a: StageResult) -> list[FigureMove]:
         x, y = _number(old[key][0]), _number(value_after)
         if x is None and y is None:
             continue
-        if x is not None and y is not None and abs(y - x) <= NOISE * max(abs(x), abs(y)):
+        if x is not None and y is not None and _noise(x, y, unit):
             continue
         label = key[1]
         moves.append(FigureMove(sid, key[0], label, x, y, unit, _direction(label, x, y)))
     return moves
+
+
+def _noise(x: float, y: float, unit: str | None) -> bool:
+    """A move two runs a few seconds apart always show: small shares, fresh ages, fast answers."""
+    big = max(abs(x), abs(y))
+    if abs(y - x) <= NOISE * big:
+        return True
+    if unit == "s":  # an age or a lag: under a minute both times is fresh both times
+        return big < FRESH_S
+    if unit == "ms":  # a response time: under a second both times is fine both times
+        return big < 1000
+    return False
 
 
 def _direction(label: str, x: float | None, y: float | None) -> str:
@@ -201,6 +215,9 @@ def _direction(label: str, x: float | None, y: float | None) -> str:
     up = (y or 0.0) > (x or 0.0) if x is not None and y is not None else y is not None
     if _DOWN_IS_BETTER.search(label):
         if x is None or y is None:
+            # An age that appears means data that arrived; one that vanishes, data that stopped.
+            if _AGE.search(label):
+                return "better" if y is not None else "worse"
             return "moved"
         return "worse" if up else "better"
     if _UP_IS_BETTER.search(label):

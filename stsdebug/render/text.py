@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -42,6 +42,7 @@ from stsdebug.model import (
 from stsdebug.render import values
 from stsdebug.render.safe import clean
 from stsdebug.status_words import STATUS_WORDS
+from stsdebug.tracediff import StageChange
 
 MAX_ROWS = 8  # table rows shown without --verbose
 MAX_LOG_LINES = 6  # log lines shown without --verbose (first and last)
@@ -118,15 +119,25 @@ def tidy(text: str) -> str:
 
 
 def parts(
-    trace: TraceResult, *, verbose: bool = False, ascii_only: bool = False, width: int = 100
+    trace: TraceResult,
+    *,
+    verbose: bool = False,
+    ascii_only: bool = False,
+    width: int = 100,
+    changed: Mapping[str, StageChange] | None = None,
+    details: bool = True,
 ) -> list[RenderableType]:
-    """Everything ``render`` prints, in order (watch mode reuses the first screen)."""
-    out: list[RenderableType] = [header(trace), RichText(""), stage_list(trace, ascii_only), RichText("")]
+    """Everything ``render`` prints, in order. Watch mode passes ``changed`` (stages whose
+    status changed since the run before, marked in the list) and may leave the details out."""
+    out: list[RenderableType] = [
+        header(trace), RichText(""), stage_list(trace, ascii_only, changed or {}), RichText("")
+    ]
     out += verdict_block(trace, ascii_only)
     probe = probe_block(trace.stages, ascii_only)
     if probe is not None:
         out += [RichText(""), probe]
-    out += details(trace, verbose=verbose, ascii_only=ascii_only, width=width)
+    if details:
+        out += stage_details(trace, verbose=verbose, ascii_only=ascii_only, width=width)
     out += [RichText(""), footer(trace, verbose)]
     return out
 
@@ -161,21 +172,40 @@ def row_summary(stage: StageResult, stages: Sequence[StageResult]) -> str:
     return _s(stage.summary).replace("\n", " ")
 
 
-def stage_list(trace: TraceResult, ascii_only: bool = False) -> RichTable:
+CHANGE_STYLES = {"worse": "bold red", "better": "green", "unchecked": "yellow"}
+
+
+def _was(change: StageChange, ascii_only: bool) -> RichText:
+    """"was ✔ pass": how a stage read in the run before, styled by the direction it moved."""
+    before = change.before
+    word = f"was {mark(before, ascii_only)} {before.word}" if before is not None else "new"
+    return RichText(word, style=CHANGE_STYLES.get(change.change, ""))
+
+
+def stage_list(
+    trace: TraceResult, ascii_only: bool = False, changed: Mapping[str, StageChange] | None = None
+) -> RenderableType:
+    changed = changed or {}
     grid = RichTable.grid(padding=(0, 2), pad_edge=False, expand=True)
     # Columns beside a ratio column need their widths spelled out, or Rich squeezes them.
     grid.add_column(no_wrap=True, width=max((len(s.status.word) + 2 for s in trace.stages), default=4))
     grid.add_column(no_wrap=True, width=max((len(_s(s.id)) for s in trace.stages), default=4))
+    if changed:
+        was = {sid: _was(c, ascii_only) for sid, c in changed.items()}
+        grid.add_column(no_wrap=True, width=max(len(t.plain) for t in was.values()))
     grid.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
     for s in trace.stages:
         quiet = s.status in (Status.SKIP, Status.BLOCKED)
-        grid.add_row(
+        cells: list[RenderableType] = [
             status_text(s.status, ascii_only),
             RichText(_s(s.id), style="dim" if quiet else "bold"),
-            RichText(row_summary(s, trace.stages), style="dim" if quiet else "", overflow="ellipsis",
-                     no_wrap=True),
-        )
-    return Padding(grid, (0, 0, 0, 1))  # type: ignore[return-value]
+        ]
+        if changed:
+            cells.append(was.get(s.id, RichText("")))
+        cells.append(RichText(row_summary(s, trace.stages), style="dim" if quiet else "",
+                              overflow="ellipsis", no_wrap=True))
+        grid.add_row(*cells)
+    return Padding(grid, (0, 0, 0, 1))
 
 
 def verdict_block(trace: TraceResult, ascii_only: bool = False) -> list[RenderableType]:
@@ -228,7 +258,7 @@ def footer(trace: TraceResult, verbose: bool) -> RichText:
 # --- details ---------------------------------------------------------------------------------
 
 
-def details(
+def stage_details(
     trace: TraceResult, *, verbose: bool = False, ascii_only: bool = False, width: int = 100
 ) -> list[RenderableType]:
     out: list[RenderableType] = []

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from textual.widgets import Input
 
+from stsdebug.commands.sandbox import register_sandbox_profile
 from stsdebug.commands.tui import TraceRunner
 from stsdebug.model import TraceResult
 from stsdebug.sandbox import paths
@@ -27,6 +28,7 @@ pytestmark = pytest.mark.wire
 def test_tui_on_a_sandbox_fault_highlights_the_verdict_stage_and_exports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     base = tmp_path / "state"
     monkeypatch.setenv(paths.ENV_DIR, str(base))
+    register_sandbox_profile()  # as the command line does; the test does not import it
     fault = FAULTS["es-read-only"]
     with sandbox(base, [fault.name]):
         settings = resolve({"profile": "sandbox", "integration": fault.integration})
