@@ -236,3 +236,41 @@ def _visible(text: str) -> str:
 def track(settings: Settings, stream: TextIO, total: int, env: Mapping[str, str] | None = None) -> Progress:
     """Progress for a trace of ``total`` stages on ``stream`` (silent unless it is a terminal)."""
     return Progress(settings, stream, terminal=Terminal.of(stream, env), total=total)
+
+
+class Spinner:
+    """``with Spinner(stream, "starting the sandbox"):`` one live line with the elapsed time
+    while something slow runs, so the terminal is never blank; nothing when not a terminal."""
+
+    def __init__(self, stream: TextIO, what: str, *, terminal: Terminal | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.stream = stream
+        self.what = what
+        self.term = terminal or Terminal.of(stream)
+        self.clock = clock
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._started = clock()
+
+    def __enter__(self) -> Spinner:
+        if self.term.tty:
+            self._thread = threading.Thread(target=self._tick, name="stsdebug-spinner", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=1.0)
+            self.stream.write(CLEAR)
+            self.stream.flush()
+
+    def _tick(self) -> None:
+        frames = ASCII_SPINNER if self.term.ascii else SPINNER
+        n = 0
+        while not self._stop.wait(TICK_S):
+            took = values.duration_ms((self.clock() - self._started) * 1000)
+            self.stream.write(f"{CLEAR}{frames[n % len(frames)]} {self.what} · {took}")
+            self.stream.flush()
+            n += 1

@@ -83,6 +83,7 @@ class StsdebugApp(App[int]):
         animate: bool = True,
         ascii_only: bool | None = None,
         cwd: Path | None = None,
+        notice: str | None = None,
     ) -> None:
         super().__init__()
         if settings is None and loaded is None:
@@ -99,6 +100,7 @@ class StsdebugApp(App[int]):
         self.marks = display.marks(self.ascii_only)
         self.frames = display.spinner(self.ascii_only)
         self.cwd = cwd or Path.cwd()
+        self.notice = notice  # said once when the app opens (the demo says what it shows)
         self.view = RunView.loaded(loaded) if loaded is not None else RunView()
         self.run_id = 0
         self.cancel_event: threading.Event | None = None
@@ -147,6 +149,8 @@ class StsdebugApp(App[int]):
             self._select_verdict_stage()
             self.refresh_view()
         self.query_one(StageList).focus()
+        if self.notice:
+            self.notify(self.notice, title="stsdebug demo", timeout=12, markup=False)
 
     def on_resize(self, event: Resize) -> None:
         self._apply_size(event.size.width, event.size.height)
