@@ -159,6 +159,8 @@ def _stage_change(sid: str, b: StageResult | None, a: StageResult | None) -> Sta
         change = "same"
     elif a.status is Status.SKIP and b.status is not Status.SKIP:
         change = "unchecked"
+    elif b.status is Status.SKIP and a.status is Status.PASS:
+        change = "better"  # now checked, and seen working
     elif RANK[a.status] > RANK[b.status]:
         change = "worse"
     elif RANK[a.status] < RANK[b.status]:

@@ -110,12 +110,19 @@ def render(
 
 
 # Rich pads table cells to their column's width; those trailing blanks are noise in a pipe.
-_TRAILING = re.compile(r" +((?:\x1b\[[0-9;]*m)*)$", re.MULTILINE)
+_TAIL = re.compile(r"(?:[ ]|\x1b\[[0-9;]*m)+$")
+_CODE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def tidy(text: str) -> str:
-    """``text`` without trailing blanks on any line (colour codes kept)."""
-    return _TRAILING.sub(r"\1", text)
+    """``text`` without trailing blanks on any line (colour codes among them kept)."""
+    lines = []
+    for line in text.split("\n"):
+        m = _TAIL.search(line)
+        if m is not None:
+            line = line[: m.start()] + "".join(_CODE.findall(m.group()))
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def parts(

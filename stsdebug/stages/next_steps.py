@@ -97,11 +97,11 @@ RULES: tuple[Rule, ...] = (
           lambda f, m, r: f"Set api_key in {AGENT_CONF} (Kubernetes: stackstate.apiKey in the agent's "
           "Helm values) to this installation's receiver API key, then restart the agent: "
           f"{RESTART_AGENT}."),
-    _rule("agent", ANY, r"connection refused|cannot connect to the receiver",
+    _rule("agent", ANY, r"cannot connect to the receiver at ([\w.-]+(?::\d+)?)|connection refused|cannot connect to the receiver",
           lambda f, m, r: f"Point sts_url in {AGENT_CONF} (Kubernetes: stackstate.url in the agent's "
           "Helm values) at the receiver, https://HOST:7077/stsAgent (Kubernetes: "
           f"https://BASE/receiver/stsAgent), and check from the agent host that it answers: "
-          f"curl -sv {f.receiver}/health."),
+          f"curl -sv {_receiver(f, m)}/health."),
     _rule("agent", ANY, r"cannot resolve the receiver host (\S+)|DNS lookup",
           lambda f, m, r: "Fix the receiver host name in sts_url in "
           f"{AGENT_CONF}: on the agent host `getent hosts {_host(m.group(1)) or 'HOST'}` must "
@@ -351,6 +351,14 @@ def _base(url: str | None) -> str | None:
 
 def _host(text: str | None) -> str:
     return (text or "").strip(" .,;:()'\"")
+
+
+def _receiver(f: Facts, m: re.Match[str]) -> str:
+    """The receiver URL the user gave; else the address the agent used, from the finding."""
+    if not f.receiver.startswith("https://<"):
+        return f.receiver
+    named = m.group(1) if m.re.groups and m.group(1) else None
+    return f"https://{named}" if named else f.receiver
 
 
 def _check(m: re.Match[str], f: Facts) -> str:
