@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, TextIO
 
+from stsdebug.redact import Redactor
 from stsdebug.render import values
 from stsdebug.render.safe import clean
 from stsdebug.render.terminal import Terminal
@@ -38,7 +39,8 @@ COLORS = {"pass": "32", "warn": "33", "fail": "1;31", "error": "1;35", "skip": "
 
 def waits_for(stage_id: str, settings: Settings) -> str:
     """What a stage reads, in a few words, from the settings it runs with (secrets redacted)."""
-    t = settings.redacted()
+    # Redacted as the trace's own target is: secret settings, and credentials inside URLs.
+    t = Redactor(settings.secret_values()).walk(settings.redacted(), "progress")
 
     def val(key: str) -> str:
         value = t.get(key)
@@ -153,7 +155,8 @@ class Progress:
         p = self.probe
         if event.hop is None:
             p.waiting = event.name
-            p.deadline = event.at + event.deadline_s if event.deadline_s is not None else None
+            # The event's own clock may not be ours: count from when it arrived.
+            p.deadline = self.clock() + event.deadline_s if event.deadline_s is not None else None
             return
         at = f" +{values.duration_ms(event.hop.at_ms)}" if event.hop.at_ms is not None else ""
         p.reached.append(f"{self._mark(event.hop.status.value)} {clean(event.hop.name)}{at}")

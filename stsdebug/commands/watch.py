@@ -43,7 +43,6 @@ from stsdebug.tracediff import TraceDiff, compare
 DEFAULT_INTERVAL = "30s"
 MIN_INTERVAL_S = 2.0
 HOME_CLEAR = "\x1b[H\x1b[2J\x1b[3J"
-INTERVAL = re.compile(r"\d+(?:\.\d+)?[smh]?")
 
 
 def interval_seconds(spec: str) -> float:
@@ -64,7 +63,9 @@ def optional_value(args: list[str], flag: str, default: str) -> list[str]:
         out.append(arg)
         if arg == flag:
             following = args[i + 1] if i + 1 < len(args) else None
-            if following is None or not INTERVAL.fullmatch(following):
+            # check takes no arguments of its own: a word after --watch is its interval
+            # (a bad one is then refused by name), an option or nothing means the default.
+            if following is None or following.startswith("-"):
                 out.append(default)
     return out
 
@@ -124,7 +125,8 @@ class Watch:
                 trace = self.run_trace(self.settings)
                 self.count += 1
                 code = self.exit_code(trace)
-                self.show(trace, compare(self.previous, trace) if self.previous is not None else None)
+                same = self.previous is not None and self.previous.integration == trace.integration
+                self.show(trace, compare(self.previous, trace) if same and self.previous else None)
                 self.previous = trace
                 if self.runs is not None and self.count >= self.runs:
                     break
