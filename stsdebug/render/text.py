@@ -247,7 +247,7 @@ def probe_block(stages: Sequence[StageResult], ascii_only: bool = False) -> Rend
     for h, at in zip(timeline.hops, ats, strict=True):
         grid.add_row(status_text(h.status, ascii_only), RichText(_s(h.name), style="bold"),
                      RichText(at), RichText(_s(h.detail)))
-    title = RichText(f"{_s(timeline.title)} (probe {_s(timeline.probe_id)})", style="bold")
+    title = RichText(f"{_s(timeline.title)} · probe {_s(timeline.probe_id)}", style="bold")
     return Group(title, Padding(grid, (0, 0, 0, INDENT)))
 
 

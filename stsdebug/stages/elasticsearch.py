@@ -155,7 +155,7 @@ def run(ctx: Context) -> StageResult:
     summary = (
         f"{cen.matched:,} {name} documents in the last {ctx.window.spec}, the newest "
         f"{age_text(max(0.0, newest_age or 0.0))} old; cluster {health.status}, "
-        f"{len(cat.indices)} indices, no write blocks."
+        f"{len(cat.indices)} {'index' if len(cat.indices) == 1 else 'indices'}, no write blocks."
     )
     return ctx.result(Status.PASS, summary, evidence, f.hints)
 

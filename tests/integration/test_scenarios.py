@@ -18,8 +18,11 @@ from typing import Any
 
 import pytest
 
+from stsdebug.model import TraceResult
+from stsdebug.render import text
 from stsdebug.sandbox import control, world
 from stsdebug.sandbox.faults import FAULTS
+from tests import words
 from tests.integration.sandbox_support import check, sandbox
 
 pytestmark = pytest.mark.wire
@@ -82,6 +85,7 @@ def test_healthy_sandbox_passes_every_stage(healthy: Path, integration: str) -> 
     assert not not_passed, f"false alarms for {integration}:\n{_table(trace)}"
     assert trace["verdict"]["status"] == "pass"
     assert trace["verdict"]["next_step"].startswith("Nothing to fix")
+    assert words.problems(text.render(TraceResult.from_dict(trace), width=200, verbose=True)) == []
 
 
 def test_every_fault_has_a_link_to_look_for() -> None:
@@ -109,6 +113,8 @@ def test_fault_is_named_at_its_stage(tmp_path: Path, fault: str) -> None:
         f"{fault}: the {f.expected_stage} stage does not point at the broken link "
         f"({' / '.join(LINK[fault])}): {stage['summary']}"
     )
+    rendered = text.render(TraceResult.from_dict(trace), width=200, verbose=True)
+    assert words.problems(rendered) == [], f"{fault}: words and units"
     step = verdict.get("next_step") or ""
     missing = [m for m in NEXT_STEP[fault] if m not in step]
     assert not missing, f"{fault}: the next step does not name {missing}: {step!r}"

@@ -4,6 +4,7 @@ sandbox behind it. Progress on stderr only at a terminal, colour only at a termi
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import re
@@ -40,10 +41,8 @@ class Terminal:
     def read(self, timeout: float = 0.2) -> None:
         ready, _, _ = select.select([self.master], [], [], timeout)
         if ready:
-            try:
+            with contextlib.suppress(OSError):  # the other side closed: the command ended
                 self.screen += os.read(self.master, 65536)
-            except OSError:  # the other side closed: the command ended
-                pass
 
     def wait_for(self, pattern: str, timeout: float = 60.0, start: int = 0) -> re.Match[str]:
         """The first match of ``pattern`` in what the terminal shows (colour codes taken out),

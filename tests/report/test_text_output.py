@@ -3,7 +3,7 @@ every layout keeps (fits the width, the answer first, blocked stages one line, n
 codes without colour).
 
 The snapshots are in tests/report/text_snapshots/; after an intended change rewrite them with
-``STSDEBUG_UPDATE_SNAPSHOTS=1 pytest tests/report/test_text_output.py``. Traces: the
+``UPDATE_TEXT_SNAPSHOTS=1 pytest tests/report/test_text_output.py``. Traces: the
 hand-built fixtures (tests/factories.py) and two recorded from the sandbox
 (fixtures/traces/sandbox_*.json, see fixtures/traces/README.md).
 """
@@ -20,6 +20,7 @@ from stsdebug.model import Status, TraceResult
 from stsdebug.render import text
 from stsdebug.render.output import Format, render
 from stsdebug.render.terminal import Terminal
+from tests import words
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "traces"
 SNAPSHOTS = Path(__file__).resolve().parent / "text_snapshots"
@@ -33,7 +34,7 @@ def load(name: str) -> TraceResult:
 
 def snapshot(name: str, body: str) -> None:
     path = SNAPSHOTS / name
-    if os.environ.get("STSDEBUG_UPDATE_SNAPSHOTS") == "1" or not path.exists():
+    if os.environ.get("UPDATE_TEXT_SNAPSHOTS") == "1" or not path.exists():
         SNAPSHOTS.mkdir(exist_ok=True)
         path.write_text(body, encoding="utf-8")
     assert body == path.read_text(encoding="utf-8"), f"{name} changed (see the module docstring to update it)"
@@ -97,7 +98,18 @@ def test_the_probe_is_shown_once() -> None:
     assert len(timelines) >= 2  # the trace attaches it to every stage it touches
     for verbose in (False, True):
         out = text.render(trace, width=120, verbose=verbose)
-        assert out.count(f"(probe {timelines[0].probe_id})") == 1
+        assert out.count(f"· probe {timelines[0].probe_id}") == 1
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_words_and_units(name: str) -> None:
+    assert words.problems(text.render(load(name), width=200, verbose=True)) == []
+
+
+def test_the_word_checks_catch_what_they_are_for() -> None:
+    bad = "1 records in window\nnewest age: None s\nAll 1 stream draw data\nholds e.g. x in the window in the window\nurllib3 said so"
+    assert len(words.problems(bad)) >= 5
+    assert words.problems("  812 │ Traceback (most recent call last): 1 records") == []  # quoted data
 
 
 def test_a_missing_figure_reads_unknown_without_its_unit() -> None:
