@@ -193,3 +193,31 @@ def test_watch_shows_two_runs_and_marks_the_change_injected_between_them(tmp_pat
     assert code == int(m.group(2)) and code in (1, 3)
     assert "Traceback" not in said
     assert control.status(base)["running"] is False
+
+
+def test_ctrl_c_during_a_check_is_one_line_and_leaves_no_progress_behind(tmp_path: Path) -> None:
+    # An "Elasticsearch" that accepts connections and never answers: the check waits on it.
+    import socket
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    port = silent.getsockname()[1]
+    try:
+        gen = run_in_terminal(tmp_path, ["check", "-i", "system", "--es", f"http://127.0.0.1:{port}",
+                                         "--timeout", "30"], columns=100)
+        term = next(gen)
+        try:
+            term.wait_for(r"asking Elasticsearch at http://127\.0\.0\.1:\d+", timeout=60)
+            os.killpg(term.proc.pid, signal.SIGINT)
+            code = term.finish(timeout=30)
+        finally:
+            gen.close()
+    finally:
+        silent.close()
+    assert code == 130
+    said = term.text
+    assert "Traceback" not in said
+    assert said.count("stsdebug: interrupted") == 1
+    before = said[: said.index("stsdebug: interrupted")]
+    assert before.endswith(CLEAR)  # the live line was erased first
