@@ -108,6 +108,7 @@ class Progress:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._live = False
+        self._closed = False
 
     # --- lifecycle -----------------------------------------------------------------------
     def __enter__(self) -> Progress:
@@ -127,6 +128,7 @@ class Progress:
             self._thread.join(timeout=1.0)
             self._thread = None
         with self._lock:
+            self._closed = True  # nothing is drawn after the line is erased
             self._erase()
 
     # --- events --------------------------------------------------------------------------
@@ -215,9 +217,12 @@ class Progress:
         return "".join(out) + ("\x1b[0m" if self.term.color else "")
 
     def _draw(self) -> None:
+        if self._closed:
+            return
+        # Marked live before writing: a Ctrl-C in the middle of the write still gets it erased.
+        self._live = True
         self.stream.write(CLEAR + self._fit(self.line()))
         self.stream.flush()
-        self._live = True
 
     def _erase(self) -> None:
         if self._live:

@@ -205,7 +205,7 @@ def test_ctrl_c_during_a_check_is_one_line_and_leaves_no_progress_behind(tmp_pat
     port = silent.getsockname()[1]
     try:
         gen = run_in_terminal(tmp_path, ["check", "-i", "system", "--es", f"http://127.0.0.1:{port}",
-                                         "--timeout", "30"], columns=100)
+                                         "--timeout", "5"], columns=100)
         term = next(gen)
         try:
             term.wait_for(r"asking Elasticsearch at http://127\.0\.0\.1:\d+", timeout=60)
