@@ -98,9 +98,8 @@ class Progress:
         self.clock = clock
         self.tick_s = tick_s
         self.started = clock()
-        self.stage: tuple[int, str, str] | None = None  # index, id, title
-        self.stage_started = self.started
-        self.what = ""
+        # Stages running now (several may run at once): index -> (id, title, started, what).
+        self.running: dict[int, tuple[str, str, float, str]] = {}
         self.probe: _Probe | None = None
         self.done: list[str] = []  # statuses of the stages finished so far
         self.frame = 0
@@ -137,18 +136,19 @@ class Progress:
             return
         with self._lock:
             if isinstance(event, StageStarted):
-                self.stage = (event.index, event.id, event.title)
-                self.stage_started = self.clock()
-                self.what = waits_for(event.id, self.settings)
+                self.running[event.index] = (event.id, event.title, self.clock(),
+                                             waits_for(event.id, self.settings))
             elif isinstance(event, StageFinished):
-                self._print_done(event)
-                self.stage = None
+                self.running.pop(event.index, None)
+                self.done.append(event.result.status.value)
             elif isinstance(event, ProbeProgress):
                 self._probe(event)
             elif isinstance(event, TraceFinished):
-                self.stage = None
-            elif isinstance(getattr(event, "what", None), str):
-                self.what = clean(event.what)
+                self.running.clear()
+            elif isinstance(getattr(event, "what", None), str) and self.running:
+                first = min(self.running)
+                sid, title, started, _what = self.running[first]
+                self.running[first] = (sid, title, started, clean(event.what))
             self._draw()
 
     def _probe(self, event: ProbeProgress) -> None:
@@ -163,9 +163,6 @@ class Progress:
         at = f" +{values.duration_ms(event.hop.at_ms)}" if event.hop.at_ms is not None else ""
         p.reached.append(f"{self._mark(event.hop.status.value)} {clean(event.hop.name)}{at}")
         p.waiting, p.deadline = None, None
-
-    def _print_done(self, event: StageFinished) -> None:
-        self.done.append(event.result.status.value)
 
     # --- drawing -------------------------------------------------------------------------
     def _mark(self, status: str) -> str:
@@ -182,19 +179,22 @@ class Progress:
         spin = frames[self.frame % len(frames)]
         total = values.duration_ms((now - self.started) * 1000)
         p = self.probe
-        if self.stage is None and p is not None and p.waiting is not None:
+        if not self.running and p is not None and p.waiting is not None:
             left = max(0.0, (p.deadline or now) - now)
             done = " → ".join(p.reached)
             return (f"{spin} probe {p.probe_id}: {done + ' → ' if done else ''}waiting at {p.waiting}, "
                     f"{left:.0f} s left · {total}")
-        if self.stage is None:
+        if not self.running:
             return f"{spin} tracing {self.settings.integration or 'custom'} · {total}"
-        index, _sid, title = self.stage
+        # The earliest stage still running leads; others running beside it are counted.
+        index = min(self.running)
+        _sid, title, started, what = self.running[index]
         of = f" ({index + 1} of {self.total})" if self.total else ""
-        running = values.duration_ms((now - self.stage_started) * 1000)
-        what = f" · {self.what}" if self.what else ""
+        took = values.duration_ms((now - started) * 1000)
+        also = f" (+{len(self.running) - 1} more running)" if len(self.running) > 1 else ""
+        waits = f" · {what}" if what else ""
         done = "".join(self._mark(st) + " " for st in self.done)
-        return f"{done}{spin} {clean(title)}{of} · {running}{what}"
+        return f"{done}{spin} {clean(title)}{of}{also} · {took}{waits}"
 
     def _fit(self, text: str) -> str:
         """At most one terminal row (colour codes do not take room), or the line would wrap

@@ -161,3 +161,17 @@ def test_what_a_stage_waits_for_never_shows_a_secret() -> None:
     s = Settings(integration="system", es="http://user:hunter2@es:9200", api_key="k")
     assert "hunter2" not in waits_for("elasticsearch", s)
     assert waits_for("a-stage-of-another-version", s) == ""
+
+
+def test_stages_running_side_by_side_are_counted_behind_the_first() -> None:
+    now = [0.0]
+    p = Progress(Settings(integration="system", es="http://es:9200"), FakeTty(),
+                 terminal=Terminal(width=200, tty=True), total=6, clock=lambda: now[0])
+    p(StageStarted(3, "kafka", "Kafka topic"))
+    p(StageStarted(4, "elasticsearch", "Elasticsearch"))
+    now[0] = 2.0
+    assert "Kafka topic (4 of 6) (+1 more running) · 2.0 s" in p.line()
+    p(StageFinished(3, factories.kafka_fail().stages[3]))
+    assert "Elasticsearch (5 of 6) · 2.0 s · asking Elasticsearch at http://es:9200" in p.line()
+    assert p.line().startswith("✘ ")  # the finished stage's mark leads the line
+    p.close()
