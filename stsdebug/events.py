@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from stsdebug.model import StageResult, TraceResult
+from stsdebug.model import Hop, StageResult, TraceResult
 
-__all__ = ["Event", "PlanDecided", "StageFinished", "StageStarted", "TraceFinished"]
+__all__ = ["Event", "PlanDecided", "ProbeProgress", "StageFinished", "StageStarted", "TraceFinished"]
 
 
 @dataclass(frozen=True)
@@ -38,4 +38,19 @@ class TraceFinished:
     result: TraceResult
 
 
-Event = PlanDecided | StageStarted | StageFinished | TraceFinished
+@dataclass(frozen=True)
+class ProbeProgress:
+    """The probe as it goes (for live progress): waiting at a hop, or a hop reached or given up.
+
+    ``hop`` is None while waiting at ``name``, for at most ``deadline_s`` seconds from ``at``
+    (monotonic clock); afterwards it is the hop's outcome.
+    """
+
+    probe_id: str
+    name: str
+    deadline_s: float | None = None
+    at: float = 0.0
+    hop: Hop | None = None
+
+
+Event = PlanDecided | StageStarted | StageFinished | TraceFinished | ProbeProgress

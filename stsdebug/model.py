@@ -292,11 +292,14 @@ class TraceResult:
 
     @classmethod
     def load(cls, path: Path) -> TraceResult:
-        """Read a trace from a JSON file or from an HTML report that embeds one."""
+        """Read a trace from a JSON file, an HTML report that embeds one, or a support
+        bundle (the zip `stsdebug bundle` writes, which holds trace.json)."""
         from stsdebug.errors import UsageError
         from stsdebug.inputs import read_bytes
 
         raw = read_bytes(path, str(path), expected="a trace JSON file")
+        if raw[:4] == b"PK\x03\x04":
+            raw = _bundle_trace(raw, path)
         text = raw.decode("utf-8", errors="replace")
         if text.lstrip()[:1] == "<":
             text = _json_from_html(text)
@@ -308,6 +311,29 @@ class TraceResult:
 
 class TraceFormatError(ValueError):
     """A file that is not a trace this version can read."""
+
+
+BUNDLE_TRACE = "trace.json"
+_MAX_BUNDLE_TRACE = 64 * 1024 * 1024  # a trace JSON larger than this is not one we wrote
+
+
+def _bundle_trace(raw: bytes, path: Path) -> bytes:
+    """The trace.json inside a support bundle."""
+    import io
+    import zipfile
+
+    from stsdebug.errors import UsageError
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+            info = zf.getinfo(BUNDLE_TRACE)
+            if info.file_size > _MAX_BUNDLE_TRACE:
+                raise UsageError(f"{path}: its {BUNDLE_TRACE} is too large to be a stsdebug trace")
+            return zf.read(info)
+    except KeyError:
+        raise UsageError(f"{path}: a zip without {BUNDLE_TRACE}, so not a stsdebug bundle") from None
+    except (zipfile.BadZipFile, OSError, RuntimeError) as exc:
+        raise UsageError(f"{path}: not a readable zip ({exc})") from None
 
 
 EMBED_ID = "stsdebug-trace"

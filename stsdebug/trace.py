@@ -28,7 +28,14 @@ from stsdebug import __version__, stsversion
 from stsdebug.census import Overview
 from stsdebug.deadline import Cancelled, DeadlineExceeded, bounded
 from stsdebug.errors import SourceError, UsageError
-from stsdebug.events import Event, PlanDecided, StageFinished, StageStarted, TraceFinished
+from stsdebug.events import (
+    Event,
+    PlanDecided,
+    ProbeProgress,
+    StageFinished,
+    StageStarted,
+    TraceFinished,
+)
 from stsdebug.integrations import Integration, Matcher, find, planned
 from stsdebug.model import (
     StageResult,
@@ -42,11 +49,12 @@ from stsdebug.model import (
 from stsdebug.redact import Redactor
 from stsdebug.settings import SECRET_FIELDS, Settings, parse_window
 from stsdebug.sources.errors import sentence
+from stsdebug.stages import next_steps
 from stsdebug.stages.base import Augment, Context, Sources, Stage, load_stage
 from stsdebug.stages.census import Censuses
 from stsdebug.stsversion import Decision
 
-__all__ = ["Event", "PlanDecided", "Stage", "StageFinished", "StageStarted", "Trace", "TraceFinished",
+__all__ = ["Event", "PlanDecided", "ProbeProgress", "Stage", "StageFinished", "StageStarted", "Trace", "TraceFinished",
            "exit_code", "integration_for", "plan", "planned_titles", "verdict"]
 
 ASK_TIMEOUT_S = 5.0  # the one request `auto` may make (is there a /prometheus path?)
@@ -203,6 +211,7 @@ class Trace:
             sources=sources,
             cancel=self.cancel,
             census_service=self.census,
+            notify=self._emit,  # the probe notifies from its own thread
         )
 
     def overview(self) -> Overview:
@@ -280,7 +289,7 @@ class Trace:
                 halt.set()
                 raise slot.raised
             assert slot.result is not None
-            result = self._after(slot.result, results)
+            result = self._after(slot.result, results, ctx)
             results.append(result)
             ctx.results[result.id] = result
             slot.reported.set()
@@ -346,14 +355,17 @@ class Trace:
         result.duration_ms = round((time.perf_counter() - t0) * 1000, 1)
         return result
 
-    def _after(self, result: StageResult, earlier: list[StageResult]) -> StageResult:
-        """Merge what ran beside the stages, redact, and show an expected downstream failure as `blocked`."""
+    def _after(self, result: StageResult, earlier: list[StageResult], ctx: Context) -> StageResult:
+        """Merge what ran beside the stages, show an expected downstream failure as `blocked`,
+        name the next step, and redact."""
         for augment in self.augments:
             result = augment.merge(result)
         first_fail = next((r for r in earlier if r.status is Status.FAIL), None)
         if result.status is Status.FAIL and result.missing_data and first_fail is not None:
             result.status = Status.BLOCKED
             result.summary = f"{result.summary} (expected: data already stops at {first_fail.title})"
+        # A blocked stage's advice does not apply: the fix is upstream.
+        result.next_step = None if result.status is Status.BLOCKED else next_steps.derive(result, ctx)
         data = self.redactor.walk(_stage_to_dict(result), f"stages.{result.id}")
         redacted = _stage_from_dict(data)
         redacted.missing_data = result.missing_data
@@ -371,13 +383,19 @@ class Trace:
 def verdict(results: Sequence[StageResult], integration: str) -> Verdict:
     for r in results:
         if r.status is Status.FAIL:
-            return Verdict(Status.FAIL, r.id, f"Data for {integration} stops at {r.title}: {r.summary}")
+            return Verdict(
+                Status.FAIL,
+                r.id,
+                f"Data for {integration} stops at {r.title}: {r.summary}",
+                next_steps.for_stage(r, results),
+            )
         if r.status is Status.ERROR:
             return Verdict(
                 Status.ERROR,
                 r.id,
                 f"Could not check {r.title}: {r.summary} "
                 "Where the data stops is unknown until this stage can be checked.",
+                r.next_step,
             )
     checked = [r for r in results if r.status in (Status.PASS, Status.WARN)]
     skipped = [r for r in results if r.status is Status.SKIP]
@@ -386,6 +404,7 @@ def verdict(results: Sequence[StageResult], integration: str) -> Verdict:
             Status.SKIP,
             None,
             f"Nothing was checked for {integration}: every stage was skipped for lack of input.",
+            next_steps.for_verdict(Status.SKIP, results),
         )
     warned = [r for r in results if r.status is Status.WARN]
     tail = f" ({len(skipped)} skipped: {', '.join(r.id for r in skipped)})" if skipped else ""
@@ -395,11 +414,13 @@ def verdict(results: Sequence[StageResult], integration: str) -> Verdict:
             warned[0].id,
             f"No stage failed for {integration}, but {warned[0].title} needs attention: "
             f"{warned[0].summary}{tail}",
+            warned[0].next_step,
         )
     return Verdict(
         Status.PASS,
         None,
         f"Telemetry for {integration} was seen at every checked stage{tail}.",
+        next_steps.for_verdict(Status.PASS, results),
     )
 
 

@@ -25,6 +25,18 @@ from stsdebug.model import (
 )
 
 NOW = 1795250000.0
+AGENT_STEP = (
+    "Save one refused payload and run `stsdebug validate payload.json` on it; the agent log lines "
+    "quoted under this stage name the check that sends it."
+)
+KAFKA_STEP = (
+    "Read the topic through StackState instead: --sts-api https://<stackstate> with a token in "
+    "STSDEBUG_STS_API_TOKEN."
+)
+PASS_STEP = (
+    "Nothing to fix: the data flows at every stage. If a chart is still empty, check its time "
+    "range and the stream's aggregation in the StackState UI."
+)
 WINDOW = Window(NOW - 900, NOW, "15m")
 TARGET = {
     "integration": "kubernetes",
@@ -84,12 +96,14 @@ def kafka_fail() -> TraceResult:
                     "StackState Agent: check the agent log",
                 )
             ],
+            next_step=AGENT_STEP,
         ),
         _stage(
             "receiver",
             "StackState receiver",
             Status.WARN,
             "14 JSON deserialization errors in the window.",
+            next_step="Find the sender: the agent that logs 'Failed to deserialize JSON' (give its log with --agent-log).",
             evidence=[
                 LogSample(
                     "Deserialization errors",
@@ -117,7 +131,7 @@ def kafka_fail() -> TraceResult:
         window=WINDOW,
         target=dict(TARGET),
         stages=stages,
-        verdict=Verdict(Status.FAIL, "agent", "Data for kubernetes stops at StackState Agent: The receiver rejected 14 payloads with 400 Bad Request (deserialization error)."),
+        verdict=Verdict(Status.FAIL, "agent", "Data for kubernetes stops at StackState Agent: The receiver rejected 14 payloads with 400 Bad Request (deserialization error).", AGENT_STEP),
         version="0.1.0",
         started_at=NOW,
         redactions=[{"rule": "secret setting", "where": "target.api_key", "count": 1}, {"rule": "api_key parameter", "where": "stages.agent", "count": 14}],
@@ -136,18 +150,19 @@ def all_pass() -> TraceResult:
     ]
     return TraceResult(
         integration="aws", kind="pull", window=WINDOW, target={"es": "http://127.0.0.1:9200"}, stages=stages,
-        verdict=Verdict(Status.PASS, None, "Telemetry for aws was seen at every checked stage."),
+        verdict=Verdict(Status.PASS, None, "Telemetry for aws was seen at every checked stage.", PASS_STEP),
         version="0.1.0", started_at=NOW,
     )
 
 
 def with_error() -> TraceResult:
     t = kafka_fail()
-    t.stages[3] = _stage("kafka", "Kafka topic", Status.ERROR, "Cannot connect to Kafka at 127.0.0.1:1: connection refused.")
+    t.stages[3] = _stage("kafka", "Kafka topic", Status.ERROR, "Cannot connect to Kafka at 127.0.0.1:1: connection refused.",
+                         next_step=KAFKA_STEP)
     t.stages[1] = _stage("agent", "StackState Agent", Status.SKIP, "No agent input given (--agent-output, --agent-log or --agent-cmd).")
     t.stages[2] = _stage("receiver", "StackState receiver", Status.PASS, "No deserialization errors in 5,000 lines.")
     t.stages[4] = _stage("elasticsearch", "Elasticsearch", Status.PASS, "Cluster green.")
-    t.verdict = Verdict(Status.ERROR, "kafka", "Could not check Kafka topic: Cannot connect to Kafka at 127.0.0.1:1: connection refused.")
+    t.verdict = Verdict(Status.ERROR, "kafka", "Could not check Kafka topic: Cannot connect to Kafka at 127.0.0.1:1: connection refused.", KAFKA_STEP)
     return t
 
 
@@ -173,7 +188,7 @@ def hostile() -> TraceResult:
     t.stages[1].evidence.append(LogSample(evil, evil, [LogLine(1, f"line {evil}", (0, 4))]))
     t.stages[1].hints.append(Hint(evil, evil))
     t.target["host"] = evil
-    t.verdict = Verdict(Status.FAIL, "agent", f"Data stops at {evil}")
+    t.verdict = Verdict(Status.FAIL, "agent", f"Data stops at {evil}", f"Run {evil}")
     return t
 
 
@@ -255,7 +270,10 @@ def hostile_everywhere() -> TraceResult:
             elif isinstance(ev, Timeline):
                 ev.probe_id = evil
                 ev.hops.append(Hop(evil, Status.FAIL, 1.0, evil))
-    t.verdict = Verdict(Status.FAIL, "agent", f"Data stops at {evil}")
+    t.verdict = Verdict(Status.FAIL, "agent", f"Data stops at {evil}", f"Next {evil}")
+    for s in t.stages:
+        if s.next_step:
+            s.next_step = f"{s.next_step} {evil}"
     return t
 
 

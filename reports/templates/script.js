@@ -1,4 +1,5 @@
-// The report's only script (allowed by hash in the page's CSP): the download button.
+// The report's only script (allowed by hash in the page's CSP): the download button, and
+// opening the folded evidence for print.
 (function () {
   "use strict";
   var button = document.getElementById("download-trace");
@@ -15,5 +16,13 @@
     a.click();
     a.remove();
     setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
+  });
+})();
+// Folded evidence opens for printing, so a printed report holds everything.
+(function () {
+  "use strict";
+  window.addEventListener("beforeprint", function () {
+    var folds = document.querySelectorAll("details.fold");
+    for (var i = 0; i < folds.length; i++) folds[i].open = true;
   });
 })();

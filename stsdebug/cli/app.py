@@ -17,7 +17,17 @@ import typer
 from typer.core import TyperGroup
 
 from stsdebug import __version__
-from stsdebug.commands import bundle, check, demo, integrations, report, sandbox, tui, validate
+from stsdebug.commands import (
+    bundle,
+    check,
+    demo,
+    diff,
+    integrations,
+    report,
+    sandbox,
+    tui,
+    validate,
+)
 from stsdebug.commands.errors import clean_errors, is_clean
 
 
@@ -30,7 +40,7 @@ def _usage_error_class() -> type[Exception]:
 USAGE_ERROR = _usage_error_class()
 
 # In the order `stsdebug --help` lists them.
-COMMANDS = (check, report, validate, integrations, tui, sandbox, demo, bundle)
+COMMANDS = (check, report, diff, validate, integrations, tui, sandbox, demo, bundle)
 
 
 @contextmanager

@@ -30,12 +30,12 @@ def bundle(
     Exit codes: 0 the bundle was written (whatever the verdict), 2 usage or configuration error, or something that looks like a secret survived redaction (nothing is written).
     """
     from stsdebug import bundle as bundle_mod
+    from stsdebug.commands.check import run_with_progress
     from stsdebug.render.html import mark, word
-    from stsdebug.trace import Trace
 
     s = resolve(opts)
     require_input(s, "bundle")
-    trace = Trace(s).run()
+    trace = run_with_progress(s)
     made = bundle_mod.build(trace, s, template_dir=template_dir, context=context_lines)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(trace.started_at))
     target = Path(output or f"stsdebug-bundle-{bundle_mod.safe_name(trace.integration)}-{stamp}.zip")

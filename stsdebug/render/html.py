@@ -24,9 +24,10 @@ from markupsafe import Markup
 
 from stsdebug import __version__
 from stsdebug.errors import UsageError
-from stsdebug.model import EMBED_ID, LogLine, StageResult, Status, TraceResult
+from stsdebug.model import EMBED_ID, LogLine, StageResult, Status, Timeline, TraceResult
 from stsdebug.redact import Redactor
-from stsdebug.render import picture
+from stsdebug.render import picture, values
+from stsdebug.tracediff import TraceDiff
 
 ENTRY = "report.html.j2"
 SCRIPT = "script.js"
@@ -40,6 +41,10 @@ WORDS = {s: s.label for s in Status}
 MAX_TABLE_ROWS = 200
 MAX_LOG_LINES = 200
 MAX_LINE_CHARS = 4000
+MAX_DIFF_FIGURES = 30
+
+# Cards whose evidence folds away behind a <details>: nothing there to act on.
+FOLDED = (Status.PASS, Status.SKIP, Status.BLOCKED)
 
 # Invisible characters that can make text read differently from what it is
 # (bidi overrides reverse "evil" into "live"; zero-width characters hide).
@@ -94,6 +99,7 @@ def environment(template_dir: str | Path | None = None) -> jinja2.Environment:
         iso=iso_time,
         ms=fmt_ms,
         cell=fmt_cell,
+        figure=fmt_figure,
         split_match=split_match,
         clip=clip,
     )
@@ -102,8 +108,11 @@ def environment(template_dir: str | Path | None = None) -> jinja2.Environment:
     return env
 
 
-def render(trace: TraceResult, template_dir: str | Path | None = None) -> str:
-    """The report for ``trace`` as one self-contained HTML document."""
+def render(
+    trace: TraceResult, template_dir: str | Path | None = None, *, diff: TraceDiff | None = None
+) -> str:
+    """The report for ``trace`` as one self-contained HTML document; with ``diff`` (``trace``
+    compared with the one before it) it opens with what changed."""
     # Traces from Trace.run are already redacted; a saved or hand-edited trace
     # gets the pattern rules once more, so a report never shows a secret.
     data = Redactor().walk(trace.to_dict(), "report")
@@ -113,6 +122,7 @@ def render(trace: TraceResult, template_dir: str | Path | None = None) -> str:
     try:
         script = env.get_template(SCRIPT).render()
         context = _context(trace, data, script)
+        context["diff"] = _diff_context(diff) if diff is not None else None
         page = env.get_template(ENTRY).render(context)
     except jinja2.TemplateSyntaxError as exc:
         raise UsageError(
@@ -166,6 +176,10 @@ def csp(script: str) -> str:
 
 def _context(trace: TraceResult, data: dict[str, Any], script: str) -> dict[str, Any]:
     stops = trace.stage(trace.verdict.stage) if trace.verdict.stage else None
+    steps = {s.id: n for n, s in enumerate(trace.stages, start=1)}
+    # The card of the stage the verdict names comes first; the others follow in pipeline order.
+    cards = ([stops] if stops is not None else []) + [s for s in trace.stages if s is not stops]
+    timeline = next((e for s in trace.stages for e in s.evidence if isinstance(e, Timeline)), None)
     return {
         "trace": trace,
         "pipeline": trace.pipeline,
@@ -174,6 +188,10 @@ def _context(trace: TraceResult, data: dict[str, Any], script: str) -> dict[str,
         "sts_reason": picture.version_reason(trace),
         "path_text": picture.path_text(trace),
         "stops": stops,
+        "cards": cards,
+        "steps": steps,
+        "folded": [s.id for s in trace.stages if s.status in FOLDED and s is not stops],
+        "probe": timeline,
         "counts": _counts(trace.stages),
         "timings": timings(trace.stages),
         "target_rows": [(str(k), _setting(v)) for k, v in trace.target.items()],
@@ -184,6 +202,18 @@ def _context(trace: TraceResult, data: dict[str, Any], script: str) -> dict[str,
         "csp": csp(script),
         "renderer_version": __version__,
         "limits": {"rows": MAX_TABLE_ROWS, "lines": MAX_LOG_LINES},
+    }
+
+
+def _diff_context(d: TraceDiff) -> dict[str, Any]:
+    return {
+        "sentence": d.sentence,
+        "worse": d.worse,
+        "before": d.before,
+        "changed": d.changed,
+        "unchanged": len(d.stages) - len(d.changed),
+        "figures": d.figures[:MAX_DIFF_FIGURES],
+        "more_figures": max(0, len(d.figures) - MAX_DIFF_FIGURES),
     }
 
 
@@ -284,17 +314,11 @@ def is_number(value: Any) -> bool:
 
 
 def fmt_cell(value: Any) -> str:
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        return f"{value:.3f}".rstrip("0").rstrip(".")
-    if isinstance(value, (dict, list, tuple)):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
+    return values.cell(value)
+
+
+def fmt_figure(value: Any, unit: str | None = None) -> str:
+    return values.figure(value, unit)
 
 
 def clip(text: str, limit: int = MAX_LINE_CHARS) -> str:

@@ -7,7 +7,7 @@ from xml.etree import ElementTree as ET
 
 from stsdebug.model import Status, TraceResult
 from stsdebug.render import picture
-from stsdebug.render.text import _evidence
+from stsdebug.render.text import evidence_lines
 
 # XML 1.0 cannot carry most control characters; log lines may hold them.
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -20,7 +20,7 @@ def _clean(text: str) -> str:
 def _details(stage: object) -> str:
     lines = [stage.summary]  # type: ignore[attr-defined]
     for ev in stage.evidence:  # type: ignore[attr-defined]
-        lines.extend(_evidence(ev, 100))
+        lines.extend(evidence_lines(ev))
     for h in stage.hints:  # type: ignore[attr-defined]
         lines.append(f"→ {h.text}" + (f" [runbook: {h.runbook}]" if h.runbook else ""))
     return _clean("\n".join(lines))

@@ -16,6 +16,8 @@ from typing import TextIO
 from stsdebug.errors import UsageError
 from stsdebug.model import TraceResult
 from stsdebug.outfiles import write_atomic
+from stsdebug.render.terminal import Terminal
+from stsdebug.tracediff import TraceDiff
 
 
 class Format(str, Enum):
@@ -26,8 +28,15 @@ class Format(str, Enum):
     junit = "junit"
 
 
-def render(trace: TraceResult, fmt: Format = Format.text, *, verbose: bool = False) -> str:
-    """The trace as text, JSON or JUnit XML."""
+def render(
+    trace: TraceResult,
+    fmt: Format = Format.text,
+    *,
+    verbose: bool = False,
+    terminal: Terminal | None = None,
+) -> str:
+    """The trace as text (laid out for ``terminal``; plain, 100 columns by default), JSON or
+    JUnit XML."""
     if fmt is Format.json:
         return trace.to_json() + "\n"
     if fmt is Format.junit:
@@ -36,14 +45,16 @@ def render(trace: TraceResult, fmt: Format = Format.text, *, verbose: bool = Fal
         return junit.render(trace)
     from stsdebug.render import text
 
-    return text.render(trace, verbose=verbose)
+    term = terminal or Terminal()
+    return text.render(trace, verbose=verbose, width=term.width, color=term.color, ascii_only=term.ascii)
 
 
-def html(trace: TraceResult, template_dir: str | Path | None = None) -> str:
-    """The self-contained HTML report (jinja2 is imported only when one is asked for)."""
+def html(trace: TraceResult, template_dir: str | Path | None = None, *, diff: TraceDiff | None = None) -> str:
+    """The self-contained HTML report (jinja2 is imported only when one is asked for); with
+    ``diff``, a section comparing ``trace`` with the trace before it."""
     from stsdebug.render import html as html_report
 
-    return html_report.render(trace, template_dir=template_dir)
+    return html_report.render(trace, template_dir=template_dir, diff=diff)
 
 
 def write(
@@ -75,20 +86,23 @@ def emit(
     Rendering first means a broken team template fails before any file is written.
     """
     protected = list(protected)
-    if output and html_path and _same(output, html_path):
+    if output and html_path and same_file(output, html_path):
         raise UsageError(f"--output and --html both name {html_path}; give two different files")
-    rendered = render(trace, fmt, verbose=verbose) if output or show else None
+    out = stdout or sys.stdout
+    # Text on a terminal fits its width and has colour; in a file or a pipe it is plain.
+    terminal = Terminal() if output else Terminal.of(out)
+    rendered = render(trace, fmt, verbose=verbose, terminal=terminal) if output or show else None
     page = html(trace, template_dir) if html_path else None
     if rendered is not None:
         if output:
             write(output, rendered, protected)
         else:
-            (stdout or sys.stdout).write(rendered)
+            out.write(rendered)
     if html_path and page is not None:
         write(html_path, page, protected)
 
 
-def _same(a: str, b: str) -> bool:
+def same_file(a: str, b: str) -> bool:
     try:
         return Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
     except OSError:

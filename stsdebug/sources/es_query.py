@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from stsdebug.probe_marker import is_probe_metric, not_probe_clauses
 from stsdebug.sources.es_answers import _float
 
 TIMESTAMP_FIELD = "timestamp"
@@ -78,7 +79,11 @@ class FieldMap:
 
     def metric_names(self) -> list[str]:
         """Metric names of the multi-metric layout: the leaves under ``values``."""
-        return sorted(p[len("values.") :] for p in self.leaves if p.startswith("values."))
+        return sorted(
+            name
+            for p in self.leaves
+            if p.startswith("values.") and not is_probe_metric(name := p[len("values.") :])
+        )
 
     def layout(self) -> str | None:
         """``multi`` (a ``values`` object), ``single`` (a ``value`` leaf), or None if unknown."""
@@ -106,6 +111,8 @@ def window_query(start: float, end: float, ts_field: str = TIMESTAMP_FIELD) -> d
                 {"range": {ts_field: {"gte": int(start * 1000), "lte": int(end * 1000) + 999}}},
             ],
             "minimum_should_match": 1,
+            # The probe's marked metric is never data of the window.
+            "must_not": not_probe_clauses(),
         }
     }
 

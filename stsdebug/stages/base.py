@@ -114,6 +114,9 @@ class Context:
     # one lock per ctx.once key: concurrent stages asking for the same read wait for one
     _once_locks: dict[str, threading.RLock] = field(default_factory=dict, repr=False)
     _once_guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # Progress beside the stage events (the probe's hops): the trace passes them on to its
+    # on_event. May be called from any thread.
+    notify: Callable[[Any], None] = field(default=lambda event: None)
 
     # --- shared services -----------------------------------------------------------------
 
@@ -182,7 +185,10 @@ class Context:
         hints: Sequence[Hint] | None = None,
         *,
         missing_data: bool = False,
+        next_step: str | None = None,
     ) -> StageResult:
+        """The stage's result. ``next_step``: the one action to take first, when the stage knows
+        it exactly; otherwise the trace derives it (stsdebug.stages.next_steps)."""
         return StageResult(
             id=self.stage_id,
             title=self.stage_title,
@@ -191,6 +197,7 @@ class Context:
             evidence=list(evidence or []),
             hints=list(hints or []),
             missing_data=missing_data,
+            next_step=next_step,
         )
 
     def skip(self, reason: str, hint: str | None = None) -> StageResult:

@@ -188,7 +188,7 @@ def run(ctx: Context) -> StageResult:
                 f"{age_text(max(0.0, newest_age or 0.0))} old")
     else:
         lead = f"No {name} document in the last {ctx.window.spec}, but {fresh.clause(f'{name} document')}: on time"
-    summary = f"{lead}; cluster {health.status}, {len(cat.indices)} indices, no write blocks."
+    summary = f"{lead}; cluster {health.status}, {len(cat.indices)} {'index' if len(cat.indices) == 1 else 'indices'}, no write blocks."
     return ctx.result(Status.PASS, summary, evidence, f.hints)
 
 

@@ -143,11 +143,12 @@ def run(ctx: Context) -> StageResult:
 
     # 1. Nothing at all in the window, and nothing of the integration's that is on time.
     if c.total == 0 and not (c.decoded and fresh.state == FRESH):
-        newest = (
-            f"the newest record is {ago(ctx.now, c.newest)} old"
-            if c.newest is not None
-            else "the topic holds no records"
-        )
+        if c.newest is not None:
+            newest = f"the newest record is {ago(ctx.now, c.newest)} old"
+        elif a.probes:
+            newest = "only stsdebug's own probe arrived in it"
+        else:
+            newest = "the topic holds no records"
         tail = f"; {name}: {fresh.clause('record')}" if c.matched_newest is not None else ""
         hints.append(
             Hint(

@@ -25,16 +25,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from stsdebug import streamdefs
+from stsdebug import probe_marker, streamdefs
 from stsdebug.deadline import Cancelled, DeadlineExceeded, bounded
 from stsdebug.errors import SourceError, UsageError
-from stsdebug.model import Hop, StageResult, Status, Timeline
+from stsdebug.events import ProbeProgress
+from stsdebug.model import Hop, StageResult, Status, Text, Timeline
 from stsdebug.sources.es_query import total_hits
 from stsdebug.sources.topic import TopicSource, decode_value
 from stsdebug.stages.base import Context
 
-PROBE_METRIC = "stsdebug.probe.marker"
-PROBE_TAG = "stsdebug_probe_id"
+PROBE_METRIC = probe_marker.PROBE_METRIC
+PROBE_TAG = probe_marker.PROBE_TAG
 POLL_S = 0.5
 RUNBOOK = "stsdebug probe: follow one marked metric"
 
@@ -49,6 +50,19 @@ class ProbeResult:
     host: str
     sent_at: float  # epoch seconds
     hops: list[Hop] = field(default_factory=list)
+    on_progress: Callable[[ProbeProgress], None] | None = None
+
+    def add(self, hop: Hop) -> Hop:
+        self.hops.append(hop)
+        self._tell(ProbeProgress(self.probe_id, hop.name, at=time.monotonic(), hop=hop))
+        return hop
+
+    def waiting(self, name: str, deadline_s: float) -> None:
+        self._tell(ProbeProgress(self.probe_id, name, deadline_s, time.monotonic()))
+
+    def _tell(self, event: ProbeProgress) -> None:
+        if self.on_progress is not None:
+            self.on_progress(event)
 
     def timeline(self) -> Timeline:
         return Timeline("Probe: one marked metric followed through the pipeline", self.probe_id, list(self.hops))
@@ -89,45 +103,47 @@ def run(ctx: Context) -> ProbeResult:
     host = s.probe_host or socket.gethostname() or "stsdebug-probe"
     stream = _stream_like_users(ctx)
     extra = {c.key[5:]: c.value for c in stream.conditions if c.key.startswith("tags.")} if stream else {}
-    result = ProbeResult(new_probe_id(), host, time.time())
+    result = ProbeResult(new_probe_id(), host, time.time(), on_progress=ctx.notify)
     deadline_total = max(1.0, s.probe_timeout)
 
     # Hop 1: the receiver.
     if not s.receiver:
-        result.hops.append(Hop("receiver", Status.ERROR, None, "No receiver URL given (--receiver): nothing was sent."))
+        result.add(Hop("receiver", Status.ERROR, None, "No receiver URL given (--receiver): nothing was sent."))
         return result
     payload = build_payload(result.probe_id, host, result.sent_at, extra)
     t0 = time.monotonic()
+    result.waiting("receiver", s.timeout)
     try:
         answer = ctx.intake.post(payload)
     except SourceError as exc:
-        result.hops.append(Hop("receiver", Status.ERROR, None, f"Not delivered: {str(exc).rstrip('.')}."))
+        result.add(Hop("receiver", Status.ERROR, None, f"Not delivered: {str(exc).rstrip('.')}."))
         return result
     at = (time.monotonic() - t0) * 1000
     message = f" — {answer.body.strip()[:200]}" if answer.body.strip() else ""
     if answer.status >= 300:
         what = "refused the API key" if answer.status in (401, 403) else "rejected the payload"
-        result.hops.append(
+        result.add(
             Hop("receiver", Status.FAIL, round(at, 1), f"HTTP {answer.status} {answer.reason}: the receiver {what}{message}")
         )
         return result
-    result.hops.append(Hop("receiver", Status.PASS, round(at, 1), f"HTTP {answer.status} {answer.reason} in {answer.latency_ms:.0f} ms"))
+    result.add(Hop("receiver", Status.PASS, round(at, 1), f"HTTP {answer.status} {answer.reason} in {answer.latency_ms:.0f} ms"))
 
     # Hop 2: Kafka (push only; the receiver puts metrics on sts_multi_metrics).
     if s.kafka or s.sts_api:
-        hop = _follow_kafka(ctx, result, t0, deadline=deadline_total)
-        result.hops.append(hop)
+        result.waiting("kafka", deadline_total)
+        hop = result.add(_follow_kafka(ctx, result, t0, deadline=deadline_total))
         if hop.status is not Status.PASS:
             return result
 
     # Hop 3: Elasticsearch.
     if s.es:
-        hop = _follow_es(ctx, result, t0, deadline=deadline_total)
-        result.hops.append(hop)
+        result.waiting("elasticsearch", deadline_total)
+        hop = result.add(_follow_es(ctx, result, t0, deadline=deadline_total))
         if hop.status is not Status.PASS:
             return result
         if stream is not None:
-            result.hops.append(_stream_hop(ctx, result, stream, t0))
+            result.waiting("stream", s.timeout)
+            result.add(_stream_hop(ctx, result, stream, t0))
     return result
 
 
@@ -259,9 +275,12 @@ class ProbeStep:
 
     def __init__(self) -> None:
         self.result: ProbeResult | None = None
+        self.pulled: str | None = None  # the integration, when it is pulled: the probe cannot test its path
 
     def prepare(self, ctx: Context) -> None:
         s = ctx.settings
+        if ctx.integration.kind == "pull":
+            self.pulled = ctx.integration.name
         budget = 3 * max(10.0, s.probe_timeout) + s.timeout + 5
         try:
             self.result = bounded(lambda: run(ctx), budget, "probe", cancel=ctx.cancel)
@@ -276,4 +295,21 @@ class ProbeStep:
         self.result.hops.append(Hop("receiver", Status.ERROR, None, f"The probe could not run: {reason}."))
 
     def merge(self, result: StageResult) -> StageResult:
-        return merge(result, self.result) if self.result is not None else result
+        if self.result is None:
+            return result
+        merged = merge(result, self.result)
+        timelines = [e for e in merged.evidence if isinstance(e, Timeline)]
+        if self.pulled and timelines:
+            for t in timelines:
+                t.title = f"Probe: one marked metric through the push path only ({self.pulled} is pulled)"
+            merged.evidence.append(Text("The probe and pulled data", push_only(self.pulled)))
+        return merged
+
+
+def push_only(integration: str) -> str:
+    """What the probe says about an integration StackState pulls: nothing about its own path."""
+    return (
+        f"The probe tests the push path only (receiver → Kafka → Elasticsearch). StackState pulls "
+        f"{integration} from its source, so a probe that arrives says nothing about {integration}'s "
+        "own path; the source stage does."
+    )

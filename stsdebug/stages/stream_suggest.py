@@ -62,8 +62,10 @@ def fix_text(
         rest = "".join(f", or {s.text()}" for s in suggestions[1:])
         return f"{head}; did you mean {suggestions[0].text()}{rest}"
     present = ", ".join(s.text() for s in suggestions)
-    where = "there" if selected else "in the window"
-    return f"{head}; {key} holds e.g. {present} {where}"
+    # A suggestion with its count already says "in the window": not twice.
+    counted = any(s.docs is not None for s in suggestions)
+    where = " there" if selected else ("" if counted else " in the window")
+    return f"{head}; {key} holds e.g. {present}{where}"
 
 
 def metric_fix(metric: str, what: str, suggestions: list[Suggestion]) -> str:

@@ -195,10 +195,11 @@ def run(ctx: Context) -> StageResult:
             hints,
         )
     total = sum(c.docs for c in checks)
+    which = "The stream draws" if len(checks) == 1 else f"All {len(checks)} streams draw"
     return ctx.result(
         Status.PASS,
-        f"All {len(checks)} stream{'s' if len(checks) != 1 else ''} draw data: {total:,} matching "
-        f"documents in the last {span.spec}.",
+        f"{which} data: {total:,} matching document{'s' if total != 1 else ''} in the last "
+        f"{span.spec}.",
         evidence,
         hints,
     )

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from stsdebug.census import Census, HostClock
 from stsdebug.errors import SourceError
 from stsdebug.integrations import prefix_of
+from stsdebug.probe_marker import only_probe
 from stsdebug.sources.errors import lower_first
 from stsdebug.sources.topic import (
     PartitionTail,
@@ -123,6 +124,7 @@ class Analysis:
     read: int = 0  # records read near the end of the partitions, in the window or not
     read_since: float | None = None  # the oldest record timestamp among them
     whole: bool = False  # the read reached the start of every partition
+    probes: int = 0  # records of stsdebug's own probe in the window, left out of every count
 
 
 def _ts(record: Record, payload_ts: float | None) -> float | None:
@@ -143,18 +145,26 @@ def analyse(ctx: Context, topic_read: TopicRead) -> Analysis:
     delays: list[float] = []
     clocks: dict[str, list[tuple[float, float]]] = {}  # host -> (record ts, payload ts)
     a.whole = bool(topic_read.tails)
+    probes = 0
     for tail in topic_read.tails:
         if tail.in_window is not None:
             c.total += tail.in_window
         a.total_exact = a.total_exact and tail.exact and tail.in_window is not None
         a.whole = a.whole and tail.read_from is not None and tail.earliest is not None and (
             tail.read_from <= tail.earliest)
-        if tail.newest is not None and tail.newest.timestamp is not None:
+        newest_mm = decode_value(tail.newest.value) if tail.newest is not None else None
+        probe_newest = newest_mm is not None and only_probe(newest_mm.metrics)
+        real_newest: float | None = None
+        if tail.newest is not None and tail.newest.timestamp is not None and not probe_newest:
             c.newest = max(c.newest or 0.0, tail.newest.timestamp)
         for record in tail.read or tail.records:
             inside = in_window(record, w.start)
-            a.read += 1
             mm = decode_value(record.value)
+            if mm is not None and only_probe(mm.metrics):
+                # stsdebug's own probe: never data of the window (nor its newest record).
+                probes += int(inside)
+                continue
+            a.read += 1
             payload_ts = mm.timestamp if mm else None
             ts = _ts(record, payload_ts)
             if ts is not None and (a.read_since is None or ts < a.read_since):
@@ -167,6 +177,8 @@ def analyse(ctx: Context, topic_read: TopicRead) -> Analysis:
                     a.undecoded += 1
             if mm is None:
                 continue
+            if ts is not None and probe_newest:
+                real_newest = max(real_newest or 0.0, ts)
             for prefix in sorted({prefix_of(m) for m in mm.metrics}):
                 c.prefix(prefix).see(ts, inside)
             if not ctx.matcher.matches(mm.metrics, mm.host, mm.tags):
@@ -183,6 +195,10 @@ def analyse(ctx: Context, topic_read: TopicRead) -> Analysis:
                     if inside:
                         delays.append(record.timestamp - payload_ts)
                     clocks.setdefault(host, []).append((record.timestamp, payload_ts))
+        if real_newest is not None:
+            c.newest = max(c.newest or 0.0, real_newest)
+    c.total = max(0, c.total - probes)
+    a.probes = probes
     c.sampled = c.examined < c.total or not a.total_exact
     c.decoded = not (c.examined > 0 and a.undecoded == c.examined)
     a.interval_s = c.interval_s = freshness.interval(series)

@@ -27,7 +27,14 @@ from textual.widgets import Footer, Input, ListView, Static
 
 from stsdebug import __version__
 from stsdebug.errors import StsdebugError
-from stsdebug.events import Event, PlanDecided, StageFinished, StageStarted, TraceFinished
+from stsdebug.events import (
+    Event,
+    PlanDecided,
+    ProbeProgress,
+    StageFinished,
+    StageStarted,
+    TraceFinished,
+)
 from stsdebug.model import TraceResult
 from stsdebug.settings import Settings
 from stsdebug.tui import display, files
@@ -40,7 +47,7 @@ from stsdebug.tui.widgets.filter import FilterBox
 from stsdebug.tui.widgets.header import TraceHeader
 from stsdebug.tui.widgets.pipeline import PipelineStrip
 from stsdebug.tui.widgets.stage_list import StageList
-from stsdebug.tui.widgets.verdict import VerdictBanner
+from stsdebug.tui.widgets.verdict import NextStep, VerdictBanner
 
 # Below this the layout cannot show the strip, the list and the detail side by side.
 MIN_WIDTH = 60
@@ -48,6 +55,7 @@ MIN_HEIGHT = 18
 WIDE = 120  # from here the stage list gets wider and shows summaries
 FOOTER_WIDE = 100  # from here the footer has room for every key and the palette
 SPIN_INTERVAL = 0.1
+WATCH_S = 30.0  # W: run again this long after the previous run started
 
 
 class StsdebugApp(App[int]):
@@ -60,6 +68,7 @@ class StsdebugApp(App[int]):
         Binding("r", "rerun", "Rerun"),
         Binding("i", "integration", "Integration"),
         Binding("w", "window", "Window"),
+        Binding("W", "watch", "Watch"),
         Binding("p", "probe", "Probe"),
         Binding("s", "save", "Save"),
         Binding("e", "export", "Export"),
@@ -81,6 +90,7 @@ class StsdebugApp(App[int]):
         animate: bool = True,
         ascii_only: bool | None = None,
         cwd: Path | None = None,
+        notice: str | None = None,
     ) -> None:
         super().__init__()
         if settings is None and loaded is None:
@@ -97,6 +107,7 @@ class StsdebugApp(App[int]):
         self.marks = display.marks(self.ascii_only)
         self.frames = display.spinner(self.ascii_only)
         self.cwd = cwd or Path.cwd()
+        self.notice = notice  # said once when the app opens (the demo says what it shows)
         self.view = RunView.loaded(loaded) if loaded is not None else RunView()
         self.run_id = 0
         self.cancel_event: threading.Event | None = None
@@ -108,12 +119,20 @@ class StsdebugApp(App[int]):
         self._spin_timer: Timer | None = None
         self._closed = False
         self._wide_footer: bool | None = None
+        # Watch mode (W): the interval, the timer of the next run and when it fires (app clock).
+        self.watch_s: float | None = None
+        self._watch_timer: Timer | None = None
+        self._watch_clock: Timer | None = None
+        self._watch_next: float | None = None
+        self._watch_prev: TraceResult | None = None
+        self._run_started = 0.0
 
     # --- layout -------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield TraceHeader(id="header")
         yield PipelineStrip(ascii_only=self.ascii_only, id="pipeline")
         yield VerdictBanner(id="verdict")
+        yield NextStep(id="next-step")
         with Horizontal(id="main"):
             yield StageList(id="stages")
             with Vertical(id="detail-column"):
@@ -138,6 +157,8 @@ class StsdebugApp(App[int]):
             self._select_verdict_stage()
             self.refresh_view()
         self.query_one(StageList).focus()
+        if self.notice:
+            self.notify(self.notice, title="stsdebug demo", timeout=12, markup=False)
 
     def on_resize(self, event: Resize) -> None:
         self._apply_size(event.size.width, event.size.height)
@@ -173,14 +194,18 @@ class StsdebugApp(App[int]):
             version=__version__,
             source=source,
         )
+        if self.watch_s is not None:
+            parts.insert(1, self._watch_text())
         self.query_one(TraceHeader).show(parts, self.ascii_only)
         self.query_one(PipelineStrip).show(self.view.stages, self.marks, self._spin_frame())
-        banner = self.view.banner()
+        banner = self.view.banner(self.clock(), self.marks)
         mark = self.frames[self._frame % len(self.frames)] if self.view.running else None
         self.query_one(VerdictBanner).show(banner, mark or self.marks.get(banner.status, "?"))
+        self.query_one(NextStep).show(banner.next_step)
         stages = self.query_one(StageList)
         stages.show(
-            self.view.stages, self.marks, self._spin_frame(), self.clock(), select=self._selected
+            self.view.stages, self.marks, self._spin_frame(), self.clock(), select=self._selected,
+            changes=self.view.changes,
         )
         self._show_detail()
 
@@ -204,7 +229,7 @@ class StsdebugApp(App[int]):
         try:
             self.query_one(PipelineStrip).show(self.view.stages, self.marks, frame)
             self.query_one(StageList).show(self.view.stages, self.marks, frame, self.clock())
-            self.query_one(VerdictBanner).show(self.view.banner(), frame)
+            self.query_one(VerdictBanner).show(self.view.banner(self.clock(), self.marks), frame)
         except NoMatches:
             return  # the app is closing: its widgets are already gone
 
@@ -244,6 +269,7 @@ class StsdebugApp(App[int]):
             self.cancel_event.set()
         self.run_id += 1
         self.run_settings = run_settings
+        self._run_started = self.clock()
         self.cancel_event = threading.Event()
         self._user_moved = False
         try:
@@ -300,6 +326,9 @@ class StsdebugApp(App[int]):
             view.stage_started(event.index, event.id, event.title, self.clock())
         elif isinstance(event, StageFinished):
             view.stage_finished(event.index, event.result)
+        elif isinstance(event, ProbeProgress):
+            deadline = self.clock() + event.deadline_s if event.deadline_s is not None else None
+            view.probe_progress(event.probe_id, event.name, event.hop, deadline)
         elif isinstance(event, TraceFinished):
             if view.trace is event.result:
                 return
@@ -308,6 +337,8 @@ class StsdebugApp(App[int]):
             self.last_trace = event.result
             if was_running and not self._user_moved:
                 self._select_verdict_stage()
+            if self.watch_s is not None and was_running:
+                self._watched(event.result)
             self.refresh_bindings()
         elif isinstance(event, RunnerFailed):
             view.runner_failed(event.message)
@@ -346,9 +377,82 @@ class StsdebugApp(App[int]):
     def action_cancel(self) -> None:
         if self.cancel_event is not None and self.view.cancel():
             self.cancel_event.set()
+            watching = self.watch_s is not None
+            self._stop_watch()
             self.refresh_bindings()
             self.refresh_view()
-            self.notify("Run cancelled.", markup=False)
+            self.notify("Run cancelled" + ("; watch stopped." if watching else "."), markup=False)
+
+    # --- watch (W) ----------------------------------------------------------
+    def action_watch(self) -> None:
+        """W: run again every WATCH_S and mark what changed; W again stops. Never writes."""
+        if self._read_only():
+            return
+        if self.watch_s is not None:
+            self._stop_watch()
+            self.notify("Watch stopped.", markup=False)
+            self.refresh_view()
+            return
+        self.watch_s = WATCH_S
+        self._watch_prev = self.view.trace or self.last_trace
+        self._watch_clock = self.set_interval(1.0, self._refresh_header)
+        self.notify(
+            f"Watching: a run every {WATCH_S:.0f} s, changes marked in the stage list. W stops.",
+            markup=False,
+        )
+        if not self.view.running:
+            self._watch_run()
+        self.refresh_view()
+
+    def _watch_run(self) -> None:
+        self._watch_timer = None
+        self._watch_next = None
+        if self.watch_s is None or self.settings is None:
+            return
+        if self.view.running:  # never two runs at once: this one reschedules when it ends
+            return
+        # Watch mode is read-only: the probe, which writes, never runs unasked.
+        self.start_run(replace(self.settings, probe=False))
+
+    def _watched(self, trace: TraceResult) -> None:
+        """A watched run finished: mark what changed since the one before, plan the next."""
+        from stsdebug.tracediff import compare
+
+        if self._watch_prev is not None and self._watch_prev.integration == trace.integration:
+            d = compare(self._watch_prev, trace)
+            self.view.changes = {c.id: c for c in d.changed}
+            if d.changed:
+                moved = ", ".join(
+                    f"{c.id} {c.before.word if c.before else '—'} → {c.after.word if c.after else '—'}"
+                    for c in d.changed
+                )
+                self.notify(f"Changed since the last run: {moved}", markup=False,
+                            severity="warning" if d.worse else "information")
+        self._watch_prev = trace
+        assert self.watch_s is not None
+        wait = max(0.0, self.watch_s - (self.clock() - self._run_started))
+        self._watch_next = self.clock() + wait
+        self._watch_timer = self.set_timer(max(0.05, wait), self._watch_run)  # textual: no 0 s timer
+
+    def _stop_watch(self) -> None:
+        self.watch_s = None
+        self._watch_next = None
+        for timer in (self._watch_timer, self._watch_clock):
+            if timer is not None:
+                timer.stop()
+        self._watch_timer = self._watch_clock = None
+
+    def _watch_text(self) -> str:
+        every = f"watching every {self.watch_s:.0f} s"
+        if self._watch_next is None:
+            return every
+        return f"{every}, next in {max(0.0, self._watch_next - self.clock()):.0f} s"
+
+    def _refresh_header(self) -> None:
+        if self._closed:
+            return
+        with contextlib.suppress(NoMatches):
+            self.refresh_view()
 
     def action_integration(self) -> None:
         if self._read_only():
@@ -473,6 +577,7 @@ class StsdebugApp(App[int]):
         # The worker thread runs in the loop's executor, which is joined on exit:
         # make a run in progress stop, and stop showing its events.
         self._closed = True
+        self._stop_watch()
         if self._spin_timer is not None:
             self._spin_timer.stop()
         if self.cancel_event is not None:

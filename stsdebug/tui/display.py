@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -47,10 +46,10 @@ LABELS: dict[str, tuple[str, str]] = {
 
 
 def use_ascii(env: Mapping[str, str] | None = None) -> bool:
-    env = os.environ if env is None else env
-    if env.get("STSDEBUG_ASCII", "").lower() in ("1", "true", "yes", "on"):
-        return True
-    return env.get("TERM", "") in ("linux", "vt100", "vt220", "dumb")
+    """The same choice as text output makes (stsdebug.render.terminal)."""
+    from stsdebug.render.terminal import use_ascii as terminal_ascii
+
+    return terminal_ascii(env)
 
 
 def marks(ascii_only: bool) -> dict[str, str]:

@@ -11,6 +11,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("Rerun the trace", "rerun", "r: run the trace again"),
     ("Pick another integration", "integration", "i: choose from the catalog and run"),
     ("Change the window", "window", "w: how far back to look"),
+    ("Watch: run again and again", "watch", "W: a run every 30 s, changes marked; W again stops"),
     ("Run the probe", "probe", "p: send one marked metric (asks first; writes!)"),
     ("Save the JSON trace", "save", "s: write the trace as JSON"),
     ("Export the HTML report", "export", "e: write a self-contained HTML report"),

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from stsdebug.model import StageResult, Status, TraceResult
-from stsdebug.tui.display import CANCELLED, PENDING, RUNNING
+from stsdebug.model import Hop, StageResult, Status, TraceResult
+from stsdebug.tracediff import StageChange
+from stsdebug.tui.display import CANCELLED, PENDING, RUNNING, elapsed
 
 IDLE = "idle"
 DONE = "done"
@@ -48,6 +49,29 @@ class Banner:
     status: str  # a status value or running/cancelled/pending, used for the colour class
     word: str  # PASS, FAIL, RUNNING... shown so the banner never relies on colour
     sentence: str
+    next_step: str | None = None  # the verdict's: the one action to take first
+
+
+@dataclass
+class ProbeView:
+    """The probe as it goes: the hops reached, and the one it waits at with its deadline."""
+
+    probe_id: str
+    reached: list[Hop] = field(default_factory=list)
+    waiting: str | None = None
+    deadline: float | None = None  # app clock time the current hop gives up
+
+    def sentence(self, marks: dict[str, str], now: float) -> str:
+        done = " → ".join(
+            f"{marks.get(h.status.value, '?')} {h.name}"
+            + (f" {elapsed(h.at_ms)}" if h.at_ms is not None else "")
+            for h in self.reached
+        )
+        if self.waiting is None:
+            return f"Probe {self.probe_id}: {done}" if done else f"Probe {self.probe_id}"
+        left = max(0.0, (self.deadline or now) - now)
+        lead = f"{done} → " if done else ""
+        return f"Probe {self.probe_id}: {lead}waiting at {self.waiting}, {left:.0f} s left"
 
 
 @dataclass
@@ -58,6 +82,8 @@ class RunView:
     trace: TraceResult | None = None
     error: str | None = None
     cancelled_at: str | None = None  # title of the stage running when cancelled
+    probe: ProbeView | None = None  # the probe of this run, while and after it goes
+    changes: dict[str, StageChange] = field(default_factory=dict)  # since the run before (watch)
 
     @classmethod
     def loaded(cls, trace: TraceResult) -> RunView:
@@ -73,6 +99,18 @@ class RunView:
         self.trace = None
         self.error = None
         self.cancelled_at = None
+        self.probe = None
+        self.changes = {}
+
+    def probe_progress(self, probe_id: str, name: str, hop: Hop | None, deadline: float | None) -> None:
+        """The probe waits at ``name`` until ``deadline`` (app clock), or reached it (``hop``)."""
+        if self.probe is None or self.probe.probe_id != probe_id:
+            self.probe = ProbeView(probe_id)
+        if hop is None:
+            self.probe.waiting, self.probe.deadline = name, deadline
+        else:
+            self.probe.reached.append(hop)
+            self.probe.waiting, self.probe.deadline = None, None
 
     def replan(self, plan: list[tuple[str, str]]) -> None:
         """The trace decided its plan (the StackState version may differ from the guess the
@@ -144,11 +182,14 @@ class RunView:
     def current(self) -> StageView | None:
         return next((r for r in self.stages if r.state == RUNNING), None)
 
-    def banner(self) -> Banner:
+    def banner(self, now: float = 0.0, marks: dict[str, str] | None = None) -> Banner:
         if self.phase == FAILED:
             return Banner("error", "ERROR", f"The trace could not run: {self.error}")
         if self.phase == RUNNING:
             row = self.current()
+            if row is None and self.probe is not None and self.probe.waiting is not None:
+                # The probe runs before the stages: count its current hop's deadline down.
+                return Banner(RUNNING, "PROBING", self.probe.sentence(marks or {}, now) + "… Escape cancels.")
             done = sum(1 for r in self.stages if r.state == DONE)
             total = len(self.stages)
             where = f"{row.title} ({done + 1} of {total})" if row else f"{done} of {total} done"
@@ -162,7 +203,7 @@ class RunView:
             return Banner(CANCELLED, "CANCELLED", sentence + " Press r to run again.")
         if self.trace is not None:
             v = self.trace.verdict
-            return Banner(v.status.value, v.status.value.upper(), v.sentence)
+            return Banner(v.status.value, v.status.value.upper(), v.sentence, v.next_step)
         return Banner(PENDING, "READY", "No trace yet. Press r to run it.")
 
     def _partial_verdict(self) -> str | None:

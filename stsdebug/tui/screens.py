@@ -21,6 +21,7 @@ KEYS: list[tuple[str, str]] = [
     ("r", "Run the trace again (cancels a run in progress)"),
     ("i", "Pick another integration from the catalog and run"),
     ("w", "Change the time window (15m, 2h, 1d...) and run"),
+    ("W", "Watch: run again every 30 s and mark what changed (W again stops)"),
     ("p", "Run with the probe: sends one marked metric (asks first)"),
     ("s", "Save the trace as JSON"),
     ("e", "Export the self-contained HTML report"),

@@ -52,7 +52,7 @@ def test_probe_text_and_junit_show_the_timeline(healthy: Path) -> None:
     out = run_cli(healthy, "check", "--profile", "sandbox", "-i", "system", "--probe", "--probe-timeout", "15", "-v")
     assert "Probe: one marked metric" in out.stdout and "elasticsearch" in out.stdout
     junit = run_cli(healthy, "check", "--profile", "sandbox", "-i", "system", "--probe", "--probe-timeout", "15", "-f", "junit")
-    assert "(probe p" in junit.stdout
+    assert "· probe p" in junit.stdout  # the timeline, with its probe id
 
 
 def test_mover_stopped_probe_reaches_kafka_not_elasticsearch(tmp_path: Path) -> None:

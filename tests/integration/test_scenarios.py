@@ -18,8 +18,11 @@ from typing import Any
 
 import pytest
 
+from stsdebug.model import TraceResult
+from stsdebug.render import text
 from stsdebug.sandbox import control, world
 from stsdebug.sandbox.faults import FAULTS as ALL_FAULTS
+from tests import words
 from tests.integration.sandbox_support import check, sandbox
 
 pytestmark = pytest.mark.wire
@@ -65,6 +68,29 @@ WINDOWS = ("5m", "15m", "1h", "6h")
 WINDOW_FAULTS = ("mover-stopped", "kafka-down", "invalid-api-key")
 
 
+# What the verdict's next step must name: the concrete action (command, setting and file).
+NEXT_STEP: dict[str, tuple[str, ...]] = {
+    "receiver-unreachable": ("sts_url", "/etc/stackstate-agent/stackstate.yaml", "/health"),
+    "invalid-api-key": ("api_key", "stackstate.apiKey", "restart"),
+    "malformed-payloads": ("stsdebug validate",),
+    "reserved-metric-names": ("conf.d/mysql.d/conf.yaml",),
+    "stale-timestamps": ("clock", "timedatectl"),
+    "agent-clock-skew": ("clock", "timedatectl"),
+    "receiver-missing-topics": ("MissingKafkaTopics",),
+    "kafka-blip": (),
+    "agent-rfc3339": (),
+    "kafka-down": ("kubectl get pods", "app.kubernetes.io/name=kafka"),
+    "mover-stopped": ("kubectl logs deploy/stackstate-mm2es",),
+    "es-read-only": ("_settings", '"index.blocks.read_only_allow_delete": null'),
+    "field-limit": ("index.mapping.total_fields.limit", "_settings"),
+    "renamed-metric": ("Edit stream 'Host CPU iowait'", "system.cpu.io_wait"),
+    "wrong-tag-value": ("Edit stream 'MySQL connections'", "prod"),
+    "mirror-unreachable": ("Start the Prometheus mirror",),
+    "mirror-store-error": ("connection details",),
+    "aws-credentials-expired": ("StackPack instance", "credentials"),
+}
+
+
 @pytest.fixture(scope="module")
 def healthy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     base = tmp_path_factory.mktemp("healthy")
@@ -82,10 +108,12 @@ def test_healthy_sandbox_passes_every_stage(healthy: Path, integration: str) -> 
     not_passed = [s for s in trace["stages"] if s["status"] != "pass"]
     assert not not_passed, f"false alarms for {integration}:\n{_table(trace)}"
     assert trace["verdict"]["status"] == "pass"
+    assert trace["verdict"]["next_step"].startswith("Nothing to fix")
+    assert words.problems(text.render(TraceResult.from_dict(trace), width=200, verbose=True)) == []
 
 
 def test_every_fault_has_a_link_to_look_for() -> None:
-    assert set(LINK) == set(FAULTS)
+    assert set(LINK) == set(FAULTS) == set(NEXT_STEP)
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
@@ -114,9 +142,14 @@ def test_fault_is_named_at_its_stage(tmp_path: Path, fault: str) -> None:
             f"{fault}: the {f.expected_stage} stage does not point at the broken link "
             f"({' / '.join(LINK[fault])}): {stage['summary']}"
         )
-    for stage_id, words in ALSO.get(fault, {}).items():
+    for stage_id, said_too in ALSO.get(fault, {}).items():
         other = next(s for s in trace["stages"] if s["id"] == stage_id)
-        assert any(w.lower() in _said(other) for w in words), f"{fault}: {stage_id} says {other['summary']}"
+        assert any(w.lower() in _said(other) for w in said_too), f"{fault}: {stage_id} says {other['summary']}"
+    rendered = text.render(TraceResult.from_dict(trace), width=200, verbose=True)
+    assert words.problems(rendered) == [], f"{fault}: words and units"
+    step = verdict.get("next_step") or ""
+    missing = [m for m in NEXT_STEP[fault] if m not in step]
+    assert not missing, f"{fault}: the next step does not name {missing}: {step!r}"
     assert trace["labels"] == {"sandbox_faults": fault}
     assert control.status(base)["running"] is False
 

@@ -135,7 +135,8 @@ CONTRAST = """
   const out = [];
   const html = "h1, h2, h3, h4, .badge, .sentence, .summary, .lede, .meta, .dur, .brand, mark, " +
     ".runbook, .log-source, .note, .figure dt, .figure dd, th.ln, table.log code, a, .stops-flag, " +
-    ".hop-detail, .step, button, .waterfall td, .about dt, .foot";
+    ".hop-detail, .step, button, .waterfall td, .about dt, .foot, .next-label, .next-text, .stage-next, " +
+    ".change-better, .change-worse, .change-unchecked, details.fold > summary, .diff-sentence";
   for (const el of document.querySelectorAll(html)) {
     if (!el.getClientRects().length || getComputedStyle(el).visibility === "hidden") continue;
     out.push({what: el.className || el.tagName, text: el.textContent.trim().slice(0, 30),
@@ -175,3 +176,65 @@ def test_print_layout_fits_a4(tmp_path, open_report) -> None:
     assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(255, 255, 255)"
     pdf = page.pdf(format="A4", print_background=True, prefer_css_page_size=True)
     assert pdf.startswith(b"%PDF") and len(pdf) > 20_000
+
+
+# --- layout: nothing sideways, the answer above the fold, the failing card first -------------
+
+OVERFLOW = """
+() => {
+  const out = [];
+  for (const el of document.querySelectorAll('.scroll, table, pre, .figures, .card, section')) {
+    if (!el.getClientRects().length) continue;
+    if (el.scrollWidth > el.clientWidth + 1) {
+      out.push({what: (el.className || el.tagName) + ' ' + (el.id || ''), scroll: el.scrollWidth, client: el.clientWidth});
+    }
+  }
+  return {page: document.documentElement.scrollWidth, boxes: out};
+}
+"""
+
+LAYOUT_TRACES = {**TRACES, "hostile": ALL["hostile"]}
+
+
+@pytest.mark.parametrize("width", [1280, 400])
+@pytest.mark.parametrize("name", sorted(LAYOUT_TRACES))
+def test_no_page_or_table_scrolls_sideways(name, width, tmp_path, open_report) -> None:
+    visit = open_report(write(tmp_path, LAYOUT_TRACES[name]()), width=width, height=800)
+    # Folded evidence opened too: its tables must fit as well.
+    visit.page.evaluate("document.querySelectorAll('details.fold').forEach(d => d.open = true)")
+    result = visit.page.evaluate(OVERFLOW)
+    assert result["page"] <= width
+    assert result["boxes"] == []
+
+
+@pytest.mark.parametrize("name", ["kafka_fail", "with_error"])
+def test_next_step_is_visible_without_scrolling_at_1280x800(name, tmp_path, open_report) -> None:
+    trace = TRACES[name]()
+    assert trace.verdict.next_step
+    visit = open_report(write(tmp_path, trace), width=1280, height=800)
+    step = visit.page.locator("#verdict .next-step")
+    assert step.is_visible()
+    assert trace.verdict.next_step in step.inner_text()
+    box = step.bounding_box()
+    assert box is not None and box["y"] + box["height"] <= 800
+
+
+def test_failing_card_comes_first_after_the_pipeline_and_passing_evidence_is_folded(tmp_path, open_report) -> None:
+    trace = TRACES["kafka_fail"]()
+    visit = open_report(write(tmp_path, trace), width=1280, height=800)
+    page = visit.page
+    order = page.evaluate("[...document.querySelectorAll('#stages article.card')].map(a => a.id)")
+    assert order[0] == f"stage-{trace.verdict.stage}"
+    assert sorted(order) == sorted(f"stage-{s.id}" for s in trace.stages)
+    # The failing card's evidence is open; a passing card's is behind a closed <details>.
+    failing = page.locator(f"#stage-{trace.verdict.stage} .evidence").first
+    assert failing.is_visible()
+    passing = next(s for s in trace.stages if s.status.value == "pass" and s.evidence)
+    assert not page.locator(f"#stage-{passing.id} .evidence").first.is_visible()
+    page.locator(f"#stage-{passing.id} details.fold > summary").click()
+    assert page.locator(f"#stage-{passing.id} .evidence").first.is_visible()
+    # Printing opens every fold.
+    page.locator(f"#stage-{passing.id} details.fold > summary").click()
+    page.emulate_media(media="print")
+    page.evaluate("window.dispatchEvent(new Event('beforeprint'))")
+    assert page.evaluate("[...document.querySelectorAll('details.fold')].every(d => d.open)")

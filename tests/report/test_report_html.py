@@ -140,7 +140,7 @@ def test_table_shows_columns_rows_note_and_caps_rows() -> None:
     assert f"host-{html.MAX_TABLE_ROWS - 1}" in card and f"host-{html.MAX_TABLE_ROWS}" not in card
     assert "7 more rows are in the embedded trace JSON" in card
     assert "rate in records/s" in card
-    assert '<td class="num">1.25</td>' in page and "<td>—</td>" in page
+    assert '<td data-label="rate" class="num">1.25</td>' in page and '<td data-label="newest">—</td>' in page
     # ...and the embed keeps every row.
     assert len(json.loads(embedded(page))["stages"][0]["evidence"][0]["rows"]) == len(rows)
 
@@ -176,10 +176,14 @@ def test_text_evidence() -> None:
 def test_timeline_shows_each_hop_with_status_and_arrival() -> None:
     ev = Timeline("Probe", "stsdebug-probe-1", [Hop("receiver", Status.PASS, 12.0, "202 Accepted"),
                                                 Hop("elasticsearch", Status.FAIL, None, "not indexed")])
-    card = Page(html.render(one_stage(StageResult("receiver", "Receiver", Status.PASS, "x", [ev])))).text("stage-receiver")
-    assert "probe stsdebug-probe-1" in card
-    assert "receiver ✔ Pass after 12 ms 202 Accepted" in card
-    assert "elasticsearch ✘ Fail not seen not indexed" in card
+    page = Page(html.render(one_stage(StageResult("receiver", "Receiver", Status.PASS, "x", [ev]))))
+    probe = page.text("probe")
+    assert "probe stsdebug-probe-1" in probe
+    assert "receiver ✔ Pass after 12 ms 202 Accepted" in probe
+    assert "elasticsearch ✘ Fail not seen not indexed" in probe
+    # Shown once: the card links to the probe section instead of repeating the hops.
+    card = page.text("stage-receiver")
+    assert "its hops are shown once" in card and "202 Accepted" not in card
 
 
 def test_hints_show_their_runbook_step() -> None:

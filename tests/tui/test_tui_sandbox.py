@@ -30,6 +30,7 @@ register_sandbox_profile()  # as the CLI does when it builds its commands (else 
 def test_tui_on_a_sandbox_fault_highlights_the_verdict_stage_and_exports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     base = tmp_path / "state"
     monkeypatch.setenv(paths.ENV_DIR, str(base))
+    register_sandbox_profile()  # as the command line does; the test does not import it
     fault = FAULTS["es-read-only"]
     with sandbox(base, [fault.name]):
         settings = resolve({"profile": "sandbox", "integration": fault.integration})

@@ -47,7 +47,7 @@ def test_report_renders_saved_trace_in_all_formats(tmp_path):
     path.write_text(ALL["kafka_fail"]().to_json())
     text = runner.invoke(app, ["report", str(path)])
     assert text.exit_code == 0
-    assert "Verdict: FAIL" in text.output and "[✘] FAIL    agent" in text.output
+    assert "Verdict: ✘ FAIL" in text.output and " ✘ FAIL     agent " in text.output
     as_json = runner.invoke(app, ["report", str(path), "--format", "json"])
     assert json.loads(as_json.output)["verdict"]["stage"] == "agent"
     junit = runner.invoke(app, ["report", str(path), "-f", "junit"])

@@ -129,6 +129,9 @@ class DetailPane(VerticalScroll):
             out.append(Static(Content(waiting.get(status, "")), classes="summary"))
             return out
         out.append(Static(Content(printable(result.summary)), classes="summary"))
+        if result.next_step:
+            out.append(Static(Content.assemble(("Next step ", "bold"), Content(printable(result.next_step))),
+                              classes="next"))
         if status == CANCELLED:
             out.append(
                 Static(Content("The run was cancelled; this stage was not checked."), classes="note")

@@ -36,3 +36,12 @@ class VerdictBanner(Static):
                 Content(printable(banner.sentence)),
             )
         )
+
+
+class NextStep(Static):
+    """The verdict's next step, under the banner; hidden when there is none."""
+
+    def show(self, step: str | None) -> None:
+        self.display = bool(step)
+        if step:
+            self.update(Content.assemble(("Next step ", "bold"), Content(printable(step))))
