@@ -92,7 +92,13 @@ def _rule(stage: str, statuses: frozenset[Status], cue: str, step: Step) -> Rule
 # --- the table ---------------------------------------------------------------------------------
 
 RULES: tuple[Rule, ...] = (
-    # agent: delivery to the receiver
+    # agent: delivery to the receiver. A receiver that answers 5xx is reachable but failing
+    # itself: the fix is there, whatever else the agent's own evidence mentions.
+    _rule("agent", ANY, r"receiver answers 5\d\d|answers with an HTTP error",
+          lambda f, m, r: f"Look at the receiver, which answers but fails: kubectl logs "
+          f"deploy/stackstate-receiver {NS} --tail=200 | stsdebug check --receiver-log - (Linux: "
+          f"--receiver-log {RECEIVER_LOG}), and its pod: kubectl get pods {NS} "
+          "-l app.kubernetes.io/component=receiver."),
     _rule("agent", ANY, r"api key.{0,80}(refus|invalid)|403",
           lambda f, m, r: f"Set api_key in {AGENT_CONF} (Kubernetes: stackstate.apiKey in the agent's "
           "Helm values) to this installation's receiver API key, then restart the agent: "
@@ -127,7 +133,7 @@ RULES: tuple[Rule, ...] = (
     _rule("agent", ANY, r"does not run (?:the )?(\S+?) check|does not run",
           lambda f, m, r: f"Configure the {f.check} check in /etc/stackstate-agent/conf.d/"
           f"{f.check}.d/conf.yaml and restart the agent: {RESTART_AGENT}."),
-    _rule("agent", ANY, r"would be refused by the receiver|metric names",
+    _rule("agent", ANY, r"would be refused by the receiver|reserved (?:prefix|name)",
           lambda f, m, r: f"Rename the metrics in /etc/stackstate-agent/conf.d/{f.check}.d/conf.yaml "
           "(custom queries included) so that no name starts with host, labels, name, tags, "
           "timeReceived, timestamp or values."),
@@ -144,6 +150,11 @@ RULES: tuple[Rule, ...] = (
           "status`; Kubernetes: kubectl get pods -l app.kubernetes.io/component=node-agent "
           f"{NS}), or widen --window to the time the log covers."),
     # receiver
+    _rule("receiver", ANY, r"stopping itself|MissingKafkaTopics|Topic check failed|Missing Kafka topics",
+          lambda f, m, r: f"The receiver stops because Kafka lacks its topics (MissingKafkaTopics): list "
+          f"them (kubectl exec stackstate-kafka-0 {NS} -- kafka-topics.sh --bootstrap-server "
+          "localhost:9092 --list), recreate the missing ones (rerun the chart's topic setup with "
+          f"helm upgrade, or kafka-topics.sh --create), then restart the receiver. Hand it to {PLATFORM}."),
     _rule("receiver", ANY, r"cannot put messages on Kafka|Kafka producer failure",
           lambda f, m, r: f"Bring Kafka back for the receiver: kubectl get pods {NS} "
           f"-l app.kubernetes.io/name=kafka and kubectl logs stackstate-kafka-0 {NS} (Linux: the "
@@ -303,6 +314,11 @@ def for_stage(stage: StageResult, results: Sequence[StageResult]) -> str | None:
             lead = upstream[-1]
             step = lead.next_step or ""
             return f"Nothing arrives at {stage.title}, and {lead.title} before it warns: {step}"
+    if stage.id == "agent" and stage.next_step and re.search(r"receiver answers 5\d\d", stage.summary):
+        # The agent sees the failure first; the receiver stage after it may know why.
+        receiver = next((r for r in results if r.id == "receiver" and r.status is Status.FAIL), None)
+        if receiver is not None and receiver.next_step:
+            return f"The receiver answers but fails, and its own stage says why: {receiver.next_step}"
     return stage.next_step
 
 

@@ -29,3 +29,8 @@ def listing(items: list[str], limit: int = 5) -> str:
     """"a, b, c and 4 more"."""
     shown = ", ".join(items[:limit])
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def counted(count: int, singular: str, plural: str | None = None) -> str:
+    """'1 error', '3 errors', '1,204 records': a count with its noun in agreement."""
+    return f"{count:,} {singular if count == 1 else (plural or singular + 's')}"

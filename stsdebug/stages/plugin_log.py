@@ -24,7 +24,7 @@ from stsdebug.model import Evidence, Figures, Hint, LogLine, LogSample, Status, 
 from stsdebug.receiverlog import parse_tz
 from stsdebug.serverlog import CAUSES, PATTERNS, Finding, Reading, extra_patterns, group, read
 from stsdebug.stages.base import Context
-from stsdebug.stages.phrases import age_text
+from stsdebug.stages.phrases import age_text, counted
 
 RUNBOOK = "Pull-based integrations: StackState plugin pulls from the external source"
 QUIET_S = 600.0  # a plugin retries within minutes while a stream asks for data
@@ -126,16 +126,16 @@ def _headline(ctx: Context, f: Finding) -> tuple[Status, str]:
         source = f"The {name} source"
         if quiet is not None and quiet > QUIET_S:
             return Status.WARN, (
-                f"{source} {what} {f.count:,} times ({when}), none since for {age_text(quiet)}: recovered, or "
+                f"{source} {what} {counted(f.count, "time")} ({when}), none since for {age_text(quiet)}: recovered, or "
                 f"nothing asked for {name} data since ({sample})"
             )
-        return Status.FAIL, f"{source} {what}: {f.count:,} errors in the server log ({when}), {sample}"
+        return Status.FAIL, f"{source} {what}: {counted(f.count, "error")} in the server log ({when}), {sample}"
     if f.cause == "throttled":
         return Status.WARN, (
-            f"The {name} plugin is throttled: {f.count:,} throttled requests in the server log ({when}); it "
+            f"The {name} plugin is throttled: {counted(f.count, "throttled request")} in the server log ({when}); it "
             f"retries, so data comes late and with gaps ({sample})"
         )
-    return Status.WARN, f"The {name} plugin logged {f.count:,} errors ({when}): {sample}"
+    return Status.WARN, f"The {name} plugin logged {counted(f.count, "error")} ({when}): {sample}"
 
 
 def _span(ctx: Context, f: Finding) -> str:

@@ -128,7 +128,8 @@ def test_progress_on_a_terminal_names_each_stage_and_the_probes_hops_then_clears
     assert any(re.search(r"probe p[0-9a-f]+: .*waiting at (receiver|kafka|elasticsearch), \d+ s left", f) for f in plain)
     assert any("✔ receiver +" in f for f in plain)  # a hop, as it was reached
     assert any("Scale of impact (1 of 6)" in f for f in plain)
-    assert any(re.search(r"Kafka topic \(4 of 6\) · .* · reading sts_multi_metrics at 127\.0\.0\.1:\d+", f) for f in plain)
+    # Stages run side by side ("+1 more running"): the address may be cut to fit the row.
+    assert any(re.search(r"Kafka topic \(4 of 6\).* · reading sts_multi_metrics at 1", f) for f in plain)
     assert all(len(f.rstrip("\r\n")) <= 89 for f in plain)  # one terminal row each, never wrapped
     assert term.text.endswith(CLEAR)  # the live line is gone when the run ends
     # stdout was a pipe: the result is plain text, the same as without a terminal.

@@ -118,9 +118,9 @@ def test_interval_and_the_optional_value_of_watch() -> None:
 
 
 def test_check_refuses_a_bad_interval_and_watch_with_probe_in_one_line() -> None:
-    r = CliRunner().invoke(app, ["check", "--es", "http://127.0.0.1:1", "--watch", "fast"])
+    r = CliRunner().invoke(app, ["check", "-i", "system", "--es", "http://127.0.0.1:1", "--watch", "fast"])
     assert r.exit_code == 2 and "--watch 'fast'" in r.output and "Traceback" not in r.output
-    r = CliRunner().invoke(app, ["check", "--receiver", "http://127.0.0.1:1", "--probe", "--watch"])
+    r = CliRunner().invoke(app, ["check", "-i", "system", "--receiver", "http://127.0.0.1:1", "--probe", "--watch"])
     assert r.exit_code == 2 and "read-only" in r.output
 
 

@@ -35,10 +35,10 @@ def with_outside(trace: TraceResult) -> TraceResult:
 
 
 def test_text_names_the_version_and_the_path() -> None:
-    out = text.render(v6())
+    out = text.render(v6(), width=200)
     assert f"StackState 6 (SUSE Observability): {PATH6}" in out
-    assert re.search(r"\[✘\] FAIL\s+vmagent\s+vmagent cannot deliver to VictoriaMetrics", out)
-    old = text.render(TraceResult.load(TRACES / "kafka_fail.json"))
+    assert re.search(r"✘ FAIL\s+vmagent\s+vmagent cannot deliver to VictoriaMetrics", out)
+    old = text.render(TraceResult.load(TRACES / "kafka_fail.json"), width=200)
     assert "StackState 5: StackState Agent → StackState receiver → Kafka topic" in old
 
 

@@ -147,7 +147,7 @@ def test_demo_shows_a_v6_fault(tmp_path: Path) -> None:
     result = run_cli(tmp_path / "state", "demo", "--sts-version", "6", "--no-tui", "--html", str(report))
     assert result.exit_code == 0, result.output
     assert "StackState 6 (SUSE Observability): StackState Agent → StackState receiver → vmagent" in result.stdout
-    assert "stsdebug named vmagent: the stage the fault vm-unreachable breaks." in result.stdout
+    assert "stsdebug named vmagent (vmagent): correct, the stage the fault vm-unreachable breaks." in result.stdout
     assert "vmagent → VictoriaMetrics" in report.read_text()
     assert not paths.state_path(tmp_path / "state").exists()  # torn down
 
