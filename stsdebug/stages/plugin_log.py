@@ -126,16 +126,16 @@ def _headline(ctx: Context, f: Finding) -> tuple[Status, str]:
         source = f"The {name} source"
         if quiet is not None and quiet > QUIET_S:
             return Status.WARN, (
-                f"{source} {what} {counted(f.count, "time")} ({when}), none since for {age_text(quiet)}: recovered, or "
+                f"{source} {what} {counted(f.count, 'time')} ({when}), none since for {age_text(quiet)}: recovered, or "
                 f"nothing asked for {name} data since ({sample})"
             )
-        return Status.FAIL, f"{source} {what}: {counted(f.count, "error")} in the server log ({when}), {sample}"
+        return Status.FAIL, f"{source} {what}: {counted(f.count, 'error')} in the server log ({when}), {sample}"
     if f.cause == "throttled":
         return Status.WARN, (
-            f"The {name} plugin is throttled: {counted(f.count, "throttled request")} in the server log ({when}); it "
+            f"The {name} plugin is throttled: {counted(f.count, 'throttled request')} in the server log ({when}); it "
             f"retries, so data comes late and with gaps ({sample})"
         )
-    return Status.WARN, f"The {name} plugin logged {counted(f.count, "error")} ({when}): {sample}"
+    return Status.WARN, f"The {name} plugin logged {counted(f.count, 'error')} ({when}): {sample}"
 
 
 def _span(ctx: Context, f: Finding) -> str:
