@@ -25,7 +25,8 @@ def test_a_probe_that_arrives_is_not_counted_as_the_integrations_fresh_data(tmp_
     hops = {h["name"]: h["status"] for h in timeline["hops"]}
     assert hops["kafka"] == "pass"  # the probe got through...
     kafka = stages["kafka"]
-    assert kafka["status"] == "fail"  # ...but it is not data of the window
+    # ...but it is not data of the window (blocked: the receiver already fails on the old points)
+    assert kafka["status"] in ("fail", "blocked")
     assert "only stsdebug's own probe arrived" in kafka["summary"]
     scope_table = next(e for e in stages["scope"]["evidence"] if e["kind"] == "table")
     assert not [r for r in scope_table["rows"] if str(r[0]).startswith("stsdebug.")]
