@@ -14,13 +14,16 @@ without blocking on a missing writer, to be read under a deadline.
 
 from __future__ import annotations
 
+import io
 import os
+import select
 import stat
 import sys
+import time
 from pathlib import Path
 from typing import BinaryIO
 
-from stsdebug.errors import UsageError
+from stsdebug.errors import SourceError, UsageError
 
 MAX_SECRET = 64 << 10  # a key or a token, with room to spare
 MAX_SMALL = 16 << 20  # a config, a streams file, a binding export
@@ -136,3 +139,40 @@ def _size(n: int) -> str:
         if n >= 1 << shift:
             return f"{n / (1 << shift):.0f} {unit}"
     return f"{n} bytes"
+
+
+class _DeadlineRaw(io.RawIOBase):
+    """An fd read with select until a deadline: a silent pipe ends the read, not the run."""
+
+    def __init__(self, fd: int, label: str, seconds: float, close: bool) -> None:
+        self._fd, self._label, self._seconds, self._close = fd, label, seconds, close
+        self._deadline = time.monotonic() + seconds
+        self._got = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf: memoryview) -> int:  # type: ignore[override]
+        left = self._deadline - time.monotonic()
+        ready = select.select([self._fd], [], [], max(0.0, left))[0] if left > 0 else []
+        if not ready:
+            said = "nothing arrived" if not self._got else f"it was still sending after {self._got:,} bytes"
+            raise SourceError(f"Reading {self._label} stopped after {self._seconds:g} s: {said}.", system="input")
+        n = os.readv(self._fd, [buf])
+        self._got += n
+        return n
+
+    def close(self) -> None:
+        if not self.closed and self._close:
+            os.close(self._fd)
+        super().close()
+
+
+def open_stream(path: Path | None, label: str, seconds: float) -> io.BufferedReader:
+    """stdin (``path`` None), a named pipe or a character device, read under a deadline of
+    ``seconds`` from now: the reads raise SourceError once it passes, silent or not."""
+    if path is None:
+        fd, close = sys.stdin.fileno(), False
+    else:
+        fd, close = stream_fd(path, label), True
+    return io.BufferedReader(_DeadlineRaw(fd, label, seconds, close), buffer_size=1 << 16)

@@ -15,7 +15,7 @@ from stsdebug.commands.options import (
     with_check_options,
 )
 from stsdebug.commands.target import input_paths, require_input, resolve
-from stsdebug.render.output import Format, emit
+from stsdebug.render.output import Format, emit, preflight
 
 
 @with_check_options
@@ -34,6 +34,7 @@ def check(
     """
     s = resolve(opts, fail_on=fail_on.value if fail_on is not None else None)
     require_input(s, "check")
+    preflight({"--output": output, "--html": html}, input_paths(s))  # before anything runs
     from stsdebug.trace import Trace, exit_code
 
     trace = Trace(s).run()

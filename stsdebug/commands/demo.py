@@ -51,6 +51,8 @@ def demo(
 
     chosen = None if fault.strip().lower() == "none" else find(fault)
     name = integration or (chosen.integration if chosen else "system")
+    if html:  # a path that cannot be written is said before the sandbox starts
+        output.preflight({"--html": html})
     state = control.up([chosen.name] if chosen else [])
     what = f"fault {chosen.name}: {chosen.description}" if chosen else "no fault (healthy)"
     sys.stdout.write(f"Sandbox up in {state.get('ready_s', 0):.1f} s with {what}\n")

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
+from stsdebug import inputs
 from stsdebug.agentlog import strip_ansi
 from stsdebug.errors import SourceError, UsageError
 
@@ -37,6 +38,8 @@ MAX_LINE_BYTES = 1 << 20  # longer lines are cut here (a compact JSON section fi
 CUT_MARK = " …[line cut]"
 # `stackstate-agent check` starts the whole collector; give it more than one network call.
 CMD_TIMEOUT_FACTOR = 3.0
+# Reading stdin or a pipe ends here, within the stage's budget (BUDGET_CALLS = 5 timeouts).
+READ_TIMEOUT_FACTOR = 4.0
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -58,6 +61,8 @@ class AgentSource:
     log: str | None = None
     cmd: str | None = None
     cmd_timeout: float = 30.0
+    # Seconds stdin, a named pipe or a device is read for (silent or not); None: no limit.
+    read_timeout: float | None = None
     stdin: BinaryIO | None = None  # for "-"; defaults to sys.stdin.buffer
     # Things worth telling about an input that was still read (a truncated gzip...).
     notes: dict[str, list[str]] = field(default_factory=dict)
@@ -88,13 +93,21 @@ class AgentSource:
             if self.stdin is None:
                 if sys.stdin is None or sys.stdin.isatty():
                     raise UsageError(f"{flag} -: stdin is a terminal; pipe the agent's output or log in")
-                stream: BinaryIO = sys.stdin.buffer
+                stream: BinaryIO = (
+                    inputs.open_stream(None, f"{flag} -", self.read_timeout)  # type: ignore[assignment]
+                    if self.read_timeout else sys.stdin.buffer
+                )
             else:
                 stream = self.stdin
             yield from self._read(stream, inp, f"{flag} -")
             return
         path = Path(inp.target).expanduser()
         where = f"{flag} {inp.target}"
+        if path.exists() and inputs.kind(path, where)[0] == inputs.STREAM:  # a socket is refused there
+            # A named pipe or a device: streamed, under the deadline (/dev/zero never ends).
+            with inputs.open_stream(path, where, self.read_timeout or self.cmd_timeout) as fifo:
+                yield from self._read(fifo, inp, where)  # type: ignore[arg-type]
+            return
         try:
             raw = path.open("rb")
         except FileNotFoundError:
@@ -193,6 +206,7 @@ def from_settings(settings: Any) -> AgentSource:
         log=settings.agent_log,
         cmd=settings.agent_cmd,
         cmd_timeout=max(1.0, settings.timeout * CMD_TIMEOUT_FACTOR),
+        read_timeout=max(1.0, settings.timeout * READ_TIMEOUT_FACTOR),
     )
 
 
