@@ -275,9 +275,9 @@ class TraceResult:
 
         raw = read_bytes(path, str(path), expected="a trace JSON file", limit=MAX_DOCUMENT)
         text = raw.decode("utf-8", errors="replace")
-        if text.lstrip()[:1] == "<":
-            text = _json_from_html(text)
         try:
+            if text.lstrip()[:1] == "<":
+                text = _json_from_html(text)
             return cls.from_json(text)
         except TraceFormatError as exc:
             raise UsageError(f"{path}: {exc}") from None

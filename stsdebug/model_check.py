@@ -46,8 +46,10 @@ def check(data: dict[str, Any]) -> None:
     for i, stage in _items(data, "stages", ""):
         _stage(_as_obj(stage, f"stages[{i}]"), f"stages[{i}].")
     for i, item in _items(data, "redactions", "", optional=True):
-        for key, value in _as_obj(item, f"redactions[{i}]").items():
-            _scalar(value, f"redactions[{i}].{key}")
+        r = _as_obj(item, f"redactions[{i}]")
+        _text(r, "rule", f"redactions[{i}].")
+        _text(r, "where", f"redactions[{i}].")
+        _count(r.get("count"), f"redactions[{i}].count")
     for key, value in _obj(data, "labels", optional=True).items():
         _scalar(value, f"labels.{key}")
 
@@ -80,10 +82,12 @@ def _evidence(d: dict[str, Any], at: str) -> None:
             _scalar(f.get("value"), f"{at}items[{i}].value")
             _text(f, "unit", f"{at}items[{i}].", optional=True)
     elif kind == "table":
-        for i, col in _items(d, "columns", at):
+        columns = _items(d, "columns", at)
+        for i, col in columns:
             _is(isinstance(col, str), f"{at}columns[{i}]", col, "a string")
         for i, row in _items(d, "rows", at):
-            _is(isinstance(row, list), f"{at}rows[{i}]", row, "a list of cells")
+            _is(isinstance(row, list) and len(row) <= len(columns), f"{at}rows[{i}]", row,
+                f"a list of at most {len(columns)} cells (one per column)")
             for j, cell in enumerate(row):
                 _scalar(cell, f"{at}rows[{i}][{j}]")
         _text(d, "note", at, optional=True)
