@@ -228,3 +228,43 @@ def test_check_shape_agrees_with_a_plain_depth_count(value: Any, limit: int) -> 
             nesting.check_shape(value, max_depth=limit)
     else:
         nesting.check_shape(value, max_depth=limit)
+
+
+# --- credentials and redirects (in process; the CLI paths are in test_hostile_servers) -------
+
+
+@pytest.mark.parametrize(
+    ("headers", "params", "url_user"),
+    [({name: "SEEKRIT-1"}, None, "") for name in
+     ("Authorization", "Proxy-Authorization", "X-API-Token", "X-API-Key", "X-MIRROR-API-KEY", "sts-api-key")]
+    + [(None, {"api_key": "SEEKRIT-1"}, ""), (None, None, "user:SEEKRIT-1@")],
+    ids=["authorization", "proxy-authorization", "x-api-token", "x-api-key", "x-mirror-api-key", "sts-api-key",
+         "api_key parameter", "user:password@"],
+)
+def test_no_credential_follows_a_redirect_to_another_origin(
+    headers: dict[str, str] | None, params: dict[str, str] | None, url_user: str
+) -> None:
+    from tests import hostile
+
+    with hostile.HostileServer(hostile.recorder) as other, \
+            hostile.HostileServer(hostile.redirect(other.url + "/x", 307)) as first:
+        url = first.url.replace("://", f"://{url_user}") + "/api"
+        with pytest.raises(SourceError, match="another origin; the redirect was refused") as info:
+            HttpSource(timeout=2).get(url, headers=headers, params=params)
+    assert info.value.cause == "redirect"
+    assert other.requests == []
+    assert "SEEKRIT" not in str(info.value)
+
+
+def test_a_redirect_without_credentials_or_to_https_on_the_same_host_is_followed() -> None:
+    from tests import hostile
+
+    with hostile.HostileServer(hostile.recorder) as other, \
+            hostile.HostileServer(hostile.redirect(other.url + "/health", 302)) as first:
+        assert HttpSource(timeout=2).get(first.url + "/health").status == 200
+    assert [r.target for r in other.requests] == ["/health"]
+    from stsdebug.sources.http import _same_origin
+
+    assert _same_origin("http://sts.example/api", "https://sts.example/api")
+    assert not _same_origin("https://sts.example/api", "http://sts.example/api")
+    assert not _same_origin("http://sts.example:8080/api", "https://sts.example/api")
