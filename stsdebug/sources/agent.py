@@ -243,9 +243,10 @@ def _lines(stream: IO[bytes]) -> Iterator[str]:
         if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
             raw = raw[:MAX_LINE_BYTES]
             cut = True
-            # Skip the rest of the line without holding it in memory.
+            # Skip the rest of the line without holding it in memory (small pieces: an
+            # endless line from a device is skipped at the pace it arrives).
             while True:
-                rest = stream.readline(MAX_LINE_BYTES)
+                rest = stream.readline(1 << 16)
                 if not rest or rest.endswith(b"\n"):
                     break
         raw = raw.rstrip(b"\n").rstrip(b"\r")

