@@ -23,7 +23,6 @@ are the component's labels, ``${name}`` its name; ``${__interval}`` and
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from typing import Any
 
 import yaml
 
+from stsdebug import nesting
 from stsdebug.errors import UsageError
 
 PLACEHOLDER = re.compile(r"\$\{([^{}]*)\}")
@@ -245,11 +245,15 @@ def _parse(text: str, source: str) -> Any:
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
         try:
-            return json.loads(text)
+            return nesting.loads_json(text)
+        except nesting.TooDeep as exc:
+            raise BindingFileError(f"{source}: cannot read the bindings: {exc}.") from None
         except ValueError:
             pass  # YAML flow style also starts like this; let YAML have a go
     try:
-        return yaml.load(text, Loader=_StyLoader)  # noqa: S506 - a SafeLoader subclass
+        return nesting.load_yaml(text, _StyLoader)  # a SafeLoader subclass
+    except nesting.TooDeep as exc:
+        raise BindingFileError(f"{source}: cannot read the bindings: {exc}.") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

@@ -304,10 +304,11 @@ def _inputs(
         for spec in specs:
             if not spec:
                 continue
-            if spec == "-":
+            if excerpts.streamed(spec):
+                what = "stdin" if spec == "-" else "a named pipe or device"
                 yield None, InputRecord(
-                    setting, "-", None, "not included",
-                    note="stdin was read once by the trace; its quoted lines are in trace.json",
+                    setting, spec, None, "not included",
+                    note=f"{what} was read once by the trace; its quoted lines are in trace.json",
                 )
             elif (unread := _not_read(trace, setting)) is not None:
                 yield None, InputRecord(setting, spec, None, "not included", note=unread)

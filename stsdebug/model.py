@@ -12,6 +12,9 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from stsdebug import nesting
+from stsdebug.model_check import TraceShapeError
+from stsdebug.model_check import check as check_shape
 from stsdebug.status_words import STATUS_WORDS
 
 SCHEMA = "stsdebug.trace/1"
@@ -251,6 +254,11 @@ class TraceResult:
                 )
             raise TraceFormatError("not a stsdebug trace: no 'schema': 'stsdebug.trace/1' key")
         try:
+            # Types and ranges first: renderers trust them (a hand-edited trace may hold anything).
+            check_shape(data)
+        except TraceShapeError as exc:
+            raise TraceFormatError(f"not a valid stsdebug trace: {exc}") from None
+        try:
             w = data["window"]
             v = data["verdict"]
             return cls(
@@ -283,7 +291,9 @@ class TraceResult:
     @classmethod
     def from_json(cls, text: str) -> TraceResult:
         try:
-            data = json.loads(text)
+            data = nesting.loads_json(text)
+        except nesting.TooDeep as exc:
+            raise TraceFormatError(f"not a stsdebug trace: its JSON is {exc}") from None
         except json.JSONDecodeError as exc:
             raise TraceFormatError(
                 f"not a stsdebug trace: invalid JSON at line {exc.lineno} column {exc.colno}"
@@ -295,15 +305,15 @@ class TraceResult:
         """Read a trace from a JSON file, an HTML report that embeds one, or a support
         bundle (the zip `stsdebug bundle` writes, which holds trace.json)."""
         from stsdebug.errors import UsageError
-        from stsdebug.inputs import read_bytes
+        from stsdebug.inputs import MAX_DOCUMENT, read_bytes
 
-        raw = read_bytes(path, str(path), expected="a trace JSON file")
+        raw = read_bytes(path, str(path), expected="a trace JSON file", limit=MAX_DOCUMENT)
         if raw[:4] == b"PK\x03\x04":
             raw = _bundle_trace(raw, path)
         text = raw.decode("utf-8", errors="replace")
-        if text.lstrip()[:1] == "<":
-            text = _json_from_html(text)
         try:
+            if text.lstrip()[:1] == "<":
+                text = _json_from_html(text)
             return cls.from_json(text)
         except TraceFormatError as exc:
             raise UsageError(f"{path}: {exc}") from None

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from stsdebug.errors import ConfigError, UsageError
+from stsdebug.inputs import MAX_SECRET, read_text
 from stsdebug.suggest import did_you_mean
 
 if sys.version_info >= (3, 11):
@@ -250,16 +251,15 @@ def _coerce_map(name: str, value: Any, origin: str) -> dict[str, str]:
 
 
 def load_config(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"config file {path} cannot be read: {exc}") from None
+    if not path.expanduser().exists():
+        raise ConfigError(f"config file {path} does not exist")
+    text = read_text(path, f"config file {path}")  # a regular file of at most 16 MB
     try:
         return dict(tomllib.loads(text))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"config file {path} is nested too deeply") from None
 
 
 def _profile_values(
@@ -314,10 +314,9 @@ def _defines(user_config: Path, name: str) -> bool:
 
 
 def _read_secret_file(path: str, origin: str) -> str:
-    try:
-        return Path(path).expanduser().read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ConfigError(f"{origin}: secret file {path} cannot be read ({exc.strerror})") from None
+    # A regular file of at most 64 KB: a FIFO or /dev/zero would never end (use *_env for a
+    # secret that is not on disk).
+    return read_text(Path(path), f"{origin}: secret file {path}", limit=MAX_SECRET).strip()
 
 
 def resolve(
@@ -332,6 +331,7 @@ def resolve(
     )
     secret_sources: dict[str, Any] = {}
     merged: dict[str, Any] = {}
+    origins: dict[str, str] = {}  # where each value came from, for the messages of settings_check
     known = set(_FIELD_TYPES)
     for key, value in profile_vals.items():
         base = key.removesuffix("_env").removesuffix("_file")
@@ -341,10 +341,12 @@ def resolve(
         if key not in known or key in ("profile", "config"):
             raise ConfigError(f"profile {profile_used!r}: unknown setting {key!r}")
         merged[key] = _coerce(key, value, f"profile {profile_used!r}")
+        origins[key] = f"profile {profile_used!r} {key}"
     for key in known - {"profile", "config"}:
         env_name = ENV_PREFIX + key.upper()
         if env_name in env:
             merged[key] = _coerce(key, env[env_name], f"environment variable {env_name}")
+            origins[key] = f"environment variable {env_name}"
             secret_sources.pop(key, None)  # a direct value beats a profile's *_env/*_file
     for base in SECRET_FIELDS:
         for suffix in ("_env", "_file"):
@@ -359,6 +361,7 @@ def resolve(
         if key not in known:
             raise UsageError(f"unknown option {key}")
         merged[key] = _coerce(key, value, f"--{key.replace('_', '-')}")
+        origins[key] = f"--{key.replace('_', '-')}"
         secret_sources.pop(key, None)
     for base, (key, value, origin) in secret_sources.items():
         if base in flags:  # a direct value given as a flag wins
@@ -379,6 +382,9 @@ def resolve(
     settings.sts_version = settings.sts_version.strip().lower()
     if settings.sts_version not in STS_VERSIONS:
         raise UsageError(f"--sts-version must be 5, 6 or auto, not {settings.sts_version!r}")
+    from stsdebug import settings_check
+
+    settings_check.check(settings, origins)
     return settings
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from stsdebug.errors import SourceError
 from stsdebug.settings import Settings
-from stsdebug.sources.agent import CMD_TIMEOUT_FACTOR, AgentSource
+from stsdebug.sources.agent import CMD_TIMEOUT_FACTOR, READ_TIMEOUT_FACTOR, AgentSource
 from stsdebug.sources.config import (
     AgentConfig,
     ESConfig,
@@ -92,7 +92,8 @@ def configs_from(s: Settings) -> SourceConfigs:
     return SourceConfigs(
         http=HttpConfig(timeout),
         logs=LogsConfig(tuple(s.receiver_log or ()), timeout, tuple(s.server_log or ())),
-        agent=AgentConfig(s.agent_output, s.agent_log, s.agent_cmd, max(1.0, timeout * CMD_TIMEOUT_FACTOR)),
+        agent=AgentConfig(s.agent_output, s.agent_log, s.agent_cmd, max(1.0, timeout * CMD_TIMEOUT_FACTOR),
+                          max(1.0, timeout * READ_TIMEOUT_FACTOR)),
         kafka=KafkaConfig(
             s.kafka,
             timeout,

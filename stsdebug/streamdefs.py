@@ -33,6 +33,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from stsdebug import nesting
 from stsdebug.errors import UsageError
 from stsdebug.inputs import read_text
 
@@ -211,7 +212,9 @@ def is_stackstate_source(data_source: str | None) -> bool:
 def _parse_text(text: str, label: str, *, json_first: bool) -> Any:
     if json_first:
         try:
-            return json.loads(text)
+            return nesting.loads_json(text)
+        except nesting.TooDeep as exc:
+            raise UsageError(f"{label}: {exc}") from None
         except json.JSONDecodeError as exc:
             raise UsageError(
                 f"{label}: not valid JSON (line {exc.lineno} column {exc.colno}: {exc.msg})"
@@ -219,7 +222,9 @@ def _parse_text(text: str, label: str, *, json_first: bool) -> Any:
     import yaml  # JSON is YAML too, so one parser serves both
 
     try:
-        return yaml.safe_load(text)
+        return nesting.load_yaml(text, yaml.SafeLoader)
+    except nesting.TooDeep as exc:
+        raise UsageError(f"{label}: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or "syntax error"

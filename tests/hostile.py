@@ -18,7 +18,8 @@ by the test that uses them, threads stopped and joined on exit):
 
 ``run_cli`` runs ``python -m stsdebug`` in a subprocess under ``RLIMIT_AS`` and a
 wall-clock bound, and returns exit code, output, elapsed time and peak RSS: a regression
-fails the test instead of taking the machine down.
+fails the test instead of taking the machine down. ``run_python`` does the same for a
+snippet of Python (a source no command reaches yet).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 Behaviour = Callable[[socket.socket, "Request", "HostileServer"], None]
@@ -321,6 +323,11 @@ class CliRun:
         return next(s for s in stages if s["id"] == stage_id)
 
 
+def run_python(code: str, **kw: Any) -> CliRun:
+    """``python -c CODE`` under the same limits as ``run_cli`` (for sources with no command yet)."""
+    return run_cli(["-c", code], module=False, **kw)
+
+
 def run_cli(
     args: Sequence[str],
     *,
@@ -329,11 +336,12 @@ def run_cli(
     env: dict[str, str] | None = None,
     stdin: bytes | None = None,
     cwd: Path | None = None,
+    module: bool = True,
 ) -> CliRun:
     """``python -m stsdebug ARGS`` with its address space capped at ``mem_mb`` (RLIMIT_AS) and
     killed after ``wall_s`` seconds; peak RSS comes from the kernel's rusage of the child."""
     limit = mem_mb << 20
-    argv = [sys.executable, "-m", "stsdebug", *args]
+    argv = [sys.executable, *(["-m", "stsdebug"] if module else []), *args]
 
     def limits() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))

@@ -32,9 +32,13 @@ def bundle(
     from stsdebug import bundle as bundle_mod
     from stsdebug.commands.check import run_with_progress
     from stsdebug.render.html import mark, word
+    from stsdebug.render.output import preflight
 
     s = resolve(opts)
     require_input(s, "bundle")
+    # Before anything runs: the zip is not an input, not in an input directory, can be written.
+    name = bundle_mod.safe_name(s.integration or "custom")
+    preflight({"--output": output or f"stsdebug-bundle-{name}-YYYYmmdd-HHMMSS.zip"}, input_paths(s))
     trace = run_with_progress(s)
     made = bundle_mod.build(trace, s, template_dir=template_dir, context=context_lines)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(trace.started_at))

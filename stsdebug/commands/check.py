@@ -22,7 +22,7 @@ from stsdebug.commands.options import (
 from stsdebug.commands.target import input_paths, require_input, resolve
 from stsdebug.errors import UsageError
 from stsdebug.model import TraceResult
-from stsdebug.render.output import Format, emit
+from stsdebug.render.output import Format, emit, preflight
 from stsdebug.settings import Settings
 
 WATCH_DEFAULT = "30s"
@@ -51,6 +51,7 @@ def check(
     interval = interval_seconds(watch) if watch is not None else None
     s = resolve(opts, fail_on=fail_on.value if fail_on is not None else None)
     require_input(s, "check")
+    preflight({"--output": output, "--html": html}, input_paths(s))  # before anything runs
     from stsdebug.trace import exit_code
 
     if not s.integration:

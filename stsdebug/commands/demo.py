@@ -76,6 +76,8 @@ def demo(
     name = integration or (chosen.integration if chosen else "system")
     if not _may_replace(control.status(), replace):
         return
+    if html:  # a path that cannot be written is said before the sandbox starts
+        output.preflight({"--html": html})
     out.write(lesson(chosen, FAULTS))
     out.flush()
     from stsdebug.commands.progress import Spinner

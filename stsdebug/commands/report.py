@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from stsdebug.commands.options import FormatOpt, HtmlOpt, OutputOpt, TemplateDirOpt, VerboseOpt
-from stsdebug.render.output import Format, emit
+from stsdebug.render.output import Format, emit, preflight
 
 RunArg = Annotated[str, typer.Argument(metavar="RUN", help="A saved trace: JSON from --format json, or an HTML report.")]
 
@@ -28,10 +28,12 @@ def report(
     from stsdebug.model import TraceResult
     from stsdebug.redact import redact_trace
 
+    protected = [Path(run).expanduser().resolve()]
+    preflight({"--output": output, "--html": html}, protected, protected_is="the trace being read")
     trace = redact_trace(TraceResult.load(Path(run)))  # a hand-edited trace may hold anything
     html_only = bool(html) and not output and format is Format.text
     emit(trace, format, output=output, html_path=html, template_dir=template_dir,
-         protected=[Path(run).expanduser().resolve()], verbose=verbose, show=not html_only)
+         protected=protected, verbose=verbose, show=not html_only)
 
 
 def register(app: typer.Typer) -> None:

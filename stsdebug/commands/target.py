@@ -30,16 +30,15 @@ Every option can also come from STSDEBUG_<OPTION> environment variables."""
 def resolve(opts: CheckOptions, *, fail_on: str | None = None) -> Settings:
     """Settings from the options, the environment and the profile, checked up front.
 
-    A bad window, integration or stream definition is a one-line error (exit 2) here,
-    before anything runs.
+    A malformed setting, integration or stream definition is a one-line error (exit 2)
+    here, before anything runs.
     """
     from stsdebug import settings as settings_mod
 
     flags = opts.flags()
     if fail_on is not None:
         flags["fail_on"] = fail_on
-    s = settings_mod.resolve(flags)
-    settings_mod.parse_window(s.window)
+    s = settings_mod.resolve(flags)  # every setting checked there (stsdebug.settings_check)
     if s.integration:
         from stsdebug.integrations import find
         from stsdebug.trace import integration_for

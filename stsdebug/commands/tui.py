@@ -79,8 +79,12 @@ def tui(opts: CheckOptions, load: LoadOpt = None) -> None:
     if load:
         if given := opts.given():
             raise UsageError(f"--load opens a saved trace read-only; it cannot be combined with {given[0]}")
+        from stsdebug.redact import redact_trace
+
         path = Path(load)
-        trace = TraceResult.load(path)  # UsageError (exit 2) for anything not a trace
+        # UsageError (exit 2) for anything not a trace; redacted again, as `report` does,
+        # since a hand-edited trace may hold anything (and the TUI can save it).
+        trace = redact_trace(TraceResult.load(path), where="tui")
         need_terminal()
         from stsdebug.tui.app import run_tui
 

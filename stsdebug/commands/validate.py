@@ -30,19 +30,14 @@ def validate(payload: PayloadArg, format: TextOrJsonOpt = TextOrJson.text) -> No
 
 
 def _read(payload: str) -> tuple[str, bytes]:
+    from stsdebug.inputs import MAX_DOCUMENT, read_bytes, read_stdin
+
     if payload == "-":
-        raw = sys.stdin.buffer.read()
+        raw = read_stdin("stdin", limit=MAX_DOCUMENT)
         if not raw.strip():
             raise UsageError("stdin is empty: pipe a payload in, or give a file name")
         return "stdin", raw
-    try:
-        return payload, Path(payload).read_bytes()
-    except FileNotFoundError:
-        raise UsageError(f"{payload}: no such file") from None
-    except IsADirectoryError:
-        raise UsageError(f"{payload}: is a directory, expected a JSON payload") from None
-    except OSError as exc:
-        raise UsageError(f"{payload}: cannot read ({exc.strerror})") from None
+    return payload, read_bytes(Path(payload), payload, expected="a JSON payload", limit=MAX_DOCUMENT)
 
 
 def register(app: typer.Typer) -> None:

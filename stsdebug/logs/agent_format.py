@@ -149,7 +149,7 @@ def json_record_text(text: str) -> str | None:
     """
     try:
         obj = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested thousands deep
         return None
     if not isinstance(obj, dict) or not isinstance(obj.get("time"), str) or not isinstance(obj.get("msg"), str):
         return None

@@ -184,7 +184,7 @@ def _url_of(msg: str) -> str:
 def _json_value(raw: str) -> object:
     try:
         return json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested thousands deep
         return None
 
 
@@ -192,7 +192,7 @@ def _error_of_json(value: str) -> str:
     """The message of a LastError string, which may itself be JSON [{message, traceback}]."""
     try:
         data = json.loads(value)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested thousands deep
         return _first_line(value)
     if isinstance(data, list) and data and isinstance(data[0], dict):
         return _first_line(str(data[0].get("message", "")))

@@ -2,20 +2,20 @@
 
 `check`, `report`, `bundle`, `demo` and the TUI all render and write through here, so an
 output file is never written one way in one command and another way in the next: every
-file goes through the atomic writer and is never one of the inputs.
+file goes through the atomic writer and is never one of the inputs. Commands call
+``preflight`` with every output they were given before they run anything.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from enum import Enum
 from pathlib import Path
 from typing import TextIO
 
-from stsdebug.errors import UsageError
 from stsdebug.model import TraceResult
-from stsdebug.outfiles import write_atomic
+from stsdebug.outfiles import check_outputs, write_atomic, write_outputs
 from stsdebug.render.terminal import Terminal
 from stsdebug.tracediff import TraceDiff
 
@@ -68,6 +68,19 @@ def write(
     return write_atomic(path, data, protected, protected_is=protected_is)
 
 
+def preflight(
+    outputs: Mapping[str, str | Path | None], protected: Iterable[Path] = (), *,
+    protected_is: str = "one of the inputs",
+) -> None:
+    """Refuse, before anything runs, outputs that would hurt: the same file given to two
+    outputs, an output that is one of ``protected`` (the inputs) or sits in an input
+    directory, a directory, a socket, a missing directory (``outfiles.check_outputs``).
+
+    ``outputs`` maps each output's flag (``--html``) to its path, None when not asked for.
+    """
+    check_outputs(outputs, protected, input_is=protected_is)
+
+
 def emit(
     trace: TraceResult,
     fmt: Format = Format.text,
@@ -83,23 +96,25 @@ def emit(
     """Render every output first, then write them: the formatted trace to ``output`` (or,
     when ``show``, to stdout) and the HTML report to ``html_path``.
 
-    Rendering first means a broken team template fails before any file is written.
+    Rendering first means a broken team template fails before any file is written; the
+    files are written all or none (``outfiles.write_outputs``), and stdout only after them.
     """
     protected = list(protected)
-    if output and html_path and same_file(output, html_path):
-        raise UsageError(f"--output and --html both name {html_path}; give two different files")
+    preflight({"--output": output, "--html": html_path}, protected)
     out = stdout or sys.stdout
     # Text on a terminal fits its width and has colour; in a file or a pipe it is plain.
     terminal = Terminal() if output else Terminal.of(out)
     rendered = render(trace, fmt, verbose=verbose, terminal=terminal) if output or show else None
     page = html(trace, template_dir) if html_path else None
-    if rendered is not None:
-        if output:
-            write(output, rendered, protected)
-        else:
-            out.write(rendered)
+    files: list[tuple[str, str | bytes]] = []
+    if output and rendered is not None:
+        files.append((output, rendered))
     if html_path and page is not None:
-        write(html_path, page, protected)
+        files.append((html_path, page))
+    if files:
+        write_outputs(files, protected)
+    if rendered is not None and not output:
+        out.write(rendered)
 
 
 def same_file(a: str, b: str) -> bool:

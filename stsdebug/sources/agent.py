@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, BinaryIO, cast
 
+from stsdebug import inputs
 from stsdebug.errors import SourceError, UsageError
 from stsdebug.logs.agent_chunks import MAX_LINE_BYTES, LogFeeder, clean_line
 from stsdebug.logs.agent_result import ScanResult
@@ -38,6 +39,8 @@ from stsdebug.sources.logs import rotated_files
 
 # `stackstate-agent check` starts the whole collector; give it more than one network call.
 CMD_TIMEOUT_FACTOR = 3.0
+# Reading stdin or a pipe ends here, within the stage's budget (BUDGET_CALLS = 5 timeouts).
+READ_TIMEOUT_FACTOR = 4.0
 _GZIP_MAGIC = b"\x1f\x8b"
 _CANCEL_EVERY = 5000  # lines between looks at the cancel flag
 CHUNK = 4 << 20  # bytes of an agent log read at a time
@@ -62,6 +65,8 @@ class AgentSource:
     log: str | None = None
     cmd: str | None = None
     cmd_timeout: float = 30.0
+    # Seconds stdin, a named pipe or a device is read for (silent or not); None: no limit.
+    read_timeout: float | None = None
     stdin: BinaryIO | None = None  # for "-"; defaults to sys.stdin.buffer
     # Things worth telling about an input that was still read (a truncated gzip...).
     notes: dict[str, list[str]] = field(default_factory=dict)
@@ -126,13 +131,21 @@ class AgentSource:
             if self.stdin is None:
                 if sys.stdin is None or sys.stdin.isatty():
                     raise UsageError(f"{flag} -: stdin is a terminal; pipe the agent's output or log in")
-                stream: BinaryIO = sys.stdin.buffer
+                stream: BinaryIO = (
+                    inputs.open_stream(None, f"{flag} -", self.read_timeout)
+                    if self.read_timeout else sys.stdin.buffer
+                )
             else:
                 stream = self.stdin
             yield stream, f"{flag} -"
             return
         path = Path(inp.target).expanduser()
         where = f"{flag} {inp.target}"
+        if path.exists() and inputs.kind(path, where)[0] == inputs.STREAM:  # a socket is refused there
+            # A named pipe or a device: streamed, under the deadline (/dev/zero never ends).
+            with inputs.open_stream(path, where, self.read_timeout or self.cmd_timeout) as fifo:
+                yield fifo, where
+            return
         try:
             raw = path.open("rb")
         except FileNotFoundError:
@@ -288,9 +301,10 @@ def _lines(stream: IO[bytes]) -> Iterator[str]:
         if not raw:
             return
         if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
-            # Skip the rest of the line without holding it in memory.
+            # Skip the rest of the line without holding it in memory (small pieces: an
+            # endless line from a device is skipped at the pace it arrives).
             while True:
-                rest = stream.readline(MAX_LINE_BYTES)
+                rest = stream.readline(1 << 16)
                 if not rest or rest.endswith(b"\n"):
                     break
         yield clean_line(raw[:-1] if raw.endswith(b"\n") else raw)

@@ -75,3 +75,4 @@ class AgentConfig:
     log: str | None  # agent.log
     cmd: str | None  # a command to run (may start with `kubectl exec ... --`)
     cmd_timeout: float
+    read_timeout: float | None = None  # stdin, a named pipe or a device: read for this long

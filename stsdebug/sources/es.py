@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 from stsdebug.deadline import DeadlineExceeded, bounded
 from stsdebug.errors import SourceError
+from stsdebug.sources.addresses import url_problem
 from stsdebug.sources.errors import Failure, cannot_reach, classify, short, tls_reason
 from stsdebug.sources.es_answers import (
     SYSTEM,
@@ -48,6 +49,7 @@ from stsdebug.sources.es_answers import (
     parse_search,
     parse_watermarks,
 )
+from stsdebug.sources.es_transport import connection_class, serializer
 
 T = TypeVar("T")
 
@@ -70,7 +72,6 @@ class ESSource:
         insecure: bool = False,
     ) -> None:
         from elasticsearch import Elasticsearch
-        from elasticsearch.connection import Urllib3HttpConnection
         from elasticsearch.exceptions import ElasticsearchWarning
 
         # The client warns when it cannot run its product check for lack of privileges;
@@ -92,19 +93,15 @@ class ESSource:
             raise SourceError(
                 f"Elasticsearch CA file {ca_file} does not exist.", system=SYSTEM, cause="config"
             )
-        source = self
-
-        class _Counting(Urllib3HttpConnection):  # type: ignore[misc, unused-ignore]
-            def perform_request(self, *args: Any, **kwargs: Any) -> Any:
-                with source._lock:
-                    source.requests += 1
-                return super().perform_request(*args, **kwargs)
-
+        bounded_connection = connection_class(self._count)
+        self._bad_answer: type[Exception] = bounded_connection.bad_answer
         kwargs: dict[str, Any] = {
             "timeout": timeout,
             "max_retries": 0,
             "retry_on_timeout": False,
-            "connection_class": _Counting,
+            # Every request bounded: a total deadline, a body cap, a bounded inflate.
+            "connection_class": bounded_connection,
+            "serializer": serializer(),
         }
         if username:
             kwargs["http_auth"] = (username, password or "")
@@ -117,6 +114,10 @@ class ESSource:
             elif ca_file:
                 kwargs["ca_certs"] = str(Path(ca_file).expanduser())
         self._client = Elasticsearch([self.url], **kwargs)
+
+    def _count(self) -> None:
+        with self._lock:
+            self.requests += 1
 
     def close(self) -> None:
         with contextlib.suppress(Exception):  # closing never fails a trace
@@ -228,17 +229,20 @@ class ESSource:
         self._check_dns()
         from elasticsearch import exceptions as ex
 
+        dead = False
         try:
             return fn(**kwargs)
         except ex.ElasticsearchException as exc:
             error = self._translate(what, exc)
+            # An answer that is not HTTP, too large or undecodable: the next one would be too.
+            dead = isinstance(exc, self._bad_answer)
         except (OSError, ValueError) as exc:
             error = SourceError(
                 f"Reading {what} from Elasticsearch at {self.where} failed: {exc}.",
                 system=SYSTEM,
                 cause="connection",
             )
-        if error.cause in ("timeout", "refused", "dns", "tls", "auth", "connection", "product"):
+        if dead or error.cause in ("timeout", "refused", "dns", "tls", "auth", "connection", "product"):
             self._dead = error
         raise error
 
@@ -278,6 +282,10 @@ class ESSource:
         def err(message: str, cause: str) -> SourceError:
             return SourceError(message, system=SYSTEM, cause=cause)
 
+        if isinstance(exc, self._bad_answer):
+            # Not HTTP, a body past the cap, a body that cannot be decoded: the same again
+            # on the next request would only cost another 16 MB.
+            return err(f"{at} {getattr(exc, 'problem', 'sent an unusable answer')} (reading {what}).", "malformed")
         if isinstance(exc, (ex.ConnectionTimeout, ex.SSLError, ex.ConnectionError)):
             if isinstance(exc, ex.ConnectionTimeout):
                 failure = Failure("timeout", "no answer in time")
@@ -323,6 +331,12 @@ class ESSource:
             )
         if isinstance(exc, ex.TransportError):
             code = exc.status_code
+            if isinstance(code, int) and 300 <= code < 400:
+                return err(
+                    f"{at} answered HTTP {code}, a redirect, to a request for {what}; redirects are not "
+                    "followed (no credentials go elsewhere): give --es the address it redirects to.",
+                    "http",
+                )
             if isinstance(code, int):
                 return err(
                     f"{at} answered HTTP {code} to a request for {what}: {_reason(exc)}.", "http"
@@ -348,9 +362,10 @@ def _parse_url(url: str) -> tuple[str, str, str]:
             system=SYSTEM,
             cause="config",
         ) from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    problem = url_problem(raw)
+    if problem or not parts.hostname:
         raise SourceError(
-            "The Elasticsearch URL is not valid (expected http(s)://host:port).",
+            f"The Elasticsearch URL is not valid (expected http(s)://host:port): {problem or 'no host'}.",
             system=SYSTEM,
             cause="config",
         )

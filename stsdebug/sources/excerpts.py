@@ -12,7 +12,18 @@ from collections.abc import Iterator
 
 from stsdebug.sources.logs import LogInput, expand, iter_lines
 
-__all__ = ["LogInput", "files", "lines"]
+__all__ = ["LogInput", "files", "lines", "streamed"]
+
+
+def streamed(spec: str) -> bool:
+    """Was this input read as a stream (stdin, a named pipe, a device)? It cannot be read again."""
+    if spec == "-":
+        return True
+    try:
+        found = expand([spec], "input")
+    except Exception:  # noqa: BLE001 - not readable now: the caller says so when it reads it
+        return False
+    return any(inp.stream for inp in found)
 
 
 def files(spec: str, flag: str) -> list[LogInput]:

@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 
 from stsdebug.deadline import DeadlineExceeded, bounded
 from stsdebug.errors import SourceError
+from stsdebug.sources import kafka_bounds
 from stsdebug.sources.errors import lower_first, os_reason
 from stsdebug.sources.kafka_preflight import (
     CAPTURE,
@@ -140,6 +141,7 @@ class KafkaSource(TopicSource):
             "reconnect_backoff_max_ms": 1000,
             "retry_backoff_ms": 100,
             "security_protocol": self.protocol,
+            "receive_message_max_bytes": kafka_bounds.MAX_FRAME,
         }
         if self._ssl is not None:
             cfg["ssl_context"] = self._ssl
@@ -155,6 +157,7 @@ class KafkaSource(TopicSource):
         if self._admin is not None:
             return
         install_capture()
+        kafka_bounds.install()
         deadline = time.monotonic() + self.timeout
         try:
             self._preflight(self.servers, deadline, advertised=False)

@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 from stsdebug.deadline import DeadlineExceeded, bounded
 from stsdebug.errors import SourceError
+from stsdebug.sources.addresses import host_problem, port_problem
 from stsdebug.sources.errors import Failure, cannot_reach, os_reason, short, tls_reason
 
 SYSTEM = "Kafka"
@@ -69,32 +70,43 @@ def install_capture() -> None:
 
 
 def parse_bootstrap(bootstrap: str) -> list[tuple[str, int]]:
-    """'h1:9092,h2' -> [('h1', 9092), ('h2', 9092)]; '[::1]:9092' works too."""
+    """'h1:9092,h2' -> [('h1', 9092), ('h2', 9092)]; '[::1]:9092' works too.
+
+    An empty part, a bad host or a port outside 1-65535 is a SourceError naming the part.
+    """
     servers: list[tuple[str, int]] = []
+    if not bootstrap.strip():
+        raise SourceError("The Kafka bootstrap address is empty.", system=SYSTEM, cause="config")
     for raw in bootstrap.split(","):
         item = raw.strip()
         if not item:
-            continue
+            raise SourceError(
+                f"Kafka bootstrap {bootstrap.strip()!r} has an empty part (two commas, or one at an end).",
+                system=SYSTEM, cause="config",
+            )
         for scheme in ("PLAINTEXT://", "SSL://", "SASL_PLAINTEXT://", "SASL_SSL://", "tcp://"):
             if item.upper().startswith(scheme.upper()):
                 item = item[len(scheme):]
-        host, port_text = item, ""
-        if item.startswith("["):
-            host, _, rest = item[1:].partition("]")
-            port_text = rest[1:] if rest.startswith(":") else ""
-        elif item.count(":") == 1:
-            host, _, port_text = item.partition(":")
-        try:
-            port = int(port_text) if port_text else DEFAULT_PORT
-        except ValueError:
-            port = -1
-        if not host or not 0 < port < 65536:
+        host, sep, port_text = item, "", ""
+        if "://" in item:
+            why: str | None = "give HOST:PORT without a URL scheme"
+        elif item.startswith("["):
+            host, closed, rest = item[1:].partition("]")
+            sep, port_text = rest[:1], rest[1:]
+            why = None if closed and sep in ("", ":") else "not [IPv6]:PORT"
+        else:
+            if item.count(":") == 1:
+                host, sep, port_text = item.partition(":")
+            why = None
+        if why is None and sep and not port_text.isdigit():
+            why = f"{port_text!r} is not a port number" if port_text else "no port after ':'"
+        port = int(port_text) if why is None and port_text else DEFAULT_PORT
+        why = why or host_problem(f"[{host}]" if item.startswith("[") else host) or port_problem(port)
+        if why:
             raise SourceError(
-                f"Kafka bootstrap {raw.strip()!r} is not HOST:PORT.", system=SYSTEM, cause="config"
+                f"Kafka bootstrap {raw.strip()!r} is not HOST:PORT ({why}).", system=SYSTEM, cause="config"
             )
         servers.append((host, port))
-    if not servers:
-        raise SourceError("The Kafka bootstrap address is empty.", system=SYSTEM, cause="config")
     return servers
 
 

@@ -31,6 +31,7 @@ from datetime import tzinfo
 from pathlib import Path
 from typing import IO, Any
 
+from stsdebug import inputs
 from stsdebug.errors import SourceError, UsageError
 from stsdebug.logs.receiver_result import ScanResult
 from stsdebug.logs.receiver_scan import CHUNK, Scanner
@@ -62,6 +63,7 @@ class LogInput:
     size: int | None = None
     mtime: float | None = None
     rotated: bool = False  # an older, rotated file (not the live one)
+    stream: bool = False  # a named pipe or character device: read once, as stdin is
 
 
 # --- finding the inputs -----------------------------------------------------------
@@ -77,13 +79,12 @@ def expand(specs: list[str], what: str = "--receiver-log") -> list[LogInput]:
             out.append(LogInput("stdin", None))
             continue
         path = Path(spec).expanduser()
-        try:
-            st = path.stat()
-        except FileNotFoundError:
-            raise UsageError(f"{what} {spec}: no such file or directory") from None
-        except OSError as exc:
-            raise UsageError(f"{what} {spec}: cannot read ({exc.strerror})") from None
-        if path.is_dir():
+        found, st = inputs.kind(path, f"{what} {spec}")  # a socket or block device is refused
+        if found == inputs.STREAM:
+            # `--receiver-log <(kubectl logs ...)`, a named pipe: streamed under the stage's deadline.
+            out.append(LogInput(spec, path, stream=True))
+            continue
+        if found == inputs.DIRECTORY:
             files = rotated_files(path)
             if not files:
                 raise UsageError(
@@ -185,11 +186,13 @@ class _GzipReader:
 
 
 class _StdinReader:
-    """readinto over stdin that gives up at a deadline instead of blocking for ever."""
+    """readinto over stdin (or a named pipe, a character device) that gives up at a deadline
+    instead of blocking for ever."""
 
-    def __init__(self, stream: IO[bytes], deadline: float | None) -> None:
+    def __init__(self, stream: IO[bytes], deadline: float | None, label: str = "--receiver-log -") -> None:
         self._stream = stream
         self._deadline = deadline
+        self._label = label
         self.timed_out = False
         try:
             self._fd: int | None = stream.fileno()
@@ -236,11 +239,11 @@ class _StdinReader:
             if not comp:
                 if self._inflate.eof or self.timed_out:
                     return 0
-                raise UsageError("--receiver-log -: the gzip stream on stdin ends early (truncated)")
+                raise UsageError(f"{self._label}: the gzip stream ends early (truncated)")
             try:
                 out = self._inflate.decompress(comp, len(buf))
             except zlib.error as exc:
-                raise UsageError(f"--receiver-log -: unreadable or corrupt gzip on stdin ({exc})") from None
+                raise UsageError(f"{self._label}: unreadable or corrupt gzip ({exc})") from None
             if self._inflate.eof and self._inflate.unused_data:
                 rest = self._inflate.unused_data  # another gzip member follows
                 self._inflate = zlib.decompressobj(wbits=31)
@@ -261,6 +264,10 @@ def open_input(inp: LogInput, deadline: float | None = None, stdin: IO[bytes] | 
                 "kubectl logs <receiver-pod> | stsdebug check --receiver-log -"
             )
         yield _StdinReader(stream, deadline)
+        return
+    if inp.stream:
+        with os.fdopen(inputs.stream_fd(inp.path, inp.name), "rb", buffering=0) as fifo:
+            yield _StdinReader(fifo, deadline, inp.name)
         return
     try:
         raw = inp.path.open("rb", buffering=0)
@@ -364,8 +371,11 @@ def _scan_one(
         if isinstance(reader, _StdinReader):
             first = reader.peek_start()
             if not first:
+                where = "stdin" if inp.path is None else inp.name
                 if reader.timed_out:
-                    raise SourceError("Nothing arrived on stdin before the time allowed ran out.", system="stdin")
+                    raise SourceError(f"Nothing arrived on {where} before the time allowed ran out.", system=where)
+                if inp.path is not None:
+                    raise UsageError(f"--receiver-log {inp.name}: nothing to read (it is empty)")
                 raise UsageError(
                     "--receiver-log -: stdin is empty; pipe the receiver log in, e.g. "
                     "kubectl logs <receiver-pod> | stsdebug check --receiver-log -"

@@ -114,12 +114,12 @@ def decode_value(value: Any) -> MultiMetric | None:
     if isinstance(value, (bytes, bytearray, memoryview)):
         try:
             obj = json.loads(bytes(value))
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested thousands deep
             return None
     elif isinstance(value, str):
         try:
             obj = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
     if not isinstance(obj, dict):
         return None

@@ -594,8 +594,10 @@ def run_tui(
     """Open the TUI: run a trace with ``settings`` live, or show ``loaded`` read-only.
 
     Returns the exit code (that of the last finished live trace, as `stsdebug check`
-    would; 0 when viewing a loaded trace or when no run finished).
+    would; 0 when viewing a loaded trace or when no run finished; 1 after a crash).
     """
     app = StsdebugApp(settings, loaded, runner=runner, loaded_from=loaded_from)
     code = app.run()
+    if app.return_code:  # textual caught a crash (and showed it): never exit 0 after one
+        return int(app.return_code)
     return int(code or 0)

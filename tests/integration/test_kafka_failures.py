@@ -178,7 +178,7 @@ def test_sasl_mechanism_the_broker_does_not_offer(tansu: ServerProcess) -> None:
 
 
 def test_bad_settings_are_one_sentence_errors() -> None:
-    _check({"kafka": "host:notaport"}, "Kafka bootstrap 'host:notaport' is not HOST:PORT.")
+    _check({"kafka": "host:notaport"}, "Kafka bootstrap 'host:notaport' is not HOST:PORT ('notaport' is not a port number).")
     _check({"kafka": "127.0.0.1:9", "kafka_sasl_mechanism": "GSSAPI", "kafka_sasl_username": "u",
             "kafka_sasl_password": "p"}, "Kafka SASL mechanism 'GSSAPI' is not one of PLAIN, SCRAM-SHA-256")
     _check({"kafka": "127.0.0.1:9", "kafka_security_protocol": "SSL", "kafka_ssl_cafile": "/nonexistent/ca.pem"},
