@@ -120,14 +120,17 @@ def expected_plan(settings: Settings) -> list[tuple[str, str]]:
     return [(s.id, s.title) for s in plan(integration, decision.version) + outside_plan(settings, decision)]
 
 
-def ask_prometheus(timeout: float) -> stsversion.Answers:
-    """``answers`` for stsversion.decide: one bounded query of a Prometheus API."""
+def ask_prometheus(timeout: float, token: str | None = None) -> stsversion.Answers:
+    """``answers`` for stsversion.decide: one bounded query of a Prometheus API, with the
+    token the user gave for the StackState API (a credential: it never follows a redirect
+    to another origin)."""
 
     def answers(url: str) -> str | None:
         from stsdebug.sources.prometheus_api import PrometheusApi, PrometheusApiConfig
 
         try:
-            with PrometheusApi(PrometheusApiConfig(url, timeout=min(timeout, ASK_TIMEOUT_S))) as api:
+            config = PrometheusApiConfig(url, api_key=token, timeout=min(timeout, ASK_TIMEOUT_S))
+            with PrometheusApi(config) as api:
                 api.query("vector(1)")
         except (SourceError, UsageError) as exc:
             return str(exc)
@@ -192,7 +195,8 @@ class Trace:
             return
         if not self.settings.sts_api or self.cancel.is_set():
             return
-        decision = stsversion.decide(self.settings, ask_prometheus(self.settings.timeout))
+        token = self.settings.prometheus_api_token or self.settings.sts_api_token
+        decision = stsversion.decide(self.settings, ask_prometheus(self.settings.timeout, token))
         if decision == self.decision:
             return
         self.decision = decision

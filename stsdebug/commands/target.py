@@ -49,8 +49,6 @@ def resolve(opts: CheckOptions, *, fail_on: str | None = None) -> Settings:
         from stsdebug.streamdefs import load as load_streams
 
         load_streams(s.streams, s.streams_file)
-    for name in ("victoria_metrics", "vmagent", "prometheus_api", "receiver_metrics"):
-        _http_url(name, getattr(s, name))
     if s.bindings or s.bindings_file:
         from stsdebug.bindings import given
 
@@ -60,23 +58,6 @@ def resolve(opts: CheckOptions, *, fail_on: str | None = None) -> Settings:
 
         parse_component_tags(s.component_tag)
     return s
-
-
-def _http_url(name: str, url: str | None) -> None:
-    """A StackState 6 endpoint must be an http(s) URL: said before anything runs."""
-    from urllib.parse import urlsplit
-
-    from stsdebug.errors import UsageError
-
-    if url is None:
-        return
-    try:
-        parts = urlsplit(url)
-        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
-    except ValueError:
-        ok = False
-    if not ok:
-        raise UsageError(f"--{name.replace('_', '-')} {url!r}: expected an http:// or https:// URL")
 
 
 def require_input(s: Settings, command: str = "check") -> None:

@@ -88,6 +88,8 @@ class ESSource:
         self.requests = 0  # HTTP requests sent (counted below the client, retries included)
         self._lock = threading.Lock()
         self._dead: SourceError | None = None
+        self._first_call = threading.Lock()
+        self._answered = False
         self._resolved = False
         if ca_file and not Path(ca_file).expanduser().is_file():
             raise SourceError(
@@ -224,6 +226,16 @@ class ESSource:
     # --- plumbing -----------------------------------------------------------------------
 
     def _call(self, what: str, fn: Callable[..., T], **kwargs: Any) -> T:
+        if self._answered:
+            return self._call_once(what, fn, **kwargs)
+        # Stages run at the same time: until the cluster has answered once, one call at a
+        # time, so a hostile or silent endpoint costs one request, not one per stage.
+        with self._first_call:
+            result = self._call_once(what, fn, **kwargs)
+            self._answered = True
+            return result
+
+    def _call_once(self, what: str, fn: Callable[..., T], **kwargs: Any) -> T:
         if self._dead is not None:
             raise self._dead
         self._check_dns()

@@ -95,7 +95,7 @@ def test_size_caps_stop_before_reading(tmp_path: Path) -> None:
         one_line_error(stsdebug(*args), "larger than 256 MB")
     key = tmp_path / "key"
     key.write_bytes(b"k" * (65 << 10))
-    one_line_error(stsdebug("check", "--es", "http://127.0.0.1:9", "--api-key-file", str(key)), "larger than 64 KB")
+    one_line_error(stsdebug("check", "-i", "custom", "--es", "http://127.0.0.1:9", "--api-key-file", str(key)), "larger than 64 KB")
 
 
 def test_validate_stops_reading_stdin_at_its_cap() -> None:
@@ -129,7 +129,7 @@ def test_a_receiver_log_from_a_named_pipe_is_streamed(fifo: Path) -> None:
 
     t = threading.Thread(target=feed, daemon=True)
     t.start()
-    r = stsdebug("check", "--receiver-log", str(fifo), "--timeout", "2", "-f", "json")
+    r = stsdebug("check", "-i", "custom", "--receiver-log", str(fifo), "--timeout", "2", "-f", "json")
     t.join(10)
     s = _stage(r.stdout, "receiver")
     assert s["status"] != "error", s["summary"]
@@ -143,7 +143,7 @@ def test_a_silent_pipe_ends_as_the_stage_error_within_its_deadline(fifo: Path, f
     w = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)
     try:
         started = time.monotonic()
-        r = stsdebug("check", flag, str(fifo), "--timeout", "1", "-f", "json", timeout=60)
+        r = stsdebug("check", "-i", "custom", flag, str(fifo), "--timeout", "1", "-f", "json", timeout=60)
         elapsed = time.monotonic() - started
     finally:
         os.close(w)
@@ -157,7 +157,7 @@ def test_silent_stdin_ends_as_the_stage_error() -> None:
         "import subprocess, sys, time\n"
         "hold = subprocess.Popen(['sleep', '60'], stdout=subprocess.PIPE)\n"
         "t = time.monotonic()\n"
-        "r = subprocess.run([sys.executable, '-m', 'stsdebug', 'check', '--agent-output', '-', '--timeout', '1',"
+        "r = subprocess.run([sys.executable, '-m', 'stsdebug', 'check', '-i', 'custom', '--agent-output', '-', '--timeout', '1',"
         " '-f', 'json'], stdin=hold.stdout, capture_output=True, text=True, timeout=60)\n"
         "hold.kill()\n"
         "print(time.monotonic() - t)\n"
@@ -171,7 +171,7 @@ def test_silent_stdin_ends_as_the_stage_error() -> None:
 
 
 def test_an_endless_device_as_a_log_ends_at_the_deadline_in_flat_memory() -> None:
-    run = hostile.run_cli(["check", "--agent-log", "/dev/zero", "--receiver-log", "/dev/zero", "--timeout", "1",
+    run = hostile.run_cli(["check", "-i", "custom", "--agent-log", "/dev/zero", "--receiver-log", "/dev/zero", "--timeout", "1",
                            "-f", "json"], mem_mb=1024, wall_s=90)
     assert not run.timed_out and "Traceback" not in run.stderr
     # Gigabytes flow through; the bound is the kit's (a normal run peaks near 80 MB, more
@@ -201,7 +201,7 @@ def test_hundreds_of_megabytes_on_stdin_keep_the_newest_lines(tmp_path: Path) ->
     code = (
         "import subprocess, sys\n"
         f"cat = subprocess.Popen(['cat', {str(path)!r}], stdout=subprocess.PIPE)\n"
-        "r = subprocess.run([sys.executable, '-m', 'stsdebug', 'check', '--receiver-log', '-', '-f', 'json'],"
+        "r = subprocess.run([sys.executable, '-m', 'stsdebug', 'check', '-i', 'custom', '--receiver-log', '-', '-f', 'json'],"
         " stdin=cat.stdout, capture_output=True, text=True, timeout=300, env={**__import__('os').environ,"
         " 'STSDEBUG_RECEIVER_LOG_TZ': 'UTC'})\n"
         "import resource\n"

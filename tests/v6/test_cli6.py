@@ -14,9 +14,9 @@ runner = CliRunner()
 
 
 @pytest.mark.parametrize("args, says", [
-    (["--victoria-metrics", "ftp://vm"], "--victoria-metrics 'ftp://vm': expected an http:// or https:// URL"),
-    (["--vmagent", "suse-observability-vmagent:8429"], "--vmagent 'suse-observability-vmagent:8429': expected"),
-    (["--prometheus-api", "https://"], "--prometheus-api 'https://': expected"),
+    (["--victoria-metrics", "ftp://vm"], "--victoria-metrics 'ftp://vm': it must start with http:// or https://"),
+    (["--vmagent", "suse-observability-vmagent:8429"], "--vmagent 'suse-observability-vmagent:8429': it must start with http:// or https://"),
+    (["--prometheus-api", "https://"], "--prometheus-api 'https://': it has no host"),
     (["--sts-version", "7", "--es", "http://e:9200"], "--sts-version must be 5, 6 or auto, not '7'"),
     (["--scrape-interval", "0.1", "--vmagent", "http://v:8429"], "--scrape-interval must be between 1 and 120"),
     (["--binding", "up", "--component-tag", "cluster"], "--component-tag 'cluster': expected KEY=VALUE"),
