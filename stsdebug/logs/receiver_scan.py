@@ -34,9 +34,8 @@ from stsdebug.logs.receiver_patterns import (
     Classified,
     classify_template,
     id_template,
-    template,
 )
-from stsdebug.logs.receiver_result import Bucket, ScanResult, SourceStats
+from stsdebug.logs.receiver_result import SAMPLES_HEAD, SAMPLES_TAIL, Bucket, ScanResult, SourceStats
 from stsdebug.logs.search import find_all
 from stsdebug.logs.text import LINE_TEXT_CAP, decode
 
@@ -51,6 +50,9 @@ _CACHE_MAX = 4096  # classifications remembered (entries repeat, bar timestamp a
 _CACHE_BODY_MAX = 16384  # only entries up to this size are remembered
 _ZERO = bytes.maketrans(b"123456789", b"000000000")
 _NOT_A_PROBLEM = Classified("", "", "", "", 0, None)
+_POW10 = (10, 100, 1000, 10**4, 10**5, 10**6, 10**7, 10**8, 10**9)
+# A run's problem entries of one classification: their times, starts and ends.
+_Group = tuple[list["float | None"], list[int], list[int]]
 
 
 class Scanner:
@@ -87,6 +89,9 @@ class Scanner:
         self._cache: dict[tuple[bytes, bytes], Classified] = {}
         self._id_cache: dict[tuple[bytes, bytes], Classified] = {}
         self._shapes: dict[bytes, int] = {}  # header line shapes, see _shape_info
+        # Plain headers: classifications by template, and times by second (Linux, Kubernetes layout).
+        self._plain_cache: dict[bytes, Classified] = {}
+        self._plain_seconds: tuple[dict[bytes, float | None], dict[bytes, float | None]] = ({}, {})
 
     # -- input ----------------------------------------------------------------
     def feed(self, data: bytes) -> None:
@@ -332,6 +337,11 @@ class Scanner:
 
         ``first``/``last``: offsets of the first and last header (-1: none, the
         whole run continues the previous entry).
+
+        Each problem entry costs a few C-level calls: its header is read by its shape, its
+        time from a per-second table, its classification from its template. What it adds to
+        its bucket is gathered per classification and folded in once per run (``_fold``);
+        line numbers are counted only for the entries kept as samples.
         """
         buf = self._buf
         positions: list[int] = []
@@ -340,64 +350,204 @@ class Scanner:
         positions.sort()
         counted_last = False  # was the entry at ``last`` counted?
         entry_end = -1
-        cnt_pos, cnt_line = lo, self._line  # incremental line numbering
         header = _HEADER.match
         header_start = HEADER_START.match
         next_header = _NEXT_HEADER.search
+        find = buf.find
+        rfind = buf.rfind
         shapes = self._shapes
-        epoch = self.clock.plain
+        cache = self._plain_cache
+        seconds = self._plain_seconds
+        plain = self.clock.plain
         w = self.window
+        w0, w1 = w if w is not None else (0.0, 0.0)
+        timed: dict[Classified, _Group] = {}  # entries dated in the window (or no window)
+        untimed: dict[Classified, _Group] = {}
         for pos in positions:
             if pos < entry_end:
                 continue
-            headless = first < 0 or pos < first
-            m = None
-            ts: float | None = None
-            info = 0
-            if headless:
-                start = lo
-            else:
-                # Usually the needle is the header's own level: try its line first. A line's
-                # shape (digits as 0) says whether it is a plain header and where its parts are.
-                start = buf.rfind(b"\n", lo, pos) + 1
-                key = bytes(buf[start : pos + 8])
-                shape = key.translate(_ZERO)
-                info = shapes.get(shape, _UNSEEN)
-                if info == _UNSEEN:
-                    info = _shape_info(header(buf, start, hi), start, pos, key)
-                    if len(shapes) >= _CACHE_MAX:
-                        shapes.clear()
-                    shapes[shape] = info
-                if info > 0:
-                    f = info & 15
-                    ts = epoch(key[:10], key[11:19], key[20 : 19 + f] if f > 1 else None, info > 16)
-                    if w is not None and ts is not None and not (w[0] <= ts <= w[1]):
-                        # Outside the window: not classified; find where the entry ends.
-                        entry_end = self._entry_end(pos, hi, header_start, next_header)
-                        if start == last:
-                            counted_last = False
-                        continue
-                else:
+            if first < 0 or pos < first:
+                # Lines before the run's first header continue the previous entry.
+                entry_end = self._entry_end(pos, hi, header_start, next_header)
+                if self._prev_counted:
+                    continue  # the tail of an entry already counted
+                if self._judge(timed, untimed, lo, entry_end, None, True):
+                    self._prev_counted = True
+                continue
+            # Usually the needle is the header's own level: try its line first. A line's shape
+            # (digits as 0) says whether it is a plain header and where its parts are.
+            start = rfind(b"\n", lo, pos) + 1
+            key = bytes(buf[start : pos + 8])
+            info = shapes.get(key.translate(_ZERO), _UNSEEN)
+            if info == _UNSEEN:
+                info = _shape_info(header(buf, start, hi), start, pos, key)
+                if len(shapes) >= _CACHE_MAX:
+                    shapes.clear()
+                shapes[key.translate(_ZERO)] = info
+            if info <= 0:
+                m = header(buf, start, hi)
+                if m is None or info == 0:
+                    start = _entry_start(buf, pos, first)
                     m = header(buf, start, hi)
-                    if m is None or info == 0:
-                        start = _entry_start(buf, pos, first)
-                        m = header(buf, start, hi)
-            entry_end = self._entry_end(pos, hi, header_start, next_header)
-            cnt_line += buf.count(b"\n", cnt_pos, start)
-            cnt_pos = start
-            if info > 0:
-                counted = self._entry(start, entry_end, cnt_line + 1, None, headless,
-                                      buf[pos : pos + 5] == b"ERROR", ts)
+                entry_end = self._entry_end(pos, hi, header_start, next_header)
+                counted = m is not None and self._judge(timed, untimed, start, entry_end, m, False)
+                if start == last:
+                    counted_last = counted
+                continue
+            # A plain header: its time from the table of seconds, its fraction added.
+            k8s = info > 16
+            sec = key[:19]
+            base = seconds[k8s].get(sec, -1.0)
+            if base == -1.0:
+                base = plain(key[:10], key[11:19], None, k8s)
+                if len(seconds[k8s]) >= _CACHE_MAX:
+                    seconds[k8s].clear()
+                seconds[k8s][sec] = base
+            f = info & 15
+            ts = base + int(key[20 : 19 + f]) / _POW10[f - 2] if (f > 1 and base is not None) else base
+            # Where the entry ends: usually the next line is a header.
+            nl = find(b"\n", pos, hi)
+            if nl < 0 or nl + 1 >= hi:
+                end = hi
             else:
-                counted = self._entry(start, entry_end, cnt_line + 1, m, headless)
-            if headless and counted:
-                self._prev_counted = True
+                c0 = buf[nl + 1]
+                if (48 <= c0 <= 57 or c0 == 27) and header_start(buf, nl + 1, hi):
+                    end = nl + 1
+                else:
+                    nm = next_header(buf, nl + 1, hi)
+                    end = nm.start() + 1 if nm else hi
+            entry_end = end
+            if ts is None:
+                groups = untimed
+            elif w is None or w0 <= ts <= w1:
+                groups = timed
+            else:
+                # Outside the window: not classified.
+                if start == last:
+                    counted_last = False
+                continue
+            if end - start <= _CACHE_BODY_MAX:
+                tkey = bytes(buf[start:end]).translate(_ZERO)
+                c = cache.get(tkey)
+                if c is None:
+                    c = self._classify(b"ERROR" if buf[pos] == 69 else b"WARN", tkey, False)
+                    if len(cache) >= _CACHE_MAX:
+                        cache.clear()
+                    cache[tkey] = c
+            else:
+                c = self._classify(b"ERROR" if buf[pos] == 69 else b"WARN",
+                                   bytes(buf[start:end]).translate(_ZERO), False)
+            if c is _NOT_A_PROBLEM:
+                if start == last:
+                    counted_last = False
+                continue
+            g = groups.get(c)
+            if g is None:
+                g = groups[c] = ([], [], [])
+            g[0].append(ts)
+            g[1].append(start)
+            g[2].append(end)
             if start == last:
-                counted_last = counted
+                counted_last = True
         if first >= 0:
             # The next run may begin with the tail of this run's last entry.
             self._prev_counted = counted_last
-        return cnt_line - self._line + buf.count(b"\n", cnt_pos, hi)
+        if timed or untimed:
+            self._fold(timed, untimed, lo)
+        return buf.count(b"\n", lo, hi)
+
+    def _classify(self, lv: bytes, zeroed: bytes, headless: bool) -> Classified:
+        """The classification of an entry's template (digits as 0), by its ids-as-<id> form."""
+        ided = id_template(zeroed)
+        c = self._id_cache.get((lv, ided))
+        if c is None:
+            level = None if headless else ("ERROR" if lv == b"ERROR" else "WARN")
+            c = classify_template(ided, level, headless) or _NOT_A_PROBLEM
+            if len(self._id_cache) >= _CACHE_MAX:
+                self._id_cache.clear()
+            self._id_cache[(lv, ided)] = c
+        return c
+
+    def _judge(self, timed: dict[Classified, _Group], untimed: dict[Classified, _Group], start: int, end: int,
+               m: re.Match[bytes] | None, headless: bool) -> bool:
+        """Classify one entry buf[start:end] read the slow way (no plain header: headless,
+        zoned, prefixed or coloured); True if it was counted as a problem.
+
+        Entries dated outside the window are not classified: only their lines count.
+        """
+        if headless:
+            ts, lv = self._prev_ts, b""
+        else:
+            assert m is not None
+            lv = m.group("level")
+            if lv != b"ERROR" and lv != b"WARN":
+                return False
+            ts = self.clock.epoch(m)[0]
+        w = self.window
+        if ts is None:
+            groups = untimed
+        elif w is None or w[0] <= ts <= w[1]:
+            groups = timed
+        else:
+            return False
+        zeroed = bytes(self._buf[start:end]).translate(_ZERO)
+        key = (lv, zeroed)
+        c = self._cache.get(key) if end - start <= _CACHE_BODY_MAX else None
+        if c is None:
+            c = self._classify(lv, zeroed, headless)
+            if end - start <= _CACHE_BODY_MAX:
+                if len(self._cache) >= _CACHE_MAX:
+                    self._cache.clear()
+                self._cache[key] = c
+        if c is _NOT_A_PROBLEM:
+            return False
+        g = groups.get(c)
+        if g is None:
+            g = groups[c] = ([], [], [])
+        g[0].append(ts)
+        g[1].append(-start - 1 if headless else start)  # negative: no header (level unknown)
+        g[2].append(end)
+        return True
+
+    def _fold(self, timed: dict[Classified, _Group], untimed: dict[Classified, _Group], lo: int) -> None:
+        """Add a run's problem entries to their buckets: counts, reasons and minutes per
+        classification at once; samples (the first and last few of each bucket, in log
+        order) decoded with their line numbers."""
+        buf = self._buf
+        for where, groups in (("in", timed), ("untimed", untimed)):
+            if not groups:
+                continue
+            part = self.result.problems[where]
+            picks: dict[str, list[tuple[int, int, float | None]]] = {}
+            for c, (tss, starts, ends) in groups.items():
+                bucket = part.get(c.category)
+                if bucket is None:
+                    bucket = part[c.category] = Bucket()
+                bucket.add_many(c, tss)
+                room = SAMPLES_HEAD - len(bucket.head)
+                keep = range(len(starts)) if len(starts) <= room + SAMPLES_TAIL else (
+                    *range(max(room, 0)), *range(len(starts) - SAMPLES_TAIL, len(starts)))
+                pick = picks.setdefault(c.category, [])
+                pick.extend((starts[i], ends[i], tss[i]) for i in keep)
+            for category, pick in picks.items():
+                bucket = part[category]
+                pick.sort(key=lambda p: p[0] if p[0] >= 0 else -p[0] - 1)
+                room = max(SAMPLES_HEAD - len(bucket.head), 0)
+                if len(pick) > room + SAMPLES_TAIL:
+                    pick = pick[:room] + pick[-SAMPLES_TAIL:]
+                line, at = self._line, lo
+                for start, end, ts in pick:
+                    headless = start < 0
+                    if headless:
+                        start = -start - 1
+                    line += buf.count(b"\n", at, start)
+                    at = start
+                    raw = bytes(buf[start:end])
+                    level = None
+                    if not headless:
+                        m = _HEADER.match(raw)
+                        level = m.group("level").decode() if m is not None else None
+                    bucket.add_sample((self.stats.name, line + 1, ts, raw, level))
 
     def _recoveries(self, lo: int, hi: int) -> None:
         """Recovery lines (RECOVERY) dated in the window, in buf[lo:hi]."""
@@ -429,66 +579,6 @@ class Scanner:
             return nl + 1
         nm = next_header(buf, nl + 1, hi)
         return nm.start() + 1 if nm else hi
-
-    def _entry(
-        self, start: int, end: int, n: int, m: re.Match[bytes] | None, headless: bool,
-        error: bool = False, plain_ts: float | None = None,
-    ) -> bool:
-        """Classify one entry buf[start:end]; True if it was counted as a problem.
-
-        ``m`` is its header; or, for a plain header read by its shape, ``m`` is None and
-        ``error``/``plain_ts`` give its level and time. Entries dated outside the window
-        are not classified: only their lines count.
-        """
-        if headless:
-            if self._prev_counted:
-                return False  # the tail of an entry already counted
-            ts, level, lv = self._prev_ts, None, b""
-        elif m is None:
-            ts = plain_ts
-            level, lv = ("ERROR", b"ERROR") if error else ("WARN", b"WARN")
-        else:
-            if m is None:
-                return False
-            lv = m.group("level")
-            if lv != b"ERROR" and lv != b"WARN":
-                return False
-            level = "ERROR" if lv == b"ERROR" else "WARN"
-            ts = self.clock.epoch(m)[0]
-        w = self.window
-        if ts is None:
-            where = "untimed"
-        elif w is None or w[0] <= ts <= w[1]:
-            where = "in"
-        else:
-            return False
-        raw = bytes(self._buf[start:end])
-        c: Classified | None = None
-        key = None
-        if end - start <= _CACHE_BODY_MAX:
-            key = (lv, raw.translate(_ZERO))
-            c = self._cache.get(key)
-        if c is None:
-            zeroed = key[1] if key is not None else template(raw)
-            ided = id_template(zeroed)
-            c = self._id_cache.get((lv, ided))
-            if c is None:
-                c = classify_template(ided, level, headless) or _NOT_A_PROBLEM
-                if len(self._id_cache) >= _CACHE_MAX:
-                    self._id_cache.clear()
-                self._id_cache[(lv, ided)] = c
-            if key is not None:
-                if len(self._cache) >= _CACHE_MAX:
-                    self._cache.clear()
-                self._cache[key] = c
-        if c is _NOT_A_PROBLEM:
-            return False
-        part = self.result.problems[where]
-        bucket = part.get(c.category)
-        if bucket is None:
-            bucket = part[c.category] = Bucket()
-        bucket.add(c, ts, (self.stats.name, n, ts, raw, level))
-        return True
 
 
 def scan_bytes(
