@@ -392,9 +392,10 @@ def template(block: bytes) -> bytes:
 
 # Hex digits (and ``-``) as ``h``: a run of 8 is where an id can be (a UUID starts with one,
 # a hex id is one), found by one C-level search instead of a regex tried at every byte.
-_HEXISH = bytes.maketrans(b"0123456789abcdefABCDEF-", b"hhhhhhhhhhhhhhhhhhhhhh-")
+_HEXISH = bytes(104 if chr(i) in "0123456789abcdefABCDEF" else 45 if i == 45 else 32 for i in range(256))
 _RUN = b"hhhhhhhh"
 _HEX_RUN = re.compile(rb"[h-]+")
+_UUID_SHAPE = b"hhhhhhhh-hhhh-hhhh-hhhh-hhhhhhhhhhhh"
 
 
 def id_template(zeroed: bytes) -> bytes:
@@ -418,10 +419,15 @@ def id_template(zeroed: bytes) -> bytes:
             a -= 1
         m = _HEX_RUN.match(mapped, i)
         b = m.end() if m is not None else i + 8
-        lo, hi = max(a - 1, 0), min(b + 1, n)
-        part = _IDS.sub(b"<id>", zeroed[lo:hi])  # the bytes either side are never part of an id
         out.append(zeroed[done:a])
-        out.append(part[a - lo : len(part) - (hi - b)])
+        run = mapped[a:b]
+        if (run == _UUID_SHAPE or (b - a >= 16 and b"-" not in run)) and not (
+                zeroed[a - 1 : a].isalnum() or zeroed[b : b + 1].isalnum()):
+            out.append(b"<id>")  # the common shapes, without the regex
+        else:
+            lo, hi = max(a - 1, 0), min(b + 1, n)
+            part = _IDS.sub(b"<id>", zeroed[lo:hi])  # the bytes either side are never part of an id
+            out.append(part[a - lo : len(part) - (hi - b)])
         done = b
         i = mapped.find(_RUN, b)
     out.append(zeroed[done:])

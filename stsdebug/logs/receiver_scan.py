@@ -419,10 +419,11 @@ class Scanner:
                 tkey = bytes(buf[start:end]).translate(_ZERO)
                 c = cache.get(tkey)
                 if c is None:
-                    c = self._classify(b"ERROR" if buf[pos] == 69 else b"WARN", tkey, False)
-                    if len(cache) >= _CACHE_MAX:
-                        cache.clear()
-                    cache[tkey] = c
+                    c, ids = self._classify_ids(b"ERROR" if buf[pos] == 69 else b"WARN", tkey, False)
+                    if not ids:  # a template with ids varies from entry to entry: not kept
+                        if len(cache) >= _CACHE_MAX:
+                            cache.clear()
+                        cache[tkey] = c
             else:
                 c = self._classify(b"ERROR" if buf[pos] == 69 else b"WARN",
                                    bytes(buf[start:end]).translate(_ZERO), False)
@@ -448,7 +449,12 @@ class Scanner:
 
     def _classify(self, lv: bytes, zeroed: bytes, headless: bool) -> Classified:
         """The classification of an entry's template (digits as 0), by its ids-as-<id> form."""
+        return self._classify_ids(lv, zeroed, headless)[0]
+
+    def _classify_ids(self, lv: bytes, zeroed: bytes, headless: bool) -> tuple[Classified, bool]:
+        """``_classify``, and whether the template held ids."""
         ided = id_template(zeroed)
+        ids = len(ided) != len(zeroed)
         c = self._id_cache.get((lv, ided))
         if c is None:
             level = None if headless else ("ERROR" if lv == b"ERROR" else "WARN")
@@ -456,7 +462,7 @@ class Scanner:
             if len(self._id_cache) >= _CACHE_MAX:
                 self._id_cache.clear()
             self._id_cache[(lv, ided)] = c
-        return c
+        return c, ids
 
     def _judge(self, timed: dict[int, _Group], untimed: dict[int, _Group], start: int, end: int,
                m: re.Match[bytes] | None, headless: bool) -> bool:
