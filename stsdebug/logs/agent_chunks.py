@@ -117,8 +117,22 @@ class LogFeeder:
         if self.cancel is not None and self.cancel():
             self.cancelled_at = self._n
             return
-        if not (self.fast and self._fast(chunk)):
+        if not self.fast:
             self._slow(chunk)
+            return
+        # The fast way needs a record at each end of what it reads: lines before the first
+        # record and after the last (a traceback cut by the read) are fed one by one.
+        a, b = _record_bounds(chunk)
+        if a < 0:
+            self._slow(chunk)
+            return
+        if a > 0:
+            self._slow(chunk[:a])
+        middle = chunk[a:b] if (a or b < len(chunk)) else chunk
+        if not self._fast(middle):
+            self._slow(middle)
+        if b < len(chunk):
+            self._slow(chunk[b:])
 
     def _slow(self, chunk: bytes) -> None:
         feed = self.scan.feed
@@ -296,6 +310,33 @@ class Matcher:
         self._names.scan(chunk, match_event_handler=on_name)
         names.sort()
         return hits, names
+
+
+_EDGE_LINES = 200  # lines looked at from each end of a chunk for a record to start or end at
+
+
+def _record_bounds(chunk: bytes) -> tuple[int, int]:
+    """(start of the first record line, end of the last record line) of a chunk of whole
+    lines, each looked for within _EDGE_LINES lines of its end; (-1, -1) when none is."""
+    a = 0
+    for _ in range(_EDGE_LINES):
+        end = chunk.find(b"\n", a)
+        if end < 0:
+            return -1, -1
+        if _plain_record(chunk[a:end]) is not None:
+            break
+        a = end + 1
+    else:
+        return -1, -1
+    b = len(chunk)
+    for _ in range(_EDGE_LINES):
+        start = chunk.rfind(b"\n", 0, b - 1) + 1
+        if start < a:
+            return -1, -1
+        if _plain_record(chunk[start : b - 1]) is not None:
+            return a, b
+        b = start
+    return -1, -1
 
 
 def _plain_record(raw: bytes) -> float | None:

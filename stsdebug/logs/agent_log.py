@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 from stsdebug.logs.agent_base import ScanState
 from stsdebug.logs.agent_format import LogRecord
@@ -55,7 +54,7 @@ class LogRecords(ScanState):
             return
         ts = rec.ts
         if check != rec.check:
-            rec = replace(rec, check=check)
+            rec = rec._replace(check=check)
 
         def span(m: re.Match[str], group: str | int = 0) -> tuple[int, int]:
             return (start + m.start(group), start + m.end(group))
