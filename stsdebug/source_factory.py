@@ -11,6 +11,7 @@ Tests substitute any source by name: ``Sources(settings, {"kafka": fake})``.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -18,8 +19,8 @@ from typing import Any
 
 from stsdebug.errors import SourceError
 from stsdebug.settings import Settings
-from stsdebug.sources.agent import CMD_TIMEOUT_FACTOR, AgentSource
 from stsdebug.sources.config import (
+    CMD_TIMEOUT_FACTOR,
     AgentConfig,
     ESConfig,
     HttpConfig,
@@ -29,13 +30,6 @@ from stsdebug.sources.config import (
     MirrorConfig,
     TopicApiConfig,
 )
-from stsdebug.sources.es import ESSource
-from stsdebug.sources.http import HttpSource
-from stsdebug.sources.intake import IntakeSource
-from stsdebug.sources.kafka import KafkaSource
-from stsdebug.sources.logs import LogSource
-from stsdebug.sources.mirror import MirrorSource
-from stsdebug.sources.topic_api import TopicApiSource
 
 
 @dataclass(frozen=True)
@@ -88,20 +82,29 @@ class Builder:
     system: str = ""
 
 
+def _lazy(module: str, name: str) -> Callable[..., Any]:
+    """A source class imported when the first source of its kind is built: a check that
+    reads only a log does not load the Kafka, Elasticsearch and HTTP clients."""
+
+    def make(**kwargs: Any) -> Any:
+        return getattr(importlib.import_module(module), name)(**kwargs)
+
+    make.__qualname__ = name
+    return make
+
+
 # name -> builder; every config's field names are its source's keyword arguments
 # (tests/unit/test_source_factory.py builds each one).
 BUILDERS: dict[str, Builder] = {
-    "http": Builder(HttpSource, lambda c: c.http),
-    "logs": Builder(LogSource, lambda c: c.logs),
-    "agent": Builder(AgentSource, lambda c: c.agent),
-    "kafka": Builder(KafkaSource, lambda c: c.kafka, "No Kafka bootstrap address given (--kafka).", "Kafka"),
-    "topic_api": Builder(
-        TopicApiSource, lambda c: c.topic_api, "No StackState API URL given (--sts-api).", "StackState topic API"
+    "http": Builder(_lazy("stsdebug.sources.http", "HttpSource"), lambda c: c.http),
+    "logs": Builder(_lazy("stsdebug.sources.logs", "LogSource"), lambda c: c.logs),
+    "agent": Builder(_lazy("stsdebug.sources.agent", "AgentSource"), lambda c: c.agent),
+    "kafka": Builder(_lazy("stsdebug.sources.kafka", "KafkaSource"), lambda c: c.kafka, "No Kafka bootstrap address given (--kafka).", "Kafka"),
+    "topic_api": Builder(_lazy("stsdebug.sources.topic_api", "TopicApiSource"), lambda c: c.topic_api, "No StackState API URL given (--sts-api).", "StackState topic API"
     ),
-    "es": Builder(ESSource, lambda c: c.es, "No Elasticsearch URL given (--es).", "elasticsearch"),
-    "mirror": Builder(MirrorSource, lambda c: c.mirror, "No Prometheus mirror URL given (--mirror).", "Prometheus mirror"),
-    "intake": Builder(
-        IntakeSource, lambda c: c.intake, "No receiver URL given (--receiver): nothing was sent.", "StackState receiver"
+    "es": Builder(_lazy("stsdebug.sources.es", "ESSource"), lambda c: c.es, "No Elasticsearch URL given (--es).", "elasticsearch"),
+    "mirror": Builder(_lazy("stsdebug.sources.mirror", "MirrorSource"), lambda c: c.mirror, "No Prometheus mirror URL given (--mirror).", "Prometheus mirror"),
+    "intake": Builder(_lazy("stsdebug.sources.intake", "IntakeSource"), lambda c: c.intake, "No receiver URL given (--receiver): nothing was sent.", "StackState receiver"
     ),
 }
 

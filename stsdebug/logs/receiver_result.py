@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import cast
 
 from stsdebug.logs.receiver_patterns import (
     Classified,
@@ -145,17 +146,16 @@ class Bucket:
             key = c.reason if len(self.reasons) < MAX_REASONS else OTHER_REASONS
             stat = self.reasons.setdefault(key, ReasonStat())
         stat.count += n
-        timed = [t for t in tss if t is not None] if None in tss else tss
+        timed = cast("list[float]", [t for t in tss if t is not None] if None in tss else tss)
         if not timed:
             return
-        lo: float = min(timed)  # type: ignore[type-var]
-        hi: float = max(timed)  # type: ignore[type-var]
+        lo, hi = min(timed), max(timed)
         if stat.first is None or lo < stat.first:
             stat.first = lo
         if stat.last is None or hi > stat.last:
             stat.last = hi
         if not c.partial:
-            self.minutes.update(map(int, map((60.0).__rfloordiv__, timed)))  # type: ignore[arg-type]
+            self.minutes.update(map(int, map((60.0).__rfloordiv__, timed)))  # int(ts // 60), in C
         if self.first is None or lo < self.first:
             self.first = lo
         if self.last is None or hi > self.last:

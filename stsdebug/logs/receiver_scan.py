@@ -35,7 +35,13 @@ from stsdebug.logs.receiver_patterns import (
     classify_template,
     id_template,
 )
-from stsdebug.logs.receiver_result import SAMPLES_HEAD, SAMPLES_TAIL, Bucket, ScanResult, SourceStats
+from stsdebug.logs.receiver_result import (
+    SAMPLES_HEAD,
+    SAMPLES_TAIL,
+    Bucket,
+    ScanResult,
+    SourceStats,
+)
 from stsdebug.logs.search import Needles, find_all
 from stsdebug.logs.text import LINE_TEXT_CAP, decode
 

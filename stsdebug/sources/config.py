@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# `stackstate-agent check` starts the whole collector; give it more than one network call.
+CMD_TIMEOUT_FACTOR = 3.0
+
 
 @dataclass(frozen=True)
 class HttpConfig:
