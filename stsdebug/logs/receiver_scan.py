@@ -57,6 +57,8 @@ _CACHE_MAX = 4096  # classifications remembered (entries repeat, bar timestamp a
 _CACHE_BODY_MAX = 16384  # only entries up to this size are remembered
 _ZERO = bytes.maketrans(b"123456789", b"000000000")
 _NOT_A_PROBLEM = Classified("", "", "", "", 0, None)
+SLACK = 10.0  # seconds an entry may be written out of time order (see _count_window)
+_BAND_MAX = 1 << 17  # bytes of headers read one by one for the oldest/newest time near a run's ends
 _LINE_KEY = 96  # bytes of a line start remembered as a header shape (thread and level fit)
 _POW10 = (10, 100, 1000, 10**4, 10**5, 10**6, 10**7, 10**8, 10**9)
 # A run's problem entries of one classification: it, their times, starts and ends.
@@ -211,6 +213,13 @@ class Scanner:
         last = max(_last_header_start(buf, lo, hi), first)
         t_first = self._header_ts(first, hi)
         t_last = self._header_ts(last, hi) if last != first else t_first
+        if t_first is not None and t_last is not None and t_first <= t_last:
+            # The oldest and newest times: an entry written late may hold them, within SLACK
+            # of the source's first entry and of each run's last.
+            oldest = self.result.first
+            if oldest is None or t_first - SLACK <= oldest:
+                self._see_band(first, self._first_at_or_after(first, hi, t_first + SLACK, strict=True), hi)
+            self._see_band(self._first_at_or_after(first, hi, t_last - SLACK, strict=False), hi, hi)
         before_first = buf.count(b"\n", lo, first)
         if self._outside(first, lo, t_first, t_last):
             # In time order and wholly outside the window: only its lines count.
@@ -232,12 +241,13 @@ class Scanner:
         w = self.window
         if w is None or t0 is None or t1 is None or t0 > t1:
             return False
-        side = t1 < w[0] or t0 > w[1]
-        if not side or first == lo:
-            return side
+        # SLACK: an entry in the middle may be dated up to that much out of order.
+        early, late = t1 < w[0] - SLACK, t0 > w[1] + SLACK
+        if not (early or late) or first == lo:
+            return early or late
         # Lines before the first header continue the previous entry: judged by its time.
         p = self._prev_ts
-        return p is not None and ((t1 < w[0] and p < w[0]) or (t0 > w[1] and p > w[1]))
+        return p is not None and ((early and p < w[0]) or (late and p > w[1]))
 
     def _header_ts(self, pos: int, hi: int) -> float | None:
         m = _HEADER.match(self._buf, pos, hi)
@@ -250,12 +260,7 @@ class Scanner:
             self.result.naive_ts = True
         self.result.layouts.add("kubernetes" if m.group("thread") is None else "linux")
         if ts is not None:
-            self.result._see(ts)
-            st = self.stats
-            if st.first is None or ts < st.first:
-                st.first = ts
-            if st.last is None or ts > st.last:
-                st.last = ts
+            self._see(ts)
         return ts
 
     def _part(self, ts: float | None) -> str:
@@ -271,37 +276,51 @@ class Scanner:
         return "in"
 
     def _count_window(self, first: int, hi: int, n: int, t0: float | None, t1: float | None) -> None:
+        """Count the run's lines (from its first header) before, in and after the window.
+
+        Entries are in time order but for a few written up to ``SLACK`` seconds late
+        (threads take their time before the appender's lock). So a run whose ends are more
+        than SLACK inside (or outside) the window is counted whole; near an edge, the band
+        of entries dated within SLACK of it is counted entry by entry, and the stretches
+        between bands (found by bisection) are wholly on one side.
+        """
         w = self.window
         lines = self.result.lines
-        if t0 is not None and t1 is not None and t0 <= t1:
-            # Entries within one chunk are taken to be in time order; only a chunk that
-            # straddles a window edge (or is out of order) is checked entry by entry.
-            if w is None or (t0 >= w[0] and t1 <= w[1]):
-                lines["in"] += n
-                return
-            if t1 < w[0]:
-                lines["before"] += n
-                return
-            if t0 > w[1]:
-                lines["after"] += n
-                return
-        if t0 is not None and t1 is not None and t0 <= t1 and w is not None:
-            # In order but straddling an edge: find the edges by bisection.
-            a = self._first_at_or_after(first, hi, w[0], strict=False)
-            b = self._first_at_or_after(a, hi, w[1], strict=True)
-            buf = self._buf
-            before = buf.count(b"\n", first, a)
-            inside = buf.count(b"\n", a, b)
-            if b == hi and buf[hi - 1] != 10:  # an unterminated last line
-                if a < hi:
-                    inside += 1
-                else:
-                    before += 1
-            lines["before"] += before
-            lines["in"] += inside
-            lines["after"] += n - before - inside
+        if t0 is None or t1 is None or t0 > t1:
+            self._count_entries(first, hi, hi)  # out of order at its ends: entry by entry
             return
-        self._count_entries(first, hi)
+        if w is None or (t0 >= w[0] + SLACK and t1 <= w[1] - SLACK):
+            lines["in"] += n
+            return
+        if t1 < w[0] - SLACK:
+            lines["before"] += n
+            return
+        if t0 > w[1] + SLACK:
+            lines["after"] += n
+            return
+        bands: list[list[int]] = []
+        for edge in w:
+            if t0 - SLACK <= edge <= t1 + SLACK:
+                a = self._first_at_or_after(first, hi, edge - SLACK, strict=False)
+                b = self._first_at_or_after(a, hi, edge + SLACK, strict=True)
+                if bands and a <= bands[-1][1]:
+                    bands[-1][1] = max(b, bands[-1][1])
+                else:
+                    bands.append([a, b])
+        buf = self._buf
+        pos = first
+        for a, b in [*bands, [hi, hi]]:
+            if pos < a:  # a stretch wholly on one side: the part of its first entry
+                m = _HEADER.match(buf, pos, hi)
+                ts = self.clock.epoch(m)[0] if m else None
+                if ts is None:
+                    self._count_entries(pos, a, hi)
+                else:
+                    cnt = buf.count(b"\n", pos, a) + (1 if a == hi and buf[hi - 1] != 10 else 0)
+                    lines[self._part(ts)] += cnt
+            if a < b:
+                self._count_entries(a, b, hi)
+            pos = max(pos, b)
 
     def _first_at_or_after(self, lo: int, hi: int, edge: float, strict: bool) -> int:
         """Offset of the first header in [lo, hi) whose time is >= edge (> edge if strict),
@@ -327,19 +346,41 @@ class Scanner:
             else:
                 a = mid
 
-    def _count_entries(self, first: int, hi: int) -> None:
-        """Out of order: each entry by its own time."""
+    def _count_entries(self, first: int, end: int, hi: int) -> None:
+        """Each entry starting in [first, end) by its own time (``hi``: where the run ends)."""
         buf = self._buf
         lines = self.result.lines
-        starts = [first] + [m.start() + 1 for m in _NEXT_HEADER.finditer(buf, first, hi)]
-        starts.append(hi)
+        starts = [first] + [m.start() + 1 for m in _NEXT_HEADER.finditer(buf, first, end)]
+        starts.append(end)
         ends_nl = buf[hi - 1] == 10
         for a, b in zip(starts, starts[1:], strict=False):
             if a >= b:
                 continue
             cnt = buf.count(b"\n", a, b) + (0 if b < hi or ends_nl else 1)
             m = _HEADER.match(buf, a, hi)
-            lines[self._part(self.clock.epoch(m)[0] if m else None)] += cnt
+            ts = self.clock.epoch(m)[0] if m else None
+            if ts is not None:
+                self._see(ts)
+            lines[self._part(ts)] += cnt
+
+    def _see_band(self, a: int, b: int, hi: int) -> None:
+        """Note the times of the headers starting in [a, b) (at most _BAND_MAX bytes of them)."""
+        if a >= b or b - a > _BAND_MAX:
+            return
+        buf, epoch = self._buf, self.clock.epoch
+        for pos in [a] + [m.start() + 1 for m in _NEXT_HEADER.finditer(buf, a, b)]:
+            m = _HEADER.match(buf, pos, hi)
+            ts = epoch(m)[0] if m else None
+            if ts is not None:
+                self._see(ts)
+
+    def _see(self, ts: float) -> None:
+        self.result._see(ts)
+        st = self.stats
+        if st.first is None or ts < st.first:
+            st.first = ts
+        if st.last is None or ts > st.last:
+            st.last = ts
 
     # -- candidates: entries that mention ERROR or WARN --------------------------
     def _candidates(self, lo: int, hi: int, first: int, last: int, found: list[list[int]]) -> int:
