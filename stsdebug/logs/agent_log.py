@@ -37,11 +37,47 @@ from stsdebug.logs.agent_patterns import (
     _url_of,
 )
 
+_NOTHING = ("",)  # a message that is no finding
+_MESSAGES_MAX = 4096  # messages remembered (a log's distinct forwarder messages are few)
+
 
 class LogRecords(ScanState):
     """Classifies one agent log record (a line with the agent's header)."""
 
     def _record(self, n: int, text: str, rec: LogRecord) -> None:
+        msg = text[rec.msg_start :]
+        if rec.check is not None or msg[:1] == "(" or "unning check" in msg:
+            self._judge_record(n, text, rec)
+            return
+        # No check involved: what the line is depends on its message, level and whether the
+        # forwarder logged it, nothing else. A message seen before (agents repeat theirs) is
+        # not read again: its finding (kind, span in the message, detail) is remembered.
+        key = (msg, rec.level, "forwarder" in rec.location or "batcher" in rec.location)
+        known = self._messages.get(key)
+        if known is None:
+            self._added = []
+            try:
+                self._judge_record(n, text, rec)
+            finally:
+                added, self._added = self._added, None
+            one = added[0] if len(added) == 1 else None
+            if not added:
+                known = _NOTHING
+            elif one is not None and one[1] is not None and not one[4]:
+                s0, s1 = one[1]
+                known = (one[0], s0 - rec.msg_start, s1 - rec.msg_start, one[2], one[3])
+            else:
+                return  # not remembered: more than one finding, or one without a span
+            if len(self._messages) >= _MESSAGES_MAX:
+                self._messages.clear()
+            self._messages[key] = known
+            return
+        if known is not _NOTHING:
+            kind, s0, s1, detail, check = known
+            self._add(kind, n, text, (rec.msg_start + s0, rec.msg_start + s1), ts=rec.ts, check=check,
+                      detail=detail)
+
+    def _judge_record(self, n: int, text: str, rec: LogRecord) -> None:
         start = rec.msg_start
         msg = text[start:]
         check = rec.check
