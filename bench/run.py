@@ -305,35 +305,48 @@ def log_scans(opts: Options) -> list[Figure]:
 # --- the table -------------------------------------------------------------------------------
 
 EXPLAINED = """\
-Where the time goes (CPU, measured with `time.process_time` around each part in one
-process, this machine, 2026-12-06):
+Where the time goes (CPU seconds, best of 7 runs with `/usr/bin/time`, and `python -X importtime`,
+this machine idle, 2026-12-06; an installed stsdebug has its .pyc files, so the benchmarks run
+with them):
 
-* **The full check is CPU-bound, and most of that CPU is imports.** The check uses about
-  0.8-1.0 s of CPU: the interpreter, typer and rich (about 0.2 s: what `stsdebug --help`
-  costs), stsdebug's own modules (about 0.17 s), kafka-python (0.09 s), the
-  Elasticsearch client (0.06 s), httpx's transport and its first SSL context (0.08 s),
-  and the stages' own work (about 0.15 s: the receiver log scan, decoding the Kafka
-  records, reading the Elasticsearch answers). Each read itself is quick on the sandbox
-  (Kafka metadata, the window read, the group offsets: 2-20 ms each; an Elasticsearch
-  request 5-30 ms). On this machine `trio` and `requests` are installed (test
-  dependencies of other tools); httpcore and the Elasticsearch client import them when
-  present, about 0.08 s of CPU a clean install does not pay.
-* **What was cut.** The consumer-group check's fixed 1-2 s pause is gone: a caught-up
-  group is sampled once; otherwise the second sample waits only while other stages
-  still run. Independent stages run at once, so Kafka's and Elasticsearch's round trips
-  and imports overlap instead of adding up. Opening a saved trace in the TUI no longer
-  loads the trace machinery and its clients, and a live TUI draws its first frame before
-  it plans or starts the trace.
-* **The floor.** On an idle 2-CPU machine the check's wall time is about its CPU time
-  (the GIL runs one thread's Python at a time; the overlap saves the waits); on this
-  shared machine, whose load average stayed between 5 and 13 while these ran, wall time
-  is 1.5-4x the CPU time. The `mover-stopped` check ran at a quieter moment (min 0.92 s).
-* **TUI first paint**: the CPU used up to the first frame is about 2.5x the minimal
-  app's (0.47 s against 0.19 s, `bench/tui_first_paint.py`'s CPU figure). The rest is
-  the command line (typer processes each of the 40-odd check options, building a type
-  adapter per option), the TUI's own modules (0.03 s) and Textual styling and laying out
-  a full screen (header, strip, banner, list, detail, footer) against a label and a
-  footer.
+* **Start-up floor.** The interpreter with this machine's site-packages: 0.02 s. typer, click
+  and pydantic (typer 0.16+ coerces every option through a pydantic TypeAdapter): 0.09 s more.
+  `stsdebug --version` (the whole command line imported): 0.14 s. `stsdebug check` on a tiny
+  receiver log: 0.25 s (was 0.31 s): what is left above `--version` is the stage modules, the
+  trace, checking the 40-odd options and writing the result. Cut: the sources' modules and
+  their clients (httpx, kafka-python, the Elasticsearch client) load when a stage first uses
+  them, so a check that reads only logs imports none of them; typer's adapters are built once
+  per plain type (str, bool, int, float) instead of once per option; `stsdebug tui --load FILE`
+  opens the trace without building the command line at all. grep's whole scan of 200 MB takes
+  0.11-0.18 s of CPU, so a `stsdebug check` run as a user runs it cannot come within 1.5x of
+  grep: its start-up alone is above that.
+* **Log scans, receiver.** The floor of a scan of 200 MB is about 0.16 s: reading it (0.04 s),
+  counting its lines (0.07 s; every line is counted, so that samples cite line numbers and the
+  lines before and after the window are known), one hyperscan pass for the level and recovery
+  words (0.05 s). On top, each WARN/ERROR entry dated in the window costs about 3 us of Python
+  (its header read by shape, its time from a table of seconds, its end by the shape of the next
+  line, its template looked up; counts, reasons and minutes are gathered per classification and
+  folded in once per chunk, and only the samples shown get line numbers). So 0.1% and 1% are
+  within 1.7-1.9x of grep, 5% 2.7-3.2x, 20% 5-6.5x. Ids (UUIDs, long hex) were read by a regex
+  tried at every byte of an entry (12-35 us); now by one translate and search (2 us).
+* **Log scans, agent.** The floor is higher: besides reading and counting, one hyperscan pass
+  finds the trigger words, the lines that continue a record and the components, and a second
+  reports every line that names a check (a Python call each: about 0.17 s per 200 MB of the
+  benchmark's log, where a sixth of the lines name one). Each line that can matter (a trigger
+  word, a traceback and its neighbours, the first line naming a check) still goes through the
+  line parser: 7-10 us, less for a forwarder message seen before (remembered with its finding).
+* **TUI first paint.** The CPU to the first frame is about 2x the minimal app's (0.36-0.38 s
+  against 0.18-0.19 s). Measured by taking parts away: stsdebug's own imports and reading the
+  trace 0.03 s; composing header, strip, banner, list, filter and detail 0.05 s (CSS included);
+  the app's stylesheet 0.05 s; filling them before the first frame (sizes, the verdict stage
+  selected, every pane drawn) 0.07 s, spread over its parts (no one part costs more than
+  0.02 s). What remains is Textual laying out and styling a full screen, not stsdebug's work.
+* **Kafka growth.** stsdebug's CPU in the stage is flat (1.1x: the same requests and at most
+  2,000 records decoded); the wall time grows with Tansu's own cost per request on a
+  1,000,000-record partition (ListOffsets, the offsets_for_times answer and the fetch that
+  checks it), on the same 2 CPUs.
+* **The full check.** On an idle 2-CPU machine its wall time is about its CPU time (0.8 s, the
+  GIL runs one thread's Python at a time; the overlap of stages saves the waits).
 """
 
 
