@@ -1,7 +1,8 @@
 """The agent log's fast chunked reading against feeding every line to the scanner.
 
 The reference is the plain way: split the bytes into lines, clean each one
-(``clean_line``) and feed every line, in order, to ``AgentScan``. The fast way
+(``clean_line``) and feed every line, in order, to ``AgentScan``, judging every message
+afresh (no remembered findings). The fast way
 (``LogFeeder``) counts most lines in bulk and parses only those that can matter; both
 must give the same findings (cited lines, line numbers, totals, details), the same line
 counts in, before and after the window, and the same checks seen, on generated logs:
@@ -39,6 +40,7 @@ def _scan(window) -> AgentScan:
 
 def reference(data: bytes, window) -> dict:
     scan = _scan(window)
+    scan.remember_messages = False  # every message judged afresh
     lines = data.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
