@@ -257,30 +257,13 @@ def table(result: list[Row]) -> str:
 
 
 EXPLAINED = """\
-The peer is `grep -E` with the patterns a support engineer would type, writing what it
-finds to a file; "scanner alone" scans the whole log with every entry in the window (the
-worst case); the CLI rows are `stsdebug check` as a user runs it, default 15-minute window,
-interpreter start-up (about 0.3 s) included. Peak MB is the peak RSS of that process.
-
-Where the time goes, and what is out of reach:
-
-* **Receiver, few problems (0.1%, 1% repeating)**: at or under grep. The scan is
-  memchr-guided needle searches, one `count(b"\\n")` per chunk and a bisection of header
-  times; entries of one template share one classification and most headers are read by
-  their shape, not a regex.
-* **Receiver, many problems (5%, 20%) whole log in the window**: each problem entry in the
-  window still costs Python work, about 3-5 µs (find its line, read its header by shape,
-  look its template up, update its bucket and samples): at 20% that is ~300,000 entries per
-  200 MB, over a second, where grep's whole pass takes 0.2 s. Varying ids and stack traces
-  add an id normalisation per entry. With the default 15-minute window only the last
-  minutes are classified, which is why the CLI rows stay within a few tenths of a second of
-  start-up.
-* **Agent**: one hyperscan pass finds every trigger word in a 4 MB chunk in ~3 ms; lines are
-  counted and placed against the window in bulk. What remains is the line parser for the
-  lines that can matter (10-20 µs each): every problem line, every traceback line with its
-  neighbours, the first line naming each check. At 1% problems with tracebacks that is ~6%
-  of lines. Chunks outside the window are only counted (the 15-minute CLI row).
-* Memory stays flat with file size (the 500 MB rows): one buffer and bounded samples.
+The peer is `grep -E` with the words each scan classifies, writing what it finds to a file;
+"scanner alone" scans the whole log with every entry in the window (the worst case); the CLI
+rows are `stsdebug check` as a user runs it, default 15-minute window, start-up included.
+Figures are the best of the rounds; the goal is judged on CPU time (user + system of each
+child, grep's too), which is the wall time of an idle machine. Peak MB is the peak RSS of
+the scanning process (VmHWM) or of the CLI (GNU time). Where the time goes: "All benchmarks"
+(`python bench/run.py`).
 """
 
 
