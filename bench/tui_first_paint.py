@@ -60,6 +60,7 @@ def one_run(trace: Path | None, cols: int, rows: int, cpu: list[float] | None = 
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
     env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(cols), "LINES": str(rows)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed stsdebug has its .pyc files, as Textual has
     t0 = time.perf_counter()
     command = (
         [sys.executable, "-c", BASELINE_APP]

@@ -11,15 +11,17 @@ Tests substitute any source by name: ``Sources(settings, {"kafka": fake})``.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stsdebug.errors import SourceError
 from stsdebug.settings import Settings
-from stsdebug.sources.agent import CMD_TIMEOUT_FACTOR, READ_TIMEOUT_FACTOR, AgentSource
 from stsdebug.sources.config import (
+    CMD_TIMEOUT_FACTOR,
+    READ_TIMEOUT_FACTOR,
     AgentConfig,
     ESConfig,
     HttpConfig,
@@ -29,15 +31,10 @@ from stsdebug.sources.config import (
     MirrorConfig,
     TopicApiConfig,
 )
-from stsdebug.sources.es import ESSource
-from stsdebug.sources.http import HttpSource
-from stsdebug.sources.intake import IntakeSource
-from stsdebug.sources.kafka import KafkaSource
-from stsdebug.sources.logs import LogSource
-from stsdebug.sources.mirror import MirrorSource
-from stsdebug.sources.prom_metrics import PromMetricsConfig, PromMetricsSource
-from stsdebug.sources.prometheus_api import PrometheusApi, PrometheusApiConfig
-from stsdebug.sources.topic_api import TopicApiSource
+
+if TYPE_CHECKING:  # StackState 6 sources (and httpx) load only when a v6 endpoint is given
+    from stsdebug.sources.prom_metrics import PromMetricsConfig
+    from stsdebug.sources.prometheus_api import PrometheusApiConfig
 
 
 @dataclass(frozen=True)
@@ -75,6 +72,10 @@ def metrics_page(url: str) -> str:
 
 def _prometheus(s: Settings, timeout: float) -> PrometheusApiConfig | None:
     """VictoriaMetrics itself when given (it has more to say), else StackState's query path."""
+    if not (s.victoria_metrics or s.prometheus_api):
+        return None
+    from stsdebug.sources.prometheus_api import PrometheusApiConfig
+
     if s.victoria_metrics:
         return PrometheusApiConfig(base_url(s.victoria_metrics), timeout=timeout, system="VictoriaMetrics")
     if s.prometheus_api:
@@ -84,7 +85,11 @@ def _prometheus(s: Settings, timeout: float) -> PrometheusApiConfig | None:
 
 
 def _page(url: str | None, timeout: float, system: str) -> PromMetricsConfig | None:
-    return PromMetricsConfig(metrics_page(url), timeout=timeout, system=system) if url else None
+    if not url:
+        return None
+    from stsdebug.sources.prom_metrics import PromMetricsConfig
+
+    return PromMetricsConfig(metrics_page(url), timeout=timeout, system=system)
 
 
 def configs_from(s: Settings) -> SourceConfigs:
@@ -130,42 +135,62 @@ class Builder:
     system: str = ""
 
 
+def _lazy(module: str, name: str) -> Callable[..., Any]:
+    """A source class imported when the first source of its kind is built: a check that
+    reads only a log does not load the Kafka, Elasticsearch and HTTP clients."""
+
+    def make(**kwargs: Any) -> Any:
+        return getattr(importlib.import_module(module), name)(**kwargs)
+
+    make.__qualname__ = name
+    return make
+
+
+def _wrapped(module: str, name: str, config: str) -> Callable[..., Any]:
+    """As ``_lazy``, for a source that takes its config whole (the StackState 6 sources)."""
+
+    def make(**kwargs: Any) -> Any:
+        mod = importlib.import_module(module)
+        return getattr(mod, name)(getattr(mod, config)(**kwargs))
+
+    make.__qualname__ = name
+    return make
+
+
 # name -> builder; every config's field names are its source's keyword arguments
 # (tests/unit/test_source_factory.py builds each one).
 BUILDERS: dict[str, Builder] = {
-    "http": Builder(HttpSource, lambda c: c.http),
-    "logs": Builder(LogSource, lambda c: c.logs),
-    "agent": Builder(AgentSource, lambda c: c.agent),
-    "kafka": Builder(KafkaSource, lambda c: c.kafka, "No Kafka bootstrap address given (--kafka).", "Kafka"),
-    "topic_api": Builder(
-        TopicApiSource, lambda c: c.topic_api, "No StackState API URL given (--sts-api).", "StackState topic API"
+    "http": Builder(_lazy("stsdebug.sources.http", "HttpSource"), lambda c: c.http),
+    "logs": Builder(_lazy("stsdebug.sources.logs", "LogSource"), lambda c: c.logs),
+    "agent": Builder(_lazy("stsdebug.sources.agent", "AgentSource"), lambda c: c.agent),
+    "kafka": Builder(_lazy("stsdebug.sources.kafka", "KafkaSource"), lambda c: c.kafka, "No Kafka bootstrap address given (--kafka).", "Kafka"),
+    "topic_api": Builder(_lazy("stsdebug.sources.topic_api", "TopicApiSource"), lambda c: c.topic_api, "No StackState API URL given (--sts-api).", "StackState topic API"
     ),
-    "es": Builder(ESSource, lambda c: c.es, "No Elasticsearch URL given (--es).", "elasticsearch"),
-    "mirror": Builder(MirrorSource, lambda c: c.mirror, "No Prometheus mirror URL given (--mirror).", "Prometheus mirror"),
-    "intake": Builder(
-        IntakeSource, lambda c: c.intake, "No receiver URL given (--receiver): nothing was sent.", "StackState receiver"
+    "es": Builder(_lazy("stsdebug.sources.es", "ESSource"), lambda c: c.es, "No Elasticsearch URL given (--es).", "elasticsearch"),
+    "mirror": Builder(_lazy("stsdebug.sources.mirror", "MirrorSource"), lambda c: c.mirror, "No Prometheus mirror URL given (--mirror).", "Prometheus mirror"),
+    "intake": Builder(_lazy("stsdebug.sources.intake", "IntakeSource"), lambda c: c.intake, "No receiver URL given (--receiver): nothing was sent.", "StackState receiver"
     ),
     "prometheus": Builder(
-        lambda **kw: PrometheusApi(PrometheusApiConfig(**kw)),
+        _wrapped("stsdebug.sources.prometheus_api", "PrometheusApi", "PrometheusApiConfig"),
         lambda c: c.prometheus,
         "No VictoriaMetrics or StackState Prometheus API URL given (--victoria-metrics or --prometheus-api).",
         "Prometheus query API",
     ),
     "vm_metrics": Builder(
-        lambda **kw: PromMetricsSource(PromMetricsConfig(**kw)),
+        _wrapped("stsdebug.sources.prom_metrics", "PromMetricsSource", "PromMetricsConfig"),
         lambda c: c.vm_metrics,
         "No VictoriaMetrics URL given (--victoria-metrics); its own /metrics page is not served "
         "through the StackState API.",
         "VictoriaMetrics",
     ),
     "vmagent_metrics": Builder(
-        lambda **kw: PromMetricsSource(PromMetricsConfig(**kw)),
+        _wrapped("stsdebug.sources.prom_metrics", "PromMetricsSource", "PromMetricsConfig"),
         lambda c: c.vmagent_metrics,
         "No vmagent URL given (--vmagent).",
         "vmagent",
     ),
     "receiver_metrics": Builder(
-        lambda **kw: PromMetricsSource(PromMetricsConfig(**kw)),
+        _wrapped("stsdebug.sources.prom_metrics", "PromMetricsSource", "PromMetricsConfig"),
         lambda c: c.receiver_metrics,
         "No receiver metrics URL given (--receiver-metrics).",
         "StackState receiver metrics",

@@ -1,5 +1,31 @@
-"""The stsdebug command line: ``app`` (the typer application) and ``main`` (its entry point)."""
+"""The stsdebug command line: ``app`` (the typer application, in ``application``) and ``main``
+(its entry point).
 
-from stsdebug.cli.app import app, main
+``main`` first offers the command line to ``stsdebug.cli.quick`` (a saved trace opened in
+the TUI starts without building the command line); ``app`` is imported on first use.
+"""
+
+import sys
+from typing import Any
+
+
+def main() -> None:
+    from stsdebug.cli.quick import quick_main
+
+    code = quick_main(sys.argv[1:])
+    if code is not None:
+        raise SystemExit(code)
+    from stsdebug.cli.application import main as full_main
+
+    full_main()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        from stsdebug.cli.application import app
+
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["app", "main"]

@@ -26,7 +26,8 @@ from stsdebug.commands.options import (
 )
 from stsdebug.commands.sandbox import fault_names
 from stsdebug.commands.target import resolve
-from stsdebug.commands.tui import TraceRunner, interactive
+from stsdebug.commands.tui import TraceRunner
+from stsdebug.commands.tui_saved import interactive
 from stsdebug.errors import UsageError
 from stsdebug.model import TraceResult
 from stsdebug.render import output

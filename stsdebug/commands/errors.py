@@ -7,13 +7,18 @@ import sys
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
-import typer
-
 from stsdebug.errors import StsdebugError
 from stsdebug.termsafe import clean
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+def one_line(exc: StsdebugError) -> int:
+    """Say a known error in one line on stderr; its exit code."""
+    # The message may quote a file name or a server answer: nothing in it drives the terminal.
+    sys.stderr.write(f"stsdebug: error: {clean(str(exc))}\n")
+    return exc.exit_code
 
 
 def clean_errors(
@@ -24,18 +29,29 @@ def clean_errors(
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        import typer
+
         try:
             return fn(*args, **kwargs)
         except StsdebugError as exc:
-            # The message may quote a file name or a server answer: nothing in it drives the terminal.
-            sys.stderr.write(f"stsdebug: error: {clean(str(exc))}\n")
-            raise typer.Exit(exc.exit_code) from None
+            raise typer.Exit(one_line(exc)) from None
         except KeyboardInterrupt:
             sys.stderr.write(interrupted + "\n")
             raise typer.Exit(130) from None
 
     wrapper._clean = True  # type: ignore[attr-defined]
     return wrapper
+
+
+def exit_code_of(fn: Callable[[], int], *, interrupted: str = "stsdebug: interrupted") -> int:
+    """``clean_errors`` for code that runs without the command line built (stsdebug.cli.quick)."""
+    try:
+        return fn()
+    except StsdebugError as exc:
+        return one_line(exc)
+    except KeyboardInterrupt:
+        sys.stderr.write(interrupted + "\n")
+        return 130
 
 
 def is_clean(fn: object) -> bool:

@@ -6,17 +6,16 @@ The TUI knows a trace only through a runner callable and the TraceResult it retu
 
 # No `from __future__ import annotations`: typer reads these annotations at run time.
 
-import sys
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
 from stsdebug.commands.options import TARGET, CheckOptions, with_check_options
 from stsdebug.commands.target import require_input, resolve
+from stsdebug.commands.tui_saved import need_terminal, open_saved
 from stsdebug.errors import UsageError
 from stsdebug.model import TraceResult
 from stsdebug.settings import Settings
@@ -59,15 +58,6 @@ class TraceRunner:
         return trace.run()
 
 
-def interactive() -> bool:
-    return sys.stdin.isatty() and sys.stdout.isatty()
-
-
-def need_terminal() -> None:
-    if not interactive():
-        raise UsageError(
-            "stsdebug tui needs an interactive terminal; use `stsdebug check` for scripts and pipes"
-        )
 
 
 @with_check_options
@@ -79,16 +69,7 @@ def tui(opts: CheckOptions, load: LoadOpt = None) -> None:
     if load:
         if given := opts.given():
             raise UsageError(f"--load opens a saved trace read-only; it cannot be combined with {given[0]}")
-        from stsdebug.redact import redact_trace
-
-        path = Path(load)
-        # UsageError (exit 2) for anything not a trace; redacted again, as `report` does,
-        # since a hand-edited trace may hold anything (and the TUI can save it).
-        trace = redact_trace(TraceResult.load(path), where="tui")
-        need_terminal()
-        from stsdebug.tui.app import run_tui
-
-        raise typer.Exit(run_tui(None, trace, loaded_from=path))
+        raise typer.Exit(open_saved(load))
     settings = resolve(opts)
     require_input(settings, "tui")
     need_terminal()

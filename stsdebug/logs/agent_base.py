@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from stsdebug.logs.agent_result import (
     DISPLAY_CHARS,
@@ -63,6 +64,9 @@ class ScanState:
         self._topology_bytes = 0
         self._topology_hit: Hit | None = None
         self._checked_names: dict[str, tuple[str | None, str | None]] = {}
+        # Findings of log messages by (message, level, forwarder?): see LogRecords._record.
+        self._messages: dict[tuple[str, str, bool], tuple[Any, ...]] = {}
+        self._added: list[tuple[str, tuple[int, int] | None, str, str | None, tuple[Hit, ...]]] | None = None
         # state
         self._skipping = False  # inside a record dated outside the window
         self._skipped_before = False  # ... and that record was before it (else after)
@@ -104,6 +108,8 @@ class ScanState:
         detail: str = "",
         context: tuple[Hit, ...] = (),
     ) -> None:
+        if self._added is not None:
+            self._added.append((kind, span, detail, check, context))
         finding = self.findings.get(kind)
         if finding is None:
             finding = self.findings[kind] = Finding(kind)

@@ -117,8 +117,22 @@ class LogFeeder:
         if self.cancel is not None and self.cancel():
             self.cancelled_at = self._n
             return
-        if not (self.fast and self._fast(chunk)):
+        if not self.fast:
             self._slow(chunk)
+            return
+        # The fast way needs a record at each end of what it reads: lines before the first
+        # record and after the last (a traceback cut by the read) are fed one by one.
+        a, b = _record_bounds(chunk)
+        if a < 0:
+            self._slow(chunk)
+            return
+        if a > 0:
+            self._slow(chunk[:a])
+        middle = chunk[a:b] if (a or b < len(chunk)) else chunk
+        if not self._fast(middle):
+            self._slow(middle)
+        if b < len(chunk):
+            self._slow(chunk[b:])
 
     def _slow(self, chunk: bytes) -> None:
         feed = self.scan.feed
@@ -153,8 +167,10 @@ class LogFeeder:
             # lines carry the dates and the state on.
             hits: list[int] = []
             names: list[tuple[int, int]] = []
+            conts: list[int] = []
+            comps: list[bytes] = []
         else:
-            hits, names = self._matcher.find(chunk)
+            hits, names, conts, comps = self._matcher.find(chunk)
         for pos in hits:
             starts.add(chunk.rfind(b"\n", 0, pos) + 1)
         # A check named for the first time: the first line naming it.
@@ -170,12 +186,10 @@ class LogFeeder:
             name = token[8:-3] if token.startswith(b"| check:") else token[2 : token.index(b":")]
             if name.decode("utf-8", "replace") not in seen:
                 starts.add(chunk.rfind(b"\n", 0, start) + 1)
-        heads_all = chunk.count(b"\n2") + 1  # lines that start a record (a date)
-        if (hits or names or a < b) and heads_all < chunk.count(b"\n"):  # some lines continue a record
-            for m in _CONTINUATION.finditer(chunk, 0, len(chunk) - 1):
-                ls = m.start() + 1
+        if hits or names or a < b:  # lines that continue a record
+            for ls in conts:
                 starts.add(ls)
-                starts.add(chunk.rfind(b"\n", 0, m.start()) + 1)  # the record it continues
+                starts.add(chunk.rfind(b"\n", 0, ls - 1) + 1)  # the record it continues
                 nxt = chunk.find(b"\n", ls)
                 if nxt + 1 < len(chunk):
                     starts.add(nxt + 1)  # the line after: a record ends an open traceback
@@ -196,12 +210,11 @@ class LogFeeder:
         total = count - self._n
         # Records in the window are agent log lines, and say which agent wrote the log.
         if a == 0 and b == len(chunk):
-            heads = heads_all
+            heads = total - len(conts)  # lines that start a record (a date): all but continuations
         else:
             heads = chunk.count(b"\n2", max(a - 1, 0), b) + (1 if a == 0 and b > 0 else 0)
-        for name in _COMPONENTS:
-            if chunk.find(b"| " + name + b" |", a, b) >= 0:
-                s.components.note(name.decode())
+        for name in comps if a == 0 and b == len(chunk) else self._matcher.components(chunk, a, b):
+            s.components.note(name.decode())
         before = edge_lines[a]
         inside = edge_lines[b] - before
         after = total - before - inside
@@ -260,19 +273,48 @@ class Matcher:
         self.needles = tuple(needles)
         self._db: Any = None
         self._names: Any = None
+        self._components: Any = None
         if _hs is not None:
             db = _hs.Database()
-            db.compile(expressions=[re.escape(n) for n in self.needles], ids=list(range(len(self.needles))),
-                       elements=len(self.needles))
+            # In the same pass: lines that do not start with a date (continuations), and the
+            # components named (each reported once).
+            comps = [re.escape(b"| " + c + b" |") for c in _COMPONENTS]
+            expressions = [*(re.escape(n) for n in self.needles), rb"\n[^2]", *comps]
+            db.compile(expressions=expressions, ids=list(range(len(expressions))), elements=len(expressions),
+                       flags=[0] * (len(self.needles) + 1) + [_hs.HS_FLAG_SINGLEMATCH] * len(comps))
             names = _hs.Database()
             names.compile(expressions=[p.pattern for p in _CHECK_NAMES], ids=[0, 1], elements=2,
                           flags=[_hs.HS_FLAG_SOM_LEFTMOST] * 2)
-            self._db, self._names = db, names
+            one = _hs.Database()
+            one.compile(expressions=comps, ids=list(range(len(comps))), elements=len(comps),
+                        flags=[_hs.HS_FLAG_SINGLEMATCH] * len(comps))
+            self._db, self._names, self._components = db, names, one
 
-    def find(self, chunk: bytes) -> tuple[list[int], list[tuple[int, int]]]:
+    def components(self, chunk: bytes, a: int, b: int) -> list[bytes]:
+        """The agent components (CORE, CLUSTER, ...) named by a record in chunk[a:b]: one pass
+        that reports each at most once, instead of a search of the chunk per name."""
+        if a >= b:
+            return []
+        if self._db is None:
+            return [c for c in _COMPONENTS if chunk.find(b"| " + c + b" |", a, b) >= 0]
+        found: set[int] = set()
+
+        def on_hit(ident: int, start: int, end: int, flags: int, context: Any) -> None:
+            found.add(ident)
+
+        with memoryview(chunk) as mv, mv[a:b] as view:
+            self._components.scan(view, match_event_handler=on_hit)
+        return [c for i, c in enumerate(_COMPONENTS) if i in found]
+
+    def find(self, chunk: bytes) -> tuple[list[int], list[tuple[int, int]], list[int], list[bytes]]:
+        """(needle hits, check-name spans, starts of the lines that do not start a record, the
+        components named in the chunk)."""
         hits: list[int] = []
         names: list[tuple[int, int]] = []
+        conts: list[int] = []
         if self._db is None:
+            conts = [m.start() + 1 for m in _CONTINUATION.finditer(chunk, 0, len(chunk) - 1)]
+            comps = self.components(chunk, 0, len(chunk))
             for needle in self.needles:
                 hits.extend(find_all(chunk, needle))
             for needle, rx in zip((b"check:", b" | "), _CHECK_NAMES, strict=True):
@@ -284,10 +326,17 @@ class Matcher:
                 else:
                     names.extend(m.span() for m in rx.finditer(chunk))
             names.sort()
-            return hits, names
+            return hits, names, conts, comps
+        cont = len(self.needles)
+        found: set[int] = set()
 
         def on_hit(ident: int, start: int, end: int, flags: int, context: Any) -> None:
-            hits.append(end - 1)
+            if ident < cont:
+                hits.append(end - 1)
+            elif ident == cont:
+                conts.append(end - 1)
+            else:
+                found.add(ident - cont - 1)
 
         def on_name(ident: int, start: int, end: int, flags: int, context: Any) -> None:
             names.append((start, end))
@@ -295,7 +344,34 @@ class Matcher:
         self._db.scan(chunk, match_event_handler=on_hit)
         self._names.scan(chunk, match_event_handler=on_name)
         names.sort()
-        return hits, names
+        return hits, names, conts, [c for i, c in enumerate(_COMPONENTS) if i in found]
+
+
+_EDGE_LINES = 200  # lines looked at from each end of a chunk for a record to start or end at
+
+
+def _record_bounds(chunk: bytes) -> tuple[int, int]:
+    """(start of the first record line, end of the last record line) of a chunk of whole
+    lines, each looked for within _EDGE_LINES lines of its end; (-1, -1) when none is."""
+    a = 0
+    for _ in range(_EDGE_LINES):
+        end = chunk.find(b"\n", a)
+        if end < 0:
+            return -1, -1
+        if _plain_record(chunk[a:end]) is not None:
+            break
+        a = end + 1
+    else:
+        return -1, -1
+    b = len(chunk)
+    for _ in range(_EDGE_LINES):
+        start = chunk.rfind(b"\n", 0, b - 1) + 1
+        if start < a:
+            return -1, -1
+        if _plain_record(chunk[start : b - 1]) is not None:
+            return a, b
+        b = start
+    return -1, -1
 
 
 def _plain_record(raw: bytes) -> float | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import cast
 
 from stsdebug.logs.receiver_patterns import (
     Classified,
@@ -128,6 +129,43 @@ class Bucket:
                 self.first = ts
             if self.last is None or ts > self.last:
                 self.last = ts
+
+    def add_many(self, c: Classified, tss: list[float | None]) -> None:
+        """``add`` for several entries of one classification at once, without their samples
+        (``add_sample``): what a scan gathers per classification and folds in per run."""
+        n = len(tss)
+        self.count += n
+        if c.severity == "fail":
+            self.fail_count += n
+        if c.partial:
+            self.partial_count += n
+        if c.inferred:
+            self.inferred[c.pattern] = self.inferred.get(c.pattern, 0) + n
+        stat = self.reasons.get(c.reason)
+        if stat is None:
+            key = c.reason if len(self.reasons) < MAX_REASONS else OTHER_REASONS
+            stat = self.reasons.setdefault(key, ReasonStat())
+        stat.count += n
+        timed = cast("list[float]", [t for t in tss if t is not None] if None in tss else tss)
+        if not timed:
+            return
+        lo, hi = min(timed), max(timed)
+        if stat.first is None or lo < stat.first:
+            stat.first = lo
+        if stat.last is None or hi > stat.last:
+            stat.last = hi
+        if not c.partial:
+            self.minutes.update(map(int, map((60.0).__rfloordiv__, timed)))  # int(ts // 60), in C
+        if self.first is None or lo < self.first:
+            self.first = lo
+        if self.last is None or hi > self.last:
+            self.last = hi
+
+    def add_sample(self, sample: RawSample | Sample) -> None:
+        if len(self.head) < SAMPLES_HEAD:
+            self.head.append(sample)
+        else:
+            self.tail.append(sample)
 
     def samples(self) -> list[Sample]:
         """The first few and the last few entries (decoded on first call)."""

@@ -35,12 +35,9 @@ from stsdebug.errors import SourceError, UsageError
 from stsdebug.logs.agent_chunks import MAX_LINE_BYTES, LogFeeder, clean_line
 from stsdebug.logs.agent_result import ScanResult
 from stsdebug.logs.agent_scan import AgentScan
+from stsdebug.sources.config import CMD_TIMEOUT_FACTOR, READ_TIMEOUT_FACTOR  # noqa: F401 - named here too
 from stsdebug.sources.logs import rotated_files
 
-# `stackstate-agent check` starts the whole collector; give it more than one network call.
-CMD_TIMEOUT_FACTOR = 3.0
-# Reading stdin or a pipe ends here, within the stage's budget (BUDGET_CALLS = 5 timeouts).
-READ_TIMEOUT_FACTOR = 4.0
 _GZIP_MAGIC = b"\x1f\x8b"
 _CANCEL_EVERY = 5000  # lines between looks at the cancel flag
 CHUNK = 4 << 20  # bytes of an agent log read at a time

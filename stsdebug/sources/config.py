@@ -9,6 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# `stackstate-agent check` starts the whole collector; give it more than one network call.
+CMD_TIMEOUT_FACTOR = 3.0
+# Reading stdin or a pipe ends here, within the agent stage's budget (BUDGET_CALLS = 5 timeouts).
+READ_TIMEOUT_FACTOR = 4.0
+
 
 @dataclass(frozen=True)
 class HttpConfig:

@@ -13,24 +13,26 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Generic, Protocol, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, cast, overload
 
 from stsdebug.errors import SourceError
 from stsdebug.integrations import Integration, Matcher
 from stsdebug.model import Evidence, Hint, StageResult, Status, Window
 from stsdebug.settings import Settings
 from stsdebug.source_factory import Sources
-from stsdebug.sources.agent import AgentSource
-from stsdebug.sources.es import ESSource
-from stsdebug.sources.http import HttpSource
-from stsdebug.sources.intake import IntakeSource
-from stsdebug.sources.kafka import KafkaSource
-from stsdebug.sources.logs import LogSource
-from stsdebug.sources.mirror import MirrorSource
-from stsdebug.sources.prom_metrics import PromMetricsSource
-from stsdebug.sources.prometheus_api import PrometheusApi
-from stsdebug.sources.topic_api import TopicApiSource
 from stsdebug.stages.census import Censuses, CensusService
+
+if TYPE_CHECKING:  # the sources' modules (and their clients) load when a stage first uses one
+    from stsdebug.sources.agent import AgentSource
+    from stsdebug.sources.es import ESSource
+    from stsdebug.sources.http import HttpSource
+    from stsdebug.sources.intake import IntakeSource
+    from stsdebug.sources.kafka import KafkaSource
+    from stsdebug.sources.logs import LogSource
+    from stsdebug.sources.mirror import MirrorSource
+    from stsdebug.sources.prom_metrics import PromMetricsSource
+    from stsdebug.sources.prometheus_api import PrometheusApi
+    from stsdebug.sources.topic_api import TopicApiSource
 
 __all__ = ["Activity", "Augment", "Context", "Sources", "Stage", "load_stage"]
 
@@ -128,19 +130,19 @@ class Context:
         return self.census_service
 
     # --- sources (built on first use; SourceError when the user gave nothing to build from)
-    http = SourceAccess[HttpSource]("http")
-    logs = SourceAccess[LogSource]("logs")
-    agent = SourceAccess[AgentSource]("agent")
-    kafka = SourceAccess[KafkaSource]("kafka")
-    topic_api = SourceAccess[TopicApiSource]("topic_api")
-    es = SourceAccess[ESSource]("es")
-    mirror = SourceAccess[MirrorSource]("mirror")
-    intake = SourceAccess[IntakeSource]("intake")
+    http: ClassVar[SourceAccess[HttpSource]] = SourceAccess("http")
+    logs: ClassVar[SourceAccess[LogSource]] = SourceAccess("logs")
+    agent: ClassVar[SourceAccess[AgentSource]] = SourceAccess("agent")
+    kafka: ClassVar[SourceAccess[KafkaSource]] = SourceAccess("kafka")
+    topic_api: ClassVar[SourceAccess[TopicApiSource]] = SourceAccess("topic_api")
+    es: ClassVar[SourceAccess[ESSource]] = SourceAccess("es")
+    mirror: ClassVar[SourceAccess[MirrorSource]] = SourceAccess("mirror")
+    intake: ClassVar[SourceAccess[IntakeSource]] = SourceAccess("intake")
     # StackState 6
-    prometheus = SourceAccess[PrometheusApi]("prometheus")  # VictoriaMetrics or StackState's path
-    vm_metrics = SourceAccess[PromMetricsSource]("vm_metrics")
-    vmagent_metrics = SourceAccess[PromMetricsSource]("vmagent_metrics")
-    receiver_metrics = SourceAccess[PromMetricsSource]("receiver_metrics")
+    prometheus: ClassVar[SourceAccess[PrometheusApi]] = SourceAccess("prometheus")  # VM or StackState's path
+    vm_metrics: ClassVar[SourceAccess[PromMetricsSource]] = SourceAccess("vm_metrics")
+    vmagent_metrics: ClassVar[SourceAccess[PromMetricsSource]] = SourceAccess("vmagent_metrics")
+    receiver_metrics: ClassVar[SourceAccess[PromMetricsSource]] = SourceAccess("receiver_metrics")
 
     def once(self, key: str, make: Callable[[], T]) -> T:
         """``make()`` once per trace: its result, or the SourceError it raised, is shared

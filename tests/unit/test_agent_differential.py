@@ -1,7 +1,8 @@
 """The agent log's fast chunked reading against feeding every line to the scanner.
 
 The reference is the plain way: split the bytes into lines, clean each one
-(``clean_line``) and feed every line, in order, to ``AgentScan``. The fast way
+(``clean_line``) and feed every line, in order, to ``AgentScan``, judging every message
+afresh (no remembered findings). The fast way
 (``LogFeeder``) counts most lines in bulk and parses only those that can matter; both
 must give the same findings (cited lines, line numbers, totals, details), the same line
 counts in, before and after the window, and the same checks seen, on generated logs:
@@ -39,6 +40,7 @@ def _scan(window) -> AgentScan:
 
 def reference(data: bytes, window) -> dict:
     scan = _scan(window)
+    scan.remember_messages = False  # every message judged afresh
     lines = data.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
@@ -152,3 +154,43 @@ def test_benchmark_mixes_match_feeding_every_line(tmp_path, matcher):
                 log = path.read_bytes()
                 for window in (None, (T0 + 900, T0 + 2000)):
                     assert fast(log, window, [1 << 17]) == reference(log, window), (rate, vary, stacks, window)
+
+
+def test_gzip_rotated_agent_logs_match_feeding_every_line(tmp_path, matcher):
+    """A directory of rotated agent logs, the older one gzipped and cut in the middle of a
+    traceback by the 4 MB reads: each file read fast gives what feeding its lines gives."""
+    import gzip
+
+    from stsdebug.sources import agent as agent_source
+
+    d = tmp_path / "logs"
+    d.mkdir()
+    datas = {}
+    for i, name in enumerate(["agent.log.1.gz", "agent.log"]):
+        path = tmp_path / "x.log"
+        loggen.write(path, "agent", 300_000, T0 + 1800 * (i + 1), rate=0.05, vary=bool(i), stacks=True, span=1800,
+                     seed=i + 3)
+        data = path.read_bytes()
+        (d / name).write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+        datas[name] = data
+    window = (T0 + 900, T0 + 2700)
+    source = agent_source.AgentSource(log=str(d))
+    inputs = source.inputs()
+    assert [inp.label for inp in inputs] == ["agent.log.1.gz", "agent.log"]
+    for inp in inputs:
+        got = summary(source.scan(inp, _scan(window)))
+        assert got == reference(datas[inp.label], window), inp.label
+
+
+def test_messages_seen_before_give_the_same_findings(matcher):
+    """The same forwarder message written again, with other times and source lines: each
+    writing is a finding of its own, cited with its own line, as when judged afresh."""
+    lines = []
+    for k in range(40):
+        stamp = datetime.fromtimestamp(T0 + k, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        msg = MESSAGES[5 + k % 5]
+        lines.append(f"{stamp} | CORE | {msg[0]} | ({msg[1].replace('{n}', str(k * 37))}) | "
+                     f"{msg[2].replace('{n}', str(k % 3))}")
+    log = ("\n".join(lines) + "\n").encode()
+    assert fast(log, None, [1 << 16]) == reference(log, None)
+    assert fast(log, (T0 + 10, T0 + 30), [97]) == reference(log, (T0 + 10, T0 + 30))

@@ -256,3 +256,49 @@ def test_gzip_rotation_reads_oldest_first_with_line_numbers_per_file(tmp_path):
     window = (T0 + 300, T0 + 1500)
     got = summary(logs.scan(logs.expand([str(d)]), window, UTC, skip_old=False).result)
     assert got == reference(parts, window)
+
+
+# --- shortcuts the scanner takes, each against the reference ---------------------------
+
+
+@st.composite
+def jittered_log(draw) -> tuple[bytes, tuple[float, float]]:
+    """Entries a few seconds out of order (threads log times taken before the appender's
+    lock), many of them around the window's edges."""
+    w0 = T0 + 600
+    w1 = w0 + draw(st.integers(30, 900))
+    t = w0 - draw(st.integers(0, 120))
+    out: list[bytes] = []
+    for _ in range(draw(st.integers(5, 80))):
+        t += draw(st.sampled_from([0, 0.3, 1, 2, 5, 20]))
+        shown = t - draw(st.sampled_from([0, 0, 0, 1, 3, 7]))  # written late: an older time
+        dt = datetime.fromtimestamp(shown, UTC)
+        stamp = dt.strftime("%Y-%m-%d %H:%M:%S,") + f"{dt.microsecond // 1000:03d}"
+        level, logger, msg = draw(st.sampled_from(MESSAGES))
+        msg = msg.replace("{n}", str(draw(st.integers(0, 999))))
+        out.append(f"{stamp} [dispatcher-{draw(st.integers(1, 9))}] {level:<5} {logger} - {msg}\n".encode())
+        for tr in draw(st.sampled_from(TRACES)):
+            out.append(tr.replace("{n}", str(draw(st.integers(0, 999)))).encode() + b"\n")
+    return b"".join(out), (float(w0), float(w1))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_out_of_order_entries_near_the_window_edges(data):
+    log, window = data.draw(jittered_log())
+    pieces = data.draw(st.lists(st.integers(1, 5000), min_size=1, max_size=3))
+    assert fast([("a.log", log)], window, pieces) == reference([("a.log", log)], window)
+
+
+def test_stdin_streaming_plain_and_gzip_matches_the_reference(tmp_path):
+    """stdin is read in whatever pieces the pipe gives, gzip inflated on the way."""
+    import io
+
+    path = tmp_path / "r.log"
+    loggen.write(path, "receiver", 600_000, T0 + 3600, rate=0.05, vary=True, stacks=True, span=3600)
+    data = path.read_bytes()
+    window = (T0 + 1200, T0 + 2400)
+    want = reference([("stdin", data)], window)
+    for raw in (data, gzip.compress(data)):
+        got = logs.scan([logs.LogInput("stdin", None)], window, UTC, stdin=io.BytesIO(raw)).result
+        assert summary(got) == want

@@ -99,6 +99,41 @@ def _root(
     """stsdebug: where does StackState telemetry stop?"""
 
 
+def _share_typer_adapters() -> None:
+    """Build typer's pydantic TypeAdapter once per plain type, not once per option.
+
+    typer (0.16+) coerces every option's value, given or not, through a TypeAdapter it
+    builds for that option when the command runs: about 2 ms each, a tenth of a second for
+    `check`'s options, most of them plain ``str``, ``bool`` or numbers. For those, the
+    adapter depends on the type alone (typer's ``build_leaf_adapter``), so one serves all.
+    Anything else, or a typer without that function, is left as typer does it.
+    """
+    try:
+        from typer import _adapters
+    except ImportError:  # pragma: no cover - an older typer without adapters
+        return
+    build = getattr(_adapters, "build_leaf_adapter", None)
+    if build is None or getattr(build, "_stsdebug_shared", False):
+        return
+    shared: dict[Any, Any] = {}
+
+    def leaf_adapter(annotation: Any, parameter_info: Any) -> Any:
+        plain = getattr(parameter_info, "parser", None) is None and (
+            annotation in (str, bool)
+            or (annotation in (int, float) and getattr(parameter_info, "min", None) is None
+                and getattr(parameter_info, "max", None) is None and not getattr(parameter_info, "clamp", False))
+        )
+        if not plain:
+            return build(annotation, parameter_info=parameter_info)
+        adapter = shared.get(annotation)
+        if adapter is None:
+            adapter = shared[annotation] = build(annotation, parameter_info=parameter_info)
+        return adapter
+
+    leaf_adapter._stsdebug_shared = True  # type: ignore[attr-defined]
+    _adapters.build_leaf_adapter = leaf_adapter
+
+
 def _assemble() -> None:
     for module in COMMANDS:
         module.register(app)
@@ -111,6 +146,7 @@ _assemble()
 
 
 def main() -> None:
+    _share_typer_adapters()
     try:
         app(standalone_mode=True)
     except BrokenPipeError:
