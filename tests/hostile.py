@@ -323,6 +323,26 @@ class CliRun:
         return next(s for s in stages if s["id"] == stage_id)
 
 
+def _own_peak_kb(pid: int, argv: Sequence[str]) -> int:
+    """VmHWM of ``pid`` once it runs ``argv`` (0 before the exec or after the exit).
+
+    The kernel's rusage is not enough: the child is forked from this test process and the
+    maximum RSS survives the exec, so after a long suite rusage reports the test process's
+    own size (hundreds of MB) rather than the program's. VmHWM belongs to the address
+    space the exec created; polled every 10 ms, it misses at most the last moments."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            if f.read().split(b"\0")[: len(argv)] != [os.fsencode(a) for a in argv]:
+                return 0  # not exec'd yet: the fork still holds the test process's pages
+        with open(f"/proc/{pid}/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 def run_python(code: str, **kw: Any) -> CliRun:
     """``python -c CODE`` under the same limits as ``run_cli`` (for sources with no command yet)."""
     return run_cli(["-c", code], module=False, **kw)
@@ -366,7 +386,9 @@ def run_cli(
             proc.stdin.write(stdin)
         proc.stdin.close()
     timed_out = False
+    hwm_kb = 0  # the exec'd program's own high-water mark, see _own_peak_kb
     while True:
+        hwm_kb = max(hwm_kb, _own_peak_kb(proc.pid, argv))
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             break
@@ -375,7 +397,7 @@ def run_cli(
             proc.kill()
             pid, status, usage = os.wait4(proc.pid, 0)
             break
-        time.sleep(0.02)
+        time.sleep(0.01)
     elapsed = time.monotonic() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
     for t in readers:
@@ -385,7 +407,7 @@ def run_cli(
         (out[0] if out else b"").decode("utf-8", "replace"),
         (err[0] if err else b"").decode("utf-8", "replace"),
         elapsed,
-        usage.ru_maxrss / 1024,
+        (hwm_kb or usage.ru_maxrss) / 1024,
         timed_out,
         list(args),
     )

@@ -204,14 +204,14 @@ def test_a_hand_edited_secret_is_redacted_on_the_way_out(tmp_path: Path) -> None
 
 
 def test_tui_load_redacts_a_hand_edited_secret_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import stsdebug.commands.tui as tui_command
+    import stsdebug.commands.tui_saved as tui_saved
     import stsdebug.tui.app as tui_app
 
     data = edited(("stages", 0, "summary"), "Sent with api_key=0123456789abcdef0123")
     path = tmp_path / "run.json"
     path.write_text(json.dumps(data))
     shown: list[TraceResult] = []
-    monkeypatch.setattr(tui_command, "need_terminal", lambda: None)  # CliRunner has no terminal
+    monkeypatch.setattr(tui_saved, "need_terminal", lambda: None)  # CliRunner has no terminal
     monkeypatch.setattr(tui_app, "run_tui", lambda settings, trace, **kw: shown.append(trace) or 0)
     r = runner.invoke(app, ["tui", "--load", str(path)])
     assert r.exit_code == 0, r.output
