@@ -49,6 +49,9 @@ class ScanState:
         self.checks_seen: dict[str, int] = {}
         self.check_samples: dict[str, CheckSamples] = {}
         self.check_runs: dict[str, CheckRuns] = {}
+        self.ran_before: dict[str, tuple[int, float | None]] = {}  # see ScanResult.ran_before
+        self._failing_before: set[str] = set()
+        self.note_earlier = True  # off while a chunk reader, which found them itself, feeds lines
         self.metric_names = BoundedCounter()
         self.metric_hosts = BoundedCounter(200)
         self.series_entries = 0

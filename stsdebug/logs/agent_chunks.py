@@ -67,6 +67,13 @@ def clean_line(raw: bytes) -> str:
     return text + CUT_MARK if cut else text
 
 
+def _positions(chunk: bytes, needle: bytes, end: int) -> Iterable[int]:
+    pos = chunk.find(needle, 0, end)
+    while pos >= 0:
+        yield pos
+        pos = chunk.find(needle, pos + len(needle), end)
+
+
 class LogFeeder:
     """Feed an agent log's bytes in any pieces (``feed``), then ``close``."""
 
@@ -161,6 +168,8 @@ class LogFeeder:
             b = self._first_after(chunk, w[1], strict=True)
         if a < 0 or b < 0:
             return False
+        if a > 0:
+            self._earlier_runs(chunk, min(a, len(chunk)))
         starts = {0, last_start}
         if a >= len(chunk) or b == 0:
             # Wholly before or after the window: nothing in it is judged; its first and last
@@ -200,6 +209,7 @@ class LogFeeder:
         feed = s.feed
         edge_lines: dict[int, int] = {}
         marks = sorted(starts | {a, b, len(chunk)})
+        s.note_earlier = False  # _earlier_runs handed them over already
         for ls in marks:
             count += chunk.count(b"\n", pos, ls)
             pos = ls
@@ -207,6 +217,7 @@ class LogFeeder:
                 edge_lines[ls] = count - self._n
             if ls in starts and ls < len(chunk):
                 feed(count + 1, clean_line(chunk[ls : chunk.find(b"\n", ls)]))
+        s.note_earlier = True
         total = count - self._n
         # Records in the window are agent log lines, and say which agent wrote the log.
         if a == 0 and b == len(chunk):
@@ -226,6 +237,20 @@ class LogFeeder:
                 s.newest_in = newest if s.newest_in is None else max(s.newest_in, newest)
         self._n += total
         return True
+
+    def _earlier_runs(self, chunk: bytes, end: int) -> None:
+        """Hand the check-run and agent-start lines among chunk[:end] (records before the
+        window) to the scan: a few lines in any log, found at memchr speed."""
+        marks = [p for needle in (b"unning check", b"Starting ") for p in _positions(chunk, needle, end)]
+        counted, n, done = 0, self._n, -1
+        for pos in sorted(marks):
+            if pos < done:
+                continue  # both needles on one line
+            ls = chunk.rfind(b"\n", 0, pos) + 1
+            done = chunk.find(b"\n", pos)
+            n += chunk.count(b"\n", counted, ls)
+            counted = ls
+            self.scan.earlier_run(n + 1, clean_line(chunk[ls:done]))
 
     def _first_after(self, chunk: bytes, edge: float, strict: bool) -> int:
         """Offset of the first record whose time is >= edge (> edge if strict), or len(chunk);

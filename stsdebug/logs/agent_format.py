@@ -43,6 +43,26 @@ _KUBE_PREFIX_RE = re.compile(
     r"(?:(?:stdout|stderr) [FP] )?"
 )
 
+# journalctl (short, short-precise, short-iso) and syslog files put the agent's console
+# output behind "May 14 09:40:02 web-01 stackstate-agent[2211]: " (the agent logs to the
+# console by default, log_to_console: true); the agent's own header follows it.
+SYSLOG_PREFIX_RE = re.compile(
+    r"(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d(?:\.\d+)?"
+    r"|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d))"
+    r" [\w.-]+ [\w@./-]+(?:\[\d+\])?: "
+)
+_SYSLOG_STARTS = frozenset("JFMASOND0123456789")
+
+
+def strip_syslog_prefix(text: str) -> str:
+    """The line without a journald/syslog prefix (unchanged when it has none)."""
+    if text[:1] in _SYSLOG_STARTS and (text[:1].isalpha() or text[10:11] == "T"):
+        m = SYSLOG_PREFIX_RE.match(text)
+        if m is not None:
+            return text[m.end() :]
+    return text
+
+
 def tz_offset_seconds(tz: str) -> float | None:
     """Seconds east of UTC for a Go zone abbreviation or numeric offset; None if unknown."""
     if tz in TZ_OFFSETS_H:

@@ -140,6 +140,10 @@ class ScanResult:
     # `check` output of StackState checks: raw metrics (self.raw) in the Topology section's payload
     raw_metrics: BoundedCounter = field(default_factory=BoundedCounter)
     raw_points: int = 0
+    # Checks whose last run before the window ended cleanly: name -> (its "Done running
+    # check" line, its time). The agent logs only a check's first five runs (check_logger.go,
+    # then one in logging_frequency), so a quiet healthy log shows its checks only there.
+    ran_before: dict[str, tuple[int, float | None]] = field(default_factory=dict)
     topology_payloads: int = 0
 
     def finding(self, kind: str) -> Finding | None:

@@ -7,15 +7,19 @@ so memory stays flat for any input size.
 
 from __future__ import annotations
 
+import re
+
 from stsdebug.logs.agent_check import CheckOutput
-from stsdebug.logs.agent_format import json_record_text, parse_line
+from stsdebug.logs.agent_format import json_record_text, parse_line, strip_syslog_prefix
 from stsdebug.logs.agent_log import LogRecords
 from stsdebug.logs.agent_patterns import (
+    _CHECK_ERROR_RE,
     _COLLECTOR_BLOCKS,
     _FORWARDER_BLOCKS,
     _RETRYABLE_FAILED_RE,
     _RETRYABLE_RE,
     _RETRYABLE_STATUS_RE,
+    _RUNNING_RE,
     _SECTION_RE,
     _TITLE_RE,
     HTTP_ERROR,
@@ -24,6 +28,11 @@ from stsdebug.logs.agent_patterns import (
 from stsdebug.logs.agent_result import Hit, ScanResult
 from stsdebug.logs.agent_status import StatusOutput
 from stsdebug.logs.text import strip_ansi
+
+# agent 2.19.1 cmd/agent/app/run.go: "Starting Datadog Agent v%s" (StackState's fork kept it);
+# later agents: "Starting StackState Agent v%s".
+_NOT_SYSLOG = frozenset(" \t{[=-")  # continuation, JSON and section lines: no prefix to strip
+_AGENT_START_RE = re.compile(r"Starting (?:Datadog|StackState) Agent\b")
 
 
 class AgentScan(LogRecords, CheckOutput, StatusOutput):
@@ -43,6 +52,12 @@ class AgentScan(LogRecords, CheckOutput, StatusOutput):
         if text[:9] == '{"agent":':  # log_format_json: read as the default layout
             text = json_record_text(text) or text
         rec = parse_line(text)
+        if rec is None and text[:1] not in _NOT_SYSLOG:
+            text = strip_syslog_prefix(text)
+            rec = parse_line(text)
+            if text[:9] == '{"agent":':
+                text = json_record_text(text) or text
+                rec = parse_line(text)
         if rec is not None:
             if rec.level:  # a new record ends any open traceback
                 self._close_traceback()
@@ -55,6 +70,8 @@ class AgentScan(LogRecords, CheckOutput, StatusOutput):
                     self._skipped_before = rec.ts < self.window[0]
                     if self._skipped_before:
                         self.before += 1
+                        if self.note_earlier and ("unning check" in text or "Starting " in text):
+                            self.earlier_run(n, text)
                     else:
                         self.after += 1
                     return
@@ -79,6 +96,34 @@ class AgentScan(LogRecords, CheckOutput, StatusOutput):
             return
         self.in_window += 1
         self._plain(n, text, text, None)
+
+    def earlier_run(self, n: int, text: str) -> None:
+        """A check's run reported before the window: not judged, but remembered, since a
+        healthy agent stops logging its check runs after the first five."""
+        rec = parse_line(text)
+        if rec is None or not rec.level:
+            return
+        msg = text[rec.msg_start :]
+        if _AGENT_START_RE.match(msg):
+            # A restart: what the agent ran before it says nothing about what it runs now.
+            self.ran_before.clear()
+            self._failing_before.clear()
+            return
+        m = _CHECK_ERROR_RE.search(msg)
+        if m:
+            name = m.group("name") or rec.check
+            if name:
+                self._failing_before.add(name)
+                self.ran_before.pop(name, None)
+            return
+        m = _RUNNING_RE.search(msg)
+        name = (m.group("name") or rec.check) if m else None
+        if m is None or not name:
+            return
+        if m.group("done") != "Done r":
+            self._failing_before.discard(name)
+        elif name not in self._failing_before and (name in self.ran_before or len(self.ran_before) < 500):
+            self.ran_before[name] = (n, rec.ts)
 
     def finish(self) -> ScanResult:
         self._close_traceback()
@@ -114,6 +159,7 @@ class AgentScan(LogRecords, CheckOutput, StatusOutput):
             raw_metrics=self.raw_metrics,
             raw_points=self.raw_points,
             topology_payloads=self.topology_payloads,
+            ran_before=self.ran_before,
         )
 
     # -- helpers ----------------------------------------------------------------------

@@ -8,6 +8,7 @@ from stsdebug.logs.agent_patterns import (
     BAD_TYPE,
     CHECK_ERROR,
     SERVICE_CHECK,
+    SUCCESS,
     TRACEBACK,
     ZERO_SAMPLES,
 )
@@ -49,6 +50,7 @@ from stsdebug.stages.agent_common import (
     _sample,
     _sample_hits,
     _top_detail,
+    _when,
 )
 
 
@@ -100,6 +102,8 @@ class CollectionJudge(JudgeState):
 
         errors = _filtered(scan.finding(CHECK_ERROR), mine)
         tracebacks = _filtered(scan.finding(TRACEBACK), mine)
+        if not collected_here and not errors and not tracebacks:
+            collected_here = self._ran_before(read, scan)
         zero = _filtered(scan.finding(ZERO_SAMPLES), mine)
         status = Status.WARN if collected_here else Status.FAIL
         if errors or tracebacks:
@@ -176,6 +180,23 @@ class CollectionJudge(JudgeState):
                         RUNBOOK_CHECK)],
                     rank=_RANK_NOT_RUN,
                 ))
+
+    def _ran_before(self, read: _Read, scan: ScanResult) -> bool:
+        """A quiet healthy log: the integration's checks ran cleanly before the window and the
+        agent still posts in it. The agent logs a check's first five runs only (then one in
+        logging_frequency, 500), and every failed run, so the silence since says they ran."""
+        posts = scan.count(SUCCESS)
+        earlier = [(c, at) for c, at in scan.ran_before.items() if self.relevant(c)]
+        if not posts or not earlier:
+            return False
+        names = [c for c, _ in earlier]
+        n, ts = max((at for _, at in earlier), key=lambda at: at[0])
+        self.collected.append(
+            f"the {', '.join(names[:5])}{' and more' if len(names) > 5 else ''} check{_s(len(names))} "
+            f"ran without errors before the window (last logged {_when(ts)}, {read.label} line {n}), "
+            "none has failed since (the agent logs every failed run but only the first five good ones)"
+        )
+        return True
 
     # -- metric names the receiver accepts, and whether they are the integration's ----------
 

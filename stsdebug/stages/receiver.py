@@ -31,7 +31,7 @@ from datetime import datetime, timezone, tzinfo
 
 from stsdebug.errors import UsageError
 from stsdebug.logs.receiver_format import describe_tz, parse_tz
-from stsdebug.logs.receiver_patterns import CATEGORY_TITLES
+from stsdebug.logs.receiver_patterns import CATEGORY_NONE, CATEGORY_TITLES
 from stsdebug.logs.receiver_result import OTHER_REASONS, Bucket, Sample, ScanResult, materialize
 from stsdebug.model import Evidence, Figures, Hint, LogLine, LogSample, StageResult, Status, Table
 from stsdebug.redact import Redactor
@@ -206,7 +206,10 @@ def _judge_log(
 
     counts = {cat: r.count(part, cat) for cat in CATEGORY_TITLES}
     for cat, title in CATEGORY_TITLES.items():
-        fig.add(f"{title}{' in the window' if timed else ''}", counts[cat])
+        if counts[cat]:
+            fig.add(f"{title}{' in the window' if timed else ''}", counts[cat])
+    if none := [CATEGORY_NONE[cat] for cat in CATEGORY_TITLES if not counts[cat]]:
+        fig.add(f"Not found {'in the window' if timed else 'in the log'}", ", ".join(none))
     if r.stopped:
         fig.add("Scan", f"stopped early ({r.stopped}); the rest of the log was not read")
 

@@ -20,22 +20,7 @@ from tests.field import corpus
 pytestmark = pytest.mark.wire
 
 # Scenario -> what stsdebug gets wrong today (and would have to do to be right).
-KNOWN_WRONG: dict[str, str] = {
-    # agent: a quiet healthy log (after the first five check runs the collector logs nothing)
-    "tx-healthy-quiet": "'Sent transactional payload' every 15 s is posting, but no check run in the window is taken as "
-                        "'nothing shows the checks collecting': a false warn; collection must be read from the posts",
-    "agent-json-healthy": "the same false warn in the JSON layout: posts are seen, check runs are not logged after the "
-                          "first five",
-    "agent-retryablehttp-debug-healthy": "the same false warn: go-retryablehttp's [DEBUG] POST lines and 'Sent "
-                                         "transactional payload' show posting, no check run is logged",
-    "agent-numbers-in-text-healthy": "the same false warn on a quiet healthy log",
-    # agent: where the log was taken
-    "agent-journald-retryablehttp-refused": "journalctl's 'Mon DD HH:MM:SS host unit[pid]: ' prefix is not read: the "
-                                            "file is called unreadable (error) instead of failing on the refusals",
-    # receiver
-    "receiver-numbers-in-text-healthy": "the receiver passes and reads '413 ms' / 'host-413' right, but its figure "
-                                        "'... refused as too large: 0' says the words the corpus forbids on a pass",
-}
+KNOWN_WRONG: dict[str, str] = {}
 
 SCENARIOS = {s.name: s for s in corpus.all_scenarios()}
 

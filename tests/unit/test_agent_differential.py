@@ -70,13 +70,14 @@ def summary(r) -> dict:
         "counts": (r.lines, r.lines_in_window, r.lines_before_window, r.lines_after_window, r.log_lines),
         "components": sorted(r.components), "checks_seen": r.checks_seen, "shape": r.shape,
         "runs": {k: (v.runs, v.errors, v.clean, v.last_clean_n) for k, v in r.check_runs.items()},
-        "newest": r.newest_ts, "oldest": r.oldest_ts,
+        "newest": r.newest_ts, "oldest": r.oldest_ts, "ran_before": r.ran_before,
     }
 
 
 MESSAGES = [
     ("INFO", "pkg/collector/worker/check_logger.go:55 in CheckStarted", "check:cpu | Running check..."),
     ("INFO", "pkg/collector/worker/check_logger.go:72 in CheckFinished", "check:cpu | Done running check"),
+    ("INFO", "cmd/agent/app/run.go:{n} in StartAgent", "Starting StackState Agent v2.19.1"),
     ("DEBUG", "pkg/aggregator/aggregator.go:{n} in flushSeries", "Flushing {n} series to the forwarder"),
     ("INFO", "pkg/collector/python/datadog_agent.go:{n} in LogMessage",
      "mysql:0f1e2d3c4b5a6978 | (mysql.py:{n}) | Collected {n} rows"),
