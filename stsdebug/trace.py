@@ -223,11 +223,13 @@ class Trace:
         does when no integration is named), under the same wall-clock bound as a stage."""
         from stsdebug.stages import overview
 
+        self._decide()
         sources = Sources(self.settings, self.source_overrides)
         ctx = self._context(sources)
         budget = max(5.0, self.settings.timeout * OVERVIEW_CALLS + 2.0)
+        version = self.decision.version
         try:
-            ov = bounded(lambda: overview.take(ctx), budget, "overview", cancel=self.cancel)
+            ov = bounded(lambda: overview.take(ctx, version), budget, "overview", cancel=self.cancel)
         except DeadlineExceeded:
             ov = Overview(self.window.spec, self.now, problems=[
                 f"the census did not finish within {budget:.0f} s; the systems it reads are not answering"])

@@ -74,10 +74,11 @@ def _every_integration(s: Settings, format: Format, output: str | None, html: st
     from stsdebug.render.output import write
     from stsdebug.trace import Trace
 
-    if not (s.kafka or s.sts_api or s.es):
+    if not (s.kafka or s.sts_api or s.es or s.victoria_metrics or s.prometheus_api):
         raise UsageError(
             "name the integration to trace (--integration NAME, see `stsdebug integrations`); without one, "
-            "check takes the census of every integration, which needs --kafka, --sts-api or --es"
+            "check takes the census of every integration, which needs --kafka, --sts-api or --es "
+            "(StackState 6: --victoria-metrics or --prometheus-api)"
         )
     if html or format is Format.junit:
         raise UsageError(

@@ -1,8 +1,8 @@
 """Every integration of the catalog at once: fresh or stale by kind, from one census.
 
 What ``stsdebug check`` does when no integration is named: instead of tracing a default
-silently, it takes the census of Kafka and Elasticsearch once (the census service, as the
-scope stage does) and says, for each integration of the catalog, whether its data is
+silently, it takes the census of Kafka and Elasticsearch once (StackState 6: of VictoriaMetrics;
+the census service, as the scope stage does) and says, for each integration of the catalog, whether its data is
 fresh or stopped against its reporting interval, or why it cannot be seen (retrieved on
 demand, or no fixed metric names to recognise it by).
 """
@@ -21,17 +21,21 @@ from stsdebug.census import (
 )
 from stsdebug.errors import SourceError
 from stsdebug.integrations import load_catalog
+from stsdebug.promnames import stored_prefix
 from stsdebug.stages import freshness
 from stsdebug.stages.base import Context
+from stsdebug.stages.freshness import Cadence
 from stsdebug.stages.scope import Group, groups_of
 
 STATE = {freshness.FRESH: FRESH, freshness.STALE: STALE, freshness.UNSEEN: UNSEEN}
 
 
-def take(ctx: Context) -> Overview:
+def take(ctx: Context, version: str = "5") -> Overview:
     ov = Overview(ctx.window.spec, ctx.now)
+    reads = (("VictoriaMetrics", ctx.census.victoriametrics),) if version == "6" else (
+        ("Kafka", ctx.census.kafka), ("Elasticsearch", ctx.census.elasticsearch))
     censuses: dict[str, Census] = {}
-    for system, read in (("Kafka", ctx.census.kafka), ("Elasticsearch", ctx.census.elasticsearch)):
+    for system, read in reads:
         try:
             c = read()
         except SourceError as exc:
@@ -40,7 +44,10 @@ def take(ctx: Context) -> Overview:
         if c is not None:
             censuses[system] = c
             ov.read.append(system)
-    groups = {g.name: g for g in groups_of(ctx, censuses, None)} if censuses else {}
+    if version == "6":
+        groups = _stored_groups(ctx, censuses["VictoriaMetrics"]) if censuses else {}
+    else:
+        groups = {g.name: g for g in groups_of(ctx, censuses, None)} if censuses else {}
     for i in load_catalog().values():
         if i.name == "custom":
             continue
@@ -66,6 +73,32 @@ def take(ctx: Context) -> Overview:
             row.note = "metric prefix of no catalog integration"
             ov.rows.append(row)
     return ov
+
+
+def _stored_groups(ctx: Context, census: Census) -> dict[str, Group]:
+    """StackState 6: VictoriaMetrics stores names with _ for . (system_cpu_user), and its census
+    counts series per stored prefix; each catalog integration claims its own."""
+    groups: dict[str, Group] = {}
+    claimed: set[str] = set()
+    for i in load_catalog().values():
+        stored = [p for p in (stored_prefix(x) for x in i.metric_prefixes) if p in census.prefixes]
+        if not stored or i.name == "custom":
+            continue
+        claimed.update(stored)
+        g = groups[i.name] = Group(i.name, i.kind, stored)
+        for p in stored:
+            pc = census.prefixes[p]
+            g.records += pc.records
+            if pc.newest is not None and (g.newest is None or pc.newest > g.newest):
+                g.newest = pc.newest
+        g.cadence = (Cadence(i.interval_s, f"the catalog's default for {i.name}") if i.interval_s
+                     else freshness.cadence([]))
+        g.state = freshness.judge(g.newest, ctx.now, g.cadence).state
+    for p, pc in census.prefixes.items():  # prefixes given with --metric-prefix that no one claims
+        if p not in claimed and pc.newest is not None:
+            g = groups[p] = Group(p, "push", [p], pc.records, pc.newest, cadence=freshness.cadence([]))
+            g.state = freshness.judge(g.newest, ctx.now, g.cadence).state
+    return groups
 
 
 def _row(ctx: Context, g: Group, kind: str) -> IntegrationState:

@@ -100,6 +100,17 @@ def test_auto_picks_6_on_the_v6_sandbox(healthy: Path) -> None:
                                              "reason": "--victoria-metrics was given: a StackState 6 endpoint."}
 
 
+def test_check_without_an_integration_takes_the_census_of_victoria_metrics(healthy: Path) -> None:
+    result = run_cli(healthy, "check", "--profile", "sandbox", "--format", "json")
+    assert result.exit_code == 0, result.output[-2000:]
+    census = json.loads(result.stdout)
+    assert census["read"] == ["VictoriaMetrics"], census
+    states = {r["name"]: r["state"] for r in census["integrations"]}
+    # Every integration the v6 sandbox feeds is seen fresh; nothing is called stopped.
+    assert all(states.get(i) == "fresh" for i in world6.INTEGRATIONS), states
+    assert "stale" not in states.values(), states
+
+
 def test_auto_picks_5_on_the_v5_sandbox(tmp_path: Path) -> None:
     base = tmp_path / "five"
     try:
