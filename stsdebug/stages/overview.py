@@ -91,13 +91,14 @@ def _stored_groups(ctx: Context, census: Census) -> dict[str, Group]:
             g.records += pc.records
             if pc.newest is not None and (g.newest is None or pc.newest > g.newest):
                 g.newest = pc.newest
-        g.cadence = (Cadence(i.interval_s, f"the catalog's default for {i.name}") if i.interval_s
-                     else freshness.cadence([]))
-        g.state = freshness.judge(g.newest, ctx.now, g.cadence).state
+        cad = (Cadence(i.interval_s, f"the catalog's default for {i.name}") if i.interval_s
+               else freshness.cadence([]))
+        g.cadence, g.state = cad, freshness.judge(g.newest, ctx.now, cad).state
     for p, pc in census.prefixes.items():  # prefixes given with --metric-prefix that no one claims
         if p not in claimed and pc.newest is not None:
-            g = groups[p] = Group(p, "push", [p], pc.records, pc.newest, cadence=freshness.cadence([]))
-            g.state = freshness.judge(g.newest, ctx.now, g.cadence).state
+            cad = freshness.cadence([])
+            groups[p] = Group(p, "push", [p], pc.records, pc.newest, freshness.judge(pc.newest, ctx.now, cad).state,
+                              cad)
     return groups
 
 
