@@ -27,7 +27,7 @@ from typing import Any
 
 from stsdebug.logs.agent_format import _KUBE_PREFIX_RE, parse_line
 from stsdebug.logs.agent_scan import AgentScan
-from stsdebug.logs.search import find_all
+from stsdebug.logs.search import Needles, find_all
 from stsdebug.logs.text import strip_ansi
 
 _hs: Any
@@ -67,11 +67,8 @@ def clean_line(raw: bytes) -> str:
     return text + CUT_MARK if cut else text
 
 
-def _positions(chunk: bytes, needle: bytes, end: int) -> Iterable[int]:
-    pos = chunk.find(needle, 0, end)
-    while pos >= 0:
-        yield pos
-        pos = chunk.find(needle, pos + len(needle), end)
+# Check runs and agent starts before the window (AgentScan.earlier_run): one pass for all three.
+_EARLIER = Needles((b"unning check", b"Starting Datadog Agent", b"Starting StackState Agent"))
 
 
 class LogFeeder:
@@ -241,7 +238,7 @@ class LogFeeder:
     def _earlier_runs(self, chunk: bytes, end: int) -> None:
         """Hand the check-run and agent-start lines among chunk[:end] (records before the
         window) to the scan: a few lines in any log, found at memchr speed."""
-        marks = [p for needle in (b"unning check", b"Starting ") for p in _positions(chunk, needle, end)]
+        marks = [p for found in _EARLIER.find(chunk, 0, end) for p in found]
         counted, n, done = 0, self._n, -1
         for pos in sorted(marks):
             if pos < done:
