@@ -61,23 +61,10 @@ CATEGORY_TITLES = {
     "deserialization": "JSON deserialization errors",
     "kafka": "Kafka producer problems",
     "auth": "API key and authorization rejections",
-    "payload": "Payloads too large",
+    "payload": "Oversized payloads (HTTP 413)",
     "stale": "Data points dropped as too old",
     "error": "Other errors",
     "warning": "Other warnings",
-}
-
-# The same categories as one phrase each, for the figure that lists those with no entries:
-# worded so that a clean log's evidence does not read like a problem ("too large: 0").
-CATEGORY_NONE = {
-    "stopped": "receiver stopping",
-    "deserialization": "JSON deserialization errors",
-    "kafka": "Kafka producer problems",
-    "auth": "API key or authorization problems",
-    "payload": "oversized payloads",
-    "stale": "points dropped for their age",
-    "error": "other errors",
-    "warning": "other warnings",
 }
 
 # Ordered: the first pattern that matches an entry classifies it.

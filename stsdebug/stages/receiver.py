@@ -31,7 +31,7 @@ from datetime import datetime, timezone, tzinfo
 
 from stsdebug.errors import UsageError
 from stsdebug.logs.receiver_format import describe_tz, parse_tz
-from stsdebug.logs.receiver_patterns import CATEGORY_NONE, CATEGORY_TITLES
+from stsdebug.logs.receiver_patterns import CATEGORY_TITLES
 from stsdebug.logs.receiver_result import OTHER_REASONS, Bucket, Sample, ScanResult, materialize
 from stsdebug.model import Evidence, Figures, Hint, LogLine, LogSample, StageResult, Status, Table
 from stsdebug.redact import Redactor
@@ -205,11 +205,9 @@ def _judge_log(
         fig.add("Timestamps", "none found: the window was not applied, every entry counts")
 
     counts = {cat: r.count(part, cat) for cat in CATEGORY_TITLES}
+    # Every category, zero or not: a later trace of the same log compares figure by figure.
     for cat, title in CATEGORY_TITLES.items():
-        if counts[cat]:
-            fig.add(f"{title}{' in the window' if timed else ''}", counts[cat])
-    if none := [CATEGORY_NONE[cat] for cat in CATEGORY_TITLES if not counts[cat]]:
-        fig.add(f"Not found {'in the window' if timed else 'in the log'}", ", ".join(none))
+        fig.add(f"{title}{' in the window' if timed else ''}", counts[cat])
     if r.stopped:
         fig.add("Scan", f"stopped early ({r.stopped}); the rest of the log was not read")
 
