@@ -11,6 +11,7 @@ from stsdebug.logs.agent_patterns import (
     _BATCHER_RE,
     _BLOCKED_RE,
     _CHECK_ERROR_RE,
+    _DROPPED_RE,
     _FORWARDER_CONTEXT_RE,
     _GIVING_UP_RE,
     _HTTP_ERROR_RE,
@@ -28,6 +29,7 @@ from stsdebug.logs.agent_patterns import (
     CAUSES,
     CHECK_ERROR,
     CHECK_RAN,
+    DROPPED,
     HTTP_ERROR,
     REJECTED,
     SEND_ERROR,
@@ -148,6 +150,10 @@ class LogRecords(ScanState):
         m = _TX_FAILED_RE.search(msg) if 'Sending transactional payload failed' in msg else None
         if m:
             self._transactional_failure(n, text, start, msg, ts)
+            return
+        m = _DROPPED_RE.search(msg) if 'retry attempt' in msg else None
+        if m:
+            self._add(DROPPED, n, text, span(m), ts=ts, detail=f"{m.group('full')}/{m.group('busy')}/{m.group('limit')}")
             return
         m = _BLOCKED_RE.search(msg) if 'Too many errors for endpoint' in msg else None
         if m:

@@ -18,7 +18,9 @@ REFUSED = "refused"
 DNS = "dns"
 TLS = "tls"
 TIMEOUT = "timeout"
-NETWORK = "network"  # no route to host, connection reset, EOF, proxy errors
+NETWORK = "network"  # no route to host, connection reset, EOF
+PROXY = "proxy"  # Go's "proxyconnect tcp: ...", or the proxy's 407: the agent's proxy fails
+DROPPED = "dropped"  # "Dropped N transactions in this retry attempt: ..." (retry queue full)
 BLOCKED = "endpoint_blocked"  # "Too many errors for endpoint '...': retrying later"
 SEND_ERROR = "send_error"  # a transaction error with no recognised cause
 SCHEME = "no_scheme"  # `unsupported protocol scheme ""`: sts_url without https://
@@ -45,12 +47,14 @@ DELIVERY_KINDS: tuple[str, ...] = (
     DNS,
     TLS,
     TIMEOUT,
+    PROXY,
     NETWORK,
     BLOCKED,
     SEND_ERROR,
     BATCHER,
 )
-CONNECTIVITY_KINDS: tuple[str, ...] = (SCHEME, REFUSED, DNS, TLS, TIMEOUT, NETWORK, BLOCKED, SEND_ERROR, BATCHER, HTTP_ERROR)
+CONNECTIVITY_KINDS: tuple[str, ...] = (
+    SCHEME, REFUSED, DNS, TLS, TIMEOUT, PROXY, NETWORK, BLOCKED, SEND_ERROR, BATCHER, HTTP_ERROR)
 
 SERVICE_CHECK_STATUS = {0: "OK", 1: "WARNING", 2: "CRITICAL", 3: "UNKNOWN"}
 
@@ -68,6 +72,11 @@ _HTTP_ERROR_RE = re.compile(
 _BLOCKED_RE = re.compile(r"Too many errors for endpoint '(?P<url>[^']*)': retrying later")
 _SUCCESS_RE = re.compile(r'Successfully posted payload to "(?P<url>[^"]*)"')
 _BATCHER_RE = re.compile(r"error in SendJSONToV1Intake: (?P<detail>.*)")
+# pkg/forwarder (domain_forwarder.go retryTransactions; forwarder.go before 2.x): transactions lost.
+_DROPPED_RE = re.compile(
+    r"Dropped (?P<n>\d+) transactions in this retry attempt: (?P<full>\d+) for exceeding the retry "
+    r"queue size limit of (?P<limit>\d+), (?P<busy>\d+) because the workers are too busy"
+)
 # `status`, Clocks block (StackVista/stackstate-agent 2.19.1 pkg/status/templates/header.tmpl):
 # "NTP offset: 2h1m4s", and when it is high "NTP offset is high. Datadog may ignore metrics sent
 # by this Agent."
@@ -99,6 +108,10 @@ _FORWARDER_CONTEXT_RE = re.compile(
 # Why a transaction failed, in priority order (Go net/http and crypto/tls wording).
 CAUSES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (SCHEME, re.compile(r'unsupported protocol scheme "[^"]*"')),
+    # Before the others: "proxyconnect tcp: dial tcp 10.1.1.1:3128: connect: connection refused"
+    # is the proxy refusing, not the receiver. A proxy that refuses CONNECT gives its status
+    # text (net/http transport.go: "Proxy Authentication Required", "Forbidden" after it).
+    (PROXY, re.compile(r'proxyconnect tcp: [^"\n]*?(?=, dropping|"|$)|Proxy Authentication Required')),
     (TIMEOUT, re.compile(r"TLS handshake timeout")),
     (DNS, re.compile(
         r"DNS Lookup failure: .*|lookup [^\s:]+(?: on [^\s]+)?: (?:no such host|server misbehaving|"
@@ -114,8 +127,7 @@ CAUSES: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"Client\.Timeout exceeded[^)]*|i/o timeout|timeout awaiting response headers"
     )),
     (NETWORK, re.compile(
-        r"no route to host|network is unreachable|connection reset by peer|broken pipe|"
-        r"proxyconnect [^:]+|\bEOF\b"
+        r"no route to host|network is unreachable|connection reset by peer|broken pipe|\bEOF\b"
     )),
 )
 

@@ -18,6 +18,7 @@ from stsdebug.logs.agent_patterns import (
     DNS,
     HTTP_ERROR,
     NETWORK,
+    PROXY,
     REFUSED,
     REJECTED,
     SCHEME,
@@ -62,6 +63,7 @@ _KIND_TITLES = {
     DNS: "DNS lookup failure",
     TLS: "TLS handshake failure",
     TIMEOUT: "Timeouts",
+    PROXY: "Proxy errors",
     NETWORK: "Network errors",
     BLOCKED: "Forwarder gave up on an endpoint",
     SEND_ERROR: "Transaction errors",
@@ -270,6 +272,8 @@ def _connectivity_sentence(kind: str, count: int, where: str, endpoint: str, det
         return f"the TLS handshake with the receiver at {host} fails ({n}, {where})"
     if kind == TIMEOUT:
         return f"requests from the agent to the receiver at {host} time out ({n}, {where})"
+    if kind == PROXY:
+        return f"{proxy_problem(detail)}, so nothing reaches the receiver at {host} ({n}, {where})"
     if kind == NETWORK:
         return f"the network connection from the agent to the receiver at {host} fails ({n}, {where})"
     if kind == HTTP_ERROR:
@@ -279,6 +283,21 @@ def _connectivity_sentence(kind: str, count: int, where: str, endpoint: str, det
     if kind == BATCHER:
         return f"the agent cannot hand its batch to the forwarder: {_clip(detail, 160)} ({n}, {where})"
     return f"sending from the agent to the receiver fails: {_clip(detail, 160)} ({n}, {where})"
+
+
+def proxy_problem(cause: str) -> str:
+    """What Go's proxy error says, as a clause: "the agent cannot reach its proxy at
+    10.1.1.1:3128: connection refused"."""
+    if "Proxy Authentication Required" in cause:
+        return "the agent's proxy asks for credentials (407 Proxy Authentication Required)"
+    lookup = re.search(r"lookup ([^\s:]+)", cause)
+    if lookup:
+        return f"the agent cannot resolve its proxy's host {lookup.group(1)}"
+    at = re.search(r"dial tcp (\[[^\]]+\]:\d+|[^\s:\[]+:\d+):", cause)
+    reason = cause.rsplit(": ", 1)[-1].strip() or "it fails"
+    if reason == "EOF":
+        reason = "it closed the connection (EOF)"
+    return f"the agent cannot reach its proxy{' at ' + at.group(1) if at else ''}: {reason}"
 
 
 def _connectivity_hint(kind: str, host: str) -> Hint:
@@ -296,6 +315,11 @@ def _connectivity_hint(kind: str, host: str) -> Hint:
              "a plain-http port fails the handshake too.",
         TIMEOUT: "Check firewalls and proxies between the agent and the receiver (proxy settings in "
                  "stackstate.yaml), and the receiver's load; forwarder_timeout sets the agent's patience.",
+        PROXY: "The agent posts through a proxy (proxy: https: in /etc/stackstate-agent/stackstate.yaml, "
+               "or HTTPS_PROXY in its environment; Kubernetes: the agent's proxy values): check the "
+               "proxy's address and that it runs, give its credentials in the proxy URL "
+               "(http://USER:PASSWORD@HOST:PORT) if it asks for them (407), or list the receiver's host "
+               "under proxy: no_proxy: when it should be reached directly.",
         NETWORK: "Check the route, firewall and proxy between the agent and the receiver.",
         HTTP_ERROR: "The receiver is reachable but failing: check its log and health (--receiver, "
                     "--receiver-log).",

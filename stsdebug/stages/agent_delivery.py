@@ -6,6 +6,8 @@ from stsdebug.logs.agent_patterns import (
     API_KEY,
     BLOCKED,
     DELIVERY_KINDS,
+    DROPPED,
+    PROXY,
     REJECTED,
     STATUS_ERRORS,
     STATUS_POSTED,
@@ -65,6 +67,10 @@ class DeliveryJudge(JudgeState):
                 self.issues.append(self._delivery_issue(read, scan, kind, finding, last_ok))
             else:
                 connectivity.append((kind, finding))
+        dropped = scan.finding(DROPPED)
+        if dropped is not None and dropped.samples.latest is not None:
+            self.delivery_trouble = True
+            self.issues.append(self._dropped_issue(read, dropped, last_ok))
         if not connectivity:
             return
         # "Too many errors for endpoint" only repeats what the errors before it say.
@@ -78,6 +84,34 @@ class DeliveryJudge(JudgeState):
                 issue.evidence.append(_sample(_KIND_TITLES[BLOCKED], read.label, blocked))
                 blocked = None
             self.issues.append(issue)
+
+    def _dropped_issue(self, read: _Read, dropped: Finding, last_ok: Hit | None) -> _Issue:
+        """Transactions the forwarder threw away: data lost, whatever else got through."""
+        full = busy = 0
+        limit = ""
+        for detail, lines in dropped.details.items():
+            f, b, limit = (detail.split("/") + ["0", "0", ""])[:3]
+            full += int(f or 0) * lines
+            busy += int(b or 0) * lines
+        why = []
+        if full:
+            why.append(f"{full:,} because the retry queue{' (limit ' + limit + ')' if limit else ''} was full")
+        if busy:
+            why.append(f"{busy:,} because the forwarder's workers were too busy")
+        total = full + busy
+        after = (", although other posts got through" if last_ok is not None
+                 else ", and no successful post is logged")
+        return _Issue(
+            Status.WARN if last_ok is not None else Status.FAIL,
+            f"The agent dropped {total:,} payload{_s(total)} it could not send ({'; '.join(why)}; "
+            f"{_where(read.label, dropped)}){after}.",
+            [_sample("Dropped transactions", read.label, dropped)],
+            [Hint("Payloads pile up when the receiver answers slowly or fails: the errors before these "
+                  "lines say why (--receiver and --receiver-log judge the receiver). "
+                  "forwarder_retry_queue_max_size and forwarder_num_workers in stackstate.yaml size the "
+                  "queue and the workers.", RUNBOOK_LOG)],
+            _RANK_DELIVERY + 1,  # a consequence: the failed posts that filled the queue lead
+        )
 
     def _delivery_issue(
         self,
@@ -112,6 +146,8 @@ class DeliveryJudge(JudgeState):
                     f"{_clip(message, 200)}")
             hint = _rejection_hint(code, message)
         else:
+            if kind == PROXY:  # the proxy's own words: the matched part of the latest line
+                detail = latest.text[latest.span[0] : latest.span[1]] if latest.span else latest.text
             what = _connectivity_sentence(kind, count, where, host, detail)
             hint = _connectivity_hint(kind, host)
         if recovered:

@@ -99,6 +99,16 @@ RULES: tuple[Rule, ...] = (
           f"deploy/stackstate-receiver {NS} --tail=200 | stsdebug check --receiver-log - (Linux: "
           f"--receiver-log {RECEIVER_LOG}), and its pod: kubectl get pods {NS} "
           "-l app.kubernetes.io/component=receiver."),
+    # The agent's proxy, not the receiver, refuses or fails: fix the proxy setting first.
+    _rule("agent", ANY, r"its proxy(?:'s host)?(?: at (\S+):\s)?|proxy asks for credentials",
+          lambda f, m, r: f"Fix the agent's proxy (proxy: https: in {AGENT_CONF}, or HTTPS_PROXY in its "
+          f"environment): from the agent host, curl -sv -x {m.group(1) or 'PROXY:PORT'} {f.receiver}/health "
+          "must answer; add USER:PASSWORD@ to the proxy URL if it asks for credentials, or the receiver "
+          f"host to proxy: no_proxy: to bypass it; then restart the agent: {RESTART_AGENT}."),
+    _rule("agent", ANY, r"dropped [\d,]+ payloads?",
+          lambda f, m, r: "Find why the posts fail or lag in the agent log lines before the drops, and "
+          f"judge the receiver: stsdebug check --receiver {f.receiver} with its log (--receiver-log); "
+          f"a busy node may need forwarder_num_workers raised in {AGENT_CONF}."),
     _rule("agent", ANY, r"api key.{0,80}(refus|invalid)|403",
           lambda f, m, r: f"Set api_key in {AGENT_CONF} (Kubernetes: stackstate.apiKey in the agent's "
           "Helm values) to this installation's receiver API key, then restart the agent: "
