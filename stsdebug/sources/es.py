@@ -50,6 +50,7 @@ from stsdebug.sources.es_answers import (
     parse_watermarks,
 )
 from stsdebug.sources.es_transport import connection_class, serializer
+from stsdebug.sources.lean import UNUSED_BY_ES, without
 
 T = TypeVar("T")
 
@@ -71,8 +72,9 @@ class ESSource:
         ca_file: str | None = None,
         insecure: bool = False,
     ) -> None:
-        from elasticsearch import Elasticsearch
-        from elasticsearch.exceptions import ElasticsearchWarning
+        with without(*UNUSED_BY_ES):
+            from elasticsearch import Elasticsearch
+            from elasticsearch.exceptions import ElasticsearchWarning
 
         # The client warns when it cannot run its product check for lack of privileges;
         # the 401/403 that follows is reported as an error sentence instead.

@@ -22,7 +22,10 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 from urllib.parse import urlencode
 
-import httpx
+from stsdebug.sources.lean import UNUSED_BY_ES, UNUSED_BY_HTTPX, without
+
+with without(*UNUSED_BY_HTTPX):
+    import httpx
 
 from stsdebug import nesting
 from stsdebug.sources import netdeadline
@@ -34,8 +37,9 @@ from stsdebug.sources.inflate import BodyTooLarge, InflateError
 def connection_class(on_request: Callable[[], None], *, max_body: int = MAX_BODY) -> type[Any]:
     """A Connection class for ``Elasticsearch(connection_class=...)``; ``on_request`` is
     called before each request is sent (ESSource counts them)."""
-    from elasticsearch import exceptions as ex
-    from elasticsearch.connection import Connection
+    with without(*UNUSED_BY_ES):
+        from elasticsearch import exceptions as ex
+        from elasticsearch.connection import Connection
 
     class BadAnswer(ex.ConnectionError):  # type: ignore[misc, unused-ignore]
         @property
@@ -128,8 +132,9 @@ def connection_class(on_request: Callable[[], None], *, max_body: int = MAX_BODY
 def serializer() -> Any:
     """The client's JSON (de)serializer, refusing answers nested too deeply (one sentence,
     not RecursionError)."""
-    from elasticsearch.exceptions import SerializationError
-    from elasticsearch.serializer import JSONSerializer
+    with without(*UNUSED_BY_ES):
+        from elasticsearch.exceptions import SerializationError
+        from elasticsearch.serializer import JSONSerializer
 
     class NestingSafeJSON(JSONSerializer):  # type: ignore[misc, unused-ignore]
         def loads(self, s: Any) -> Any:

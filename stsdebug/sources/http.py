@@ -48,7 +48,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-import httpx
+from stsdebug.sources.lean import UNUSED_BY_HTTPX, without
+
+with without(*UNUSED_BY_HTTPX):
+    import httpx
 
 from stsdebug import nesting
 from stsdebug.errors import SourceError, UsageError

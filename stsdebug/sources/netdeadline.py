@@ -29,7 +29,11 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import httpcore
-import httpx
+
+from stsdebug.sources.lean import UNUSED_BY_HTTPX, without
+
+with without(*UNUSED_BY_HTTPX):
+    import httpx
 
 from stsdebug.deadline import DeadlineExceeded, bounded
 
