@@ -113,6 +113,32 @@ def test_validate_stops_reading_stdin_at_its_cap() -> None:
     assert run.stdout.startswith("2 stsdebug: error: stdin: more than 256 MB"), run.stdout + run.stderr
 
 
+def test_validate_of_a_silent_pipe_ends_at_its_timeout() -> None:
+    """A pipe left open by a writer that never writes: one line and exit 2, not a hang."""
+    code = (
+        "import subprocess, sys, time\n"
+        "hold = subprocess.Popen(['sleep', '60'], stdout=subprocess.PIPE)\n"
+        "t = time.monotonic()\n"
+        "r = subprocess.run([sys.executable, '-m', 'stsdebug', 'validate', '-', '--timeout', '1'], stdin=hold.stdout,"
+        " capture_output=True, text=True, timeout=60)\n"
+        "hold.kill()\n"
+        "print(round(time.monotonic() - t, 1), r.returncode, r.stderr.strip())\n"
+    )
+    run = hostile.run_python(code, wall_s=90)
+    elapsed, code_, said = run.stdout.split(" ", 2)
+    assert code_ == "2" and float(elapsed) < 15, run.stdout
+    assert said.strip() == "stsdebug: error: Reading stdin stopped after 1 s: nothing arrived (--timeout 1)"
+
+
+def test_validate_reads_a_piped_payload() -> None:
+    payload = json.dumps({"internalHostname": "web-01", "metrics": [
+        ["system.cpu.user", int(time.time()), 1.5, {"hostname": "web-01", "type": "gauge"}]]})
+    r = subprocess.run([sys.executable, "-m", "stsdebug", "validate", "-", "-f", "json"], input=payload,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert json.loads(r.stdout)["valid"] is True
+
+
 # --- logs: streamed, bounded, ending as the stage's error when silent ------------------------------
 
 
