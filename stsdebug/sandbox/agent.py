@@ -21,12 +21,13 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, Protocol
+from urllib.parse import parse_qs, urlsplit
 
 from stsdebug.sandbox import world
 from stsdebug.sandbox.formats import LogFile, check_output, masked_key
 from stsdebug.sandbox.formats import agent_line as _agent_line
+from stsdebug.sandbox.http_base import Answer
 from stsdebug.sandbox.world import CheckDef, FaultClock, MetricDef
 
 # (status, body) of a POST; raises ConnectionRefusedError (and other OSErrors) like a socket.
@@ -235,6 +236,27 @@ def http_deliver(timeout: float = 5.0) -> Deliver:
             return resp.status, resp.read().decode("utf-8", "replace")
         finally:
             conn.close()
+
+    return deliver
+
+
+class _Intake(Protocol):
+    port: int
+
+    def intake(self, body: bytes, api_key: str | None, t: float) -> Answer: ...
+
+
+def in_process_deliver(receiver: _Intake) -> Deliver:
+    """The backfill's transport: the receiver's own intake, or a refused connection."""
+
+    def deliver(url: str, body: bytes, t: float) -> tuple[int, str]:
+        parts = urlsplit(url)
+        if parts.port != receiver.port:
+            raise ConnectionRefusedError(111, "Connection refused")
+        keys = parse_qs(parts.query).get("api_key")
+        key = keys[0] if keys else None
+        answer = receiver.intake(body, key, t)
+        return answer.status, answer.body
 
     return deliver
 

@@ -14,7 +14,6 @@ and removes the run directory and the profile.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import secrets
@@ -24,31 +23,27 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from stsdebug.errors import UsageError
 from stsdebug.sandbox import faults as fault_catalog
-from stsdebug.sandbox import paths, procs, servers, world
+from stsdebug.sandbox import paths, procs, servers, statefile, world
+from stsdebug.sandbox.profile_files import write_profile, write_secrets, write_streams
 from stsdebug.sandbox.servers import ServerError, ServerProcess
+from stsdebug.sandbox.statefile import CHILDREN, SCHEMA, SandboxError
 
-SCHEMA = "stsdebug.sandbox/1"
 READY_TIMEOUT_S = 30.0
 STOP_GRACE_S = 5.0
-_LOCK_TIMEOUT_S = 60.0
 _POLL_S = 0.02
 RUNTIME_MODULE = "stsdebug.sandbox.runtime"
 
 # What the sandbox runs: a process naming its run directory is one of ours only if it
 # runs one of these (a `tail -f` of a sandbox log is left alone).
 _PROGRAMS = ("noida-db", "victoria-metrics", "vmagent", "setpriv", RUNTIME_MODULE)
-# Child processes started by this process: reaped by whoever stops them here.
-_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 
-
-class SandboxError(UsageError):
-    """The sandbox could not be started or stopped; one sentence (exit 2)."""
+# SCHEMA and SandboxError live with the state file; the commands and tests import them from here.
+__all__ = ["READY_TIMEOUT_S", "RUNTIME_MODULE", "SCHEMA", "STOP_GRACE_S", "SandboxError", "down", "status", "up"]
 
 
 # --- up -------------------------------------------------------------------------------------
@@ -86,33 +81,16 @@ def up(
             raise SandboxError(f"Cannot start the sandbox {name}: port {port} on 127.0.0.1 is already in use.")
     base.mkdir(parents=True, exist_ok=True)
     # SIGTERM and SIGHUP (a closed terminal) clean up like Ctrl-C does.
-    with procs.interrupts_as_keyboard(), _locked(base):
+    with procs.interrupts_as_keyboard(), statefile.locked(base):
         replaced = _stop_all(base) if paths.state_path(base).exists() else None
         t_start = time.monotonic()  # ready_s: this sandbox's own start, not the one it replaced
         run = base / "run"
         shutil.rmtree(run, ignore_errors=True)
         (run / "logs").mkdir(parents=True)
-        files = _write_secrets(base)
+        files = write_secrets(base)
         logs = _log_paths(run)
-        state: dict[str, Any] = {
-            "schema": SCHEMA,
-            "status": "starting",
-            "state_dir": str(base),
-            "run_dir": str(run),
-            "faults": [f.name for f in chosen],
-            "started_at": time.time(),
-            "processes": {},
-            "logs": {k: str(v) for k, v in logs.items()},
-            "files": {k: str(v) for k, v in files.items()},
-        }
-        def record(key: str) -> Callable[[ServerProcess], None]:
-            # Called the moment the server exists (interrupts held): its PID is on disk
-            # before a Ctrl-C can be handled.
-            def on_spawn(proc: ServerProcess) -> None:
-                state["processes"][key] = _server_dict(proc)
-                _save(base, state)
-
-            return on_spawn
+        state = statefile.starting(base, run, [f.name for f in chosen], logs, files)
+        record = statefile.recorder(base, state)
 
         try:
             es = _start_noida(run / "es", "elasticsearch", es_port, die_with_parent, noida_binary,
@@ -125,7 +103,7 @@ def up(
                 "faults": state["faults"],
                 "kafka": servers.kafka_bootstrap(kafka),
                 "es": servers.es_url(es),
-                "kafka_server": _server_dict(kafka),
+                "kafka_server": statefile.server_dict(kafka),
                 "api_key_file": str(files["api_key_file"]),
                 "mirror_api_key_file": str(files["mirror_api_key_file"]),
                 "receiver_port": receiver_port or 0,
@@ -148,13 +126,9 @@ def up(
                 "receiver": int(ready["receiver_port"]),
                 "mirror": int(ready["mirror_port"]),
             }
-            state["files"]["streams"] = str(_write_streams(base, state["faults"]))
+            state["files"]["streams"] = str(write_streams(base, state["faults"]))
             state["files"]["profile"] = str(_write_profile(base, state))
-            state["status"] = "up"
-            state["ready_s"] = round(time.monotonic() - t_start, 2)
-            if replaced:
-                state["replaced"] = replaced
-            _save(base, state)
+            statefile.save_up(base, state, t_start, replaced)
         except BaseException:
             # Interrupted or failed: nothing that started may stay behind. A second
             # Ctrl-C must not cut this short (stopping is bounded by the grace periods).
@@ -190,9 +164,7 @@ def _start_noida(
         if not text.startswith("Cannot start"):
             text = f"Cannot start {service} for the sandbox: {text}"
         raise SandboxError(text + ".") from None
-    if proc._popen is not None:
-        _CHILDREN[proc.pid] = proc._popen
-    return proc
+    return statefile.adopt(proc)
 
 
 def _start_runtime(
@@ -216,10 +188,10 @@ def _start_runtime(
             )
         except OSError as exc:
             raise SandboxError(f"Cannot start the sandbox runtime ({sys.executable}): {exc.strerror}.") from None
-        _CHILDREN[popen.pid] = popen
+        CHILDREN[popen.pid] = popen
         state["processes"]["runtime"] = {"name": "runtime", "pid": popen.pid,
                                          "log_path": str(log_path), "run_dir": str(run)}
-        _save(base, state)
+        statefile.save(base, state)
     return popen
 
 
@@ -276,34 +248,6 @@ def _log_paths(run: Path) -> dict[str, Path]:
     }
 
 
-def _write_secrets(base: Path) -> dict[str, Path]:
-    out = {}
-    for name in ("api_key_file", "mirror_api_key_file"):
-        path = base / name.removesuffix("_file")
-        path.unlink(missing_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(secrets.token_hex(16) + "\n")
-        out[name] = path
-    return out
-
-
-def _write_streams(base: Path, faults: list[str]) -> Path:
-    lines = ["# Telemetry streams of the sandbox, one per integration (written by `stsdebug sandbox up`)."]
-    for s in world.STREAMS:
-        lines.append(f"- name: {json.dumps(s.name)}")
-        lines.append(f"  integration: {s.integration}")
-        lines.append("  conditions:")
-        for key, value in s.conditions:
-            if "wrong-tag-value" in faults and (s.name, key) == world.WRONG_TAG[:2]:
-                value = world.WRONG_TAG[2]
-            lines.append(f"    {key}: {json.dumps(value)}")
-        lines.append(f"  metric: {s.metric}")
-    path = base / "streams.yaml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
 def _write_profile(base: Path, state: dict[str, Any]) -> Path:
     e, logs, files = state["endpoints"], state["logs"], state["files"]
     values: dict[str, Any] = {
@@ -326,24 +270,8 @@ def _write_profile(base: Path, state: dict[str, Any]) -> Path:
         "timeout": 3.0,
         "labels": [f"sandbox_faults={','.join(state['faults']) or 'none'}"],
     }
-    out = [
-        "# The `sandbox` profile, written by `stsdebug sandbox up`; `stsdebug sandbox down` removes it.",
-        f"# Faults: {', '.join(state['faults']) or 'none (healthy)'}",
-        f"[profiles.{paths.PROFILE_NAME}]",
-    ]
-    for key, value in values.items():
-        out.append(f"{key} = {_toml(value)}")
-    path = paths.profile_path(base)
-    path.write_text("\n".join(out) + "\n", encoding="utf-8")
-    return path
-
-
-def _toml(value: Any) -> str:
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return repr(value)
-    return json.dumps(str(value))  # a TOML basic string: JSON's escapes are TOML's
+    title = "The `sandbox` profile, written by `stsdebug sandbox up`; `stsdebug sandbox down` removes it."
+    return write_profile(base, title, state["faults"], values)
 
 
 # --- down -----------------------------------------------------------------------------------
@@ -354,7 +282,7 @@ def down(base: Path | None = None) -> dict[str, Any]:
     base = Path(os.path.abspath(base if base is not None else paths.state_dir()))
     if not base.exists():
         return {"stopped": [], "was_running": False, "state_dir": str(base)}
-    with _locked(base):
+    with statefile.locked(base):
         had_state = paths.state_path(base).exists()
         stopped = _stop_all(base)
     return {"stopped": stopped or [], "was_running": had_state, "state_dir": str(base)}
@@ -362,7 +290,7 @@ def down(base: Path | None = None) -> dict[str, Any]:
 
 def _stop_all(base: Path) -> list[str]:
     """Stop every process of the state file, remove the run directory, profile and state."""
-    state = _load(base)
+    state = statefile.load(base)
     stopped: list[str] = []
     survivors: list[str] = []
     known = (state or {}).get("processes") or {}
@@ -376,7 +304,7 @@ def _stop_all(base: Path) -> list[str]:
     for key, info in known.items():  # the servers: noida-db, or VictoriaMetrics and vmagent
         if key == "runtime" or not info:
             continue
-        proc = _server_from(info)
+        proc = statefile.server_from(info)
         label = f"{key} (pid {proc.pid})"
         if not _ours(proc):
             _reap(proc.pid)
@@ -459,9 +387,9 @@ def _ours(proc: ServerProcess) -> bool:
 
 
 def _reap(pid: int) -> None:
-    popen = _CHILDREN.get(pid)
+    popen = CHILDREN.get(pid)
     if popen is not None and popen.poll() is not None:
-        _CHILDREN.pop(pid, None)
+        CHILDREN.pop(pid, None)
 
 
 # --- status ---------------------------------------------------------------------------------
@@ -470,7 +398,7 @@ def _reap(pid: int) -> None:
 def status(base: Path | None = None) -> dict[str, Any]:
     """What runs, where: endpoints, logs, PIDs and whether each process is alive."""
     base = Path(base) if base is not None else paths.state_dir()
-    state = _load(base)
+    state = statefile.load(base)
     if state is None:
         return {"running": False, "state_dir": str(base)}
     procs = state.get("processes") or {}
@@ -479,7 +407,7 @@ def status(base: Path | None = None) -> dict[str, Any]:
         if key == "runtime":
             alive = _is_runtime(int(info["pid"]), str(info.get("run_dir", "")))
         else:
-            proc = _server_from(info)
+            proc = statefile.server_from(info)
             alive = _ours(proc) and proc.alive()
         entry = {"pid": int(info["pid"]), "alive": alive}
         if info.get("stopped_by_fault"):
@@ -510,57 +438,6 @@ def status(base: Path | None = None) -> dict[str, Any]:
 
 
 # --- helpers --------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _locked(base: Path) -> Iterator[None]:
-    """One up/down at a time per state directory."""
-    with open(base / ".lock", "a+") as fh:
-        deadline = time.monotonic() + _LOCK_TIMEOUT_S
-        while True:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise SandboxError(
-                        f"Another `stsdebug sandbox` command holds {base}; try again when it is done."
-                    ) from None
-                time.sleep(0.05)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _save(base: Path, state: dict[str, Any]) -> None:
-    path = paths.state_path(base)
-    tmp = path.with_name(".state.json.tmp")
-    tmp.write_text(json.dumps(state, indent=2), encoding="utf-8")
-    tmp.replace(path)
-
-
-def _load(base: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(paths.state_path(base).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        raise SandboxError(f"The sandbox state file {paths.state_path(base)} cannot be read: {exc}.") from None
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-        raise SandboxError(f"{paths.state_path(base)} is not a sandbox state file.")
-    return data
-
-
-def _server_dict(proc: ServerProcess) -> dict[str, Any]:
-    return {"name": proc.name, "pid": proc.pid, "ports": dict(proc.ports),
-            "log_path": str(proc.log_path), "data_dir": str(proc.data_dir)}
-
-
-def _server_from(info: dict[str, Any]) -> ServerProcess:
-    pid = int(info["pid"])
-    return ServerProcess(str(info["name"]), pid, {k: int(v) for k, v in info["ports"].items()},
-                         Path(info["log_path"]), Path(info["data_dir"]), _popen=_CHILDREN.get(pid))
 
 
 def _listening(port: int) -> bool:

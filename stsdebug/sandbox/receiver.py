@@ -21,18 +21,17 @@ from __future__ import annotations
 
 import contextlib
 import json
-import queue
 import socket
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import ThreadingHTTPServer
 from typing import Any
 
 from stsdebug.payloads import ERROR, RULES, Problem, decode_payload, validate_text
 from stsdebug.sandbox import world
 from stsdebug.sandbox.formats import LogFile, logback_line, multi_metrics, record_value
+from stsdebug.sandbox.receiver_base import BatchQueue, ReceiverBase
 from stsdebug.sandbox.receiver_http import TopicApi, handler
 
 LOGGER_MAIN = "com.stackstate.receiver.ReceiverMain$"
@@ -81,7 +80,7 @@ class IntakeAnswer:
     dropped: int = 0
 
 
-class Receiver:
+class Receiver(ReceiverBase):
     def __init__(
         self,
         *,
@@ -93,6 +92,7 @@ class Receiver:
         port: int = 0,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        super().__init__()
         self.api_key = api_key
         self.kafka_bootstrap = kafka_bootstrap
         self.topic = topic
@@ -100,16 +100,12 @@ class Receiver:
         self.host = host
         self.port = port
         self.clock = clock
-        self._queue: queue.Queue[Batch | None] = queue.Queue()
-        self._pending = 0
-        self._pending_lock = threading.Condition()
+        self._batches: BatchQueue[Batch] = BatchQueue(200)  # intake batches produced in one round
         self._producer: Any = None
         self._down_until = 0.0
         self._last_network_log = -1e18
         self._stats = _Stats()
         self._stats_lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._threads: list[threading.Thread] = []
         self.topic_api = TopicApi(kafka_bootstrap, self.kafka_reachable)
         self._stop = threading.Event()
         self._http_n = 0
@@ -129,52 +125,18 @@ class Receiver:
             logback_line(t, "main", "INFO", LOGGER_PRODUCER,
                          f"Producing multi metrics to topic {self.topic} on {self.kafka_bootstrap}"),
         )
-        server = ThreadingHTTPServer((self.host, self.port), handler(self))
-        server.daemon_threads = True
-        self._server = server
-        self.port = server.server_address[1]
+        self._bind(handler(self))
         self.log.write(logback_line(t, "main", "INFO", LOGGER_MAIN,
                                     f"Receiver intake listening on http://{self.host}:{self.port}/stsAgent"))
-        producer = threading.Thread(target=self._produce_loop, name="receiver-producer", daemon=True)
-        producer.start()
-        self._threads.append(producer)
-
-    def serve(self) -> None:
-        """Serve HTTP in a thread (after the backfill, so history is not interleaved)."""
-        assert self._server is not None
-        thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                  name="receiver-http", daemon=True)
-        thread.start()
-        self._threads.append(thread)
+        self._start_sender(self._produce, "receiver-producer")
 
     def stop(self) -> None:
         self._stop.set()
-        if self._server is not None:
-            if any(t.name == "receiver-http" for t in self._threads):
-                self._server.shutdown()
-            self._server.server_close()
-        self._queue.put(None)
-        for thread in self._threads:
-            thread.join(timeout=3)
+        self._stop_threads()
         with contextlib.suppress(Exception):
             if self._producer is not None:
                 self._producer.close(timeout=1)
         self.topic_api.close()
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def flush(self, timeout: float = 10.0) -> bool:
-        """Wait until every queued batch was produced or given up on."""
-        deadline = time.monotonic() + timeout
-        with self._pending_lock:
-            while self._pending:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._pending_lock.wait(left)
-        return True
 
     # -- intake ---------------------------------------------------------------------------
 
@@ -258,7 +220,7 @@ class Receiver:
         kept = [m for i, m in enumerate(metrics) if i not in dropped_idx]
         records = [(mm["host"].encode(), record_value(mm)) for mm in multi_metrics(kept, host)]
         if records:
-            self._enqueue(Batch(t, records))
+            self._batches.put(Batch(t, records))
         with self._stats_lock:
             self._stats.accepted += 1
         return IntakeAnswer(200, "{}", len(records), len(dropped_idx))
@@ -287,37 +249,6 @@ class Receiver:
         self.log.write(line)
 
     # -- Kafka ----------------------------------------------------------------------------
-
-    def _enqueue(self, batch: Batch) -> None:
-        with self._pending_lock:
-            self._pending += 1
-        self._queue.put(batch)
-
-    def _produce_loop(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            # Take whatever else is queued too: one round of sends, then one round of waits.
-            batches = [first]
-            stop = False
-            while len(batches) < 200:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stop = True
-                    break
-                batches.append(more)
-            try:
-                self._produce(batches)
-            finally:
-                with self._pending_lock:
-                    self._pending -= len(batches)
-                    self._pending_lock.notify_all()
-            if stop:
-                return
 
     def _produce(self, batches: list[Batch]) -> None:
         if self.blip is not None:

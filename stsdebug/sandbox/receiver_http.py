@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from stsdebug.sandbox.http_base import QuietHandler
+from stsdebug.sandbox.http_base import IntakeHandler
 
 if TYPE_CHECKING:
     from stsdebug.sandbox.receiver import Receiver
@@ -90,24 +90,11 @@ def _decode(value: bytes | None) -> Any:
 
 
 def handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
-    class Handler(QuietHandler):
-        server_version = "akka-http/10.2.9"
+    class Handler(IntakeHandler):
         # (no access log: the receiver's root logger is at WARN)
 
-        def _send(self, status: int, body: str, ctype: str = "application/json") -> None:
-            self.answer(status, body.encode(), {"Content-Type": ctype})
-
         def do_POST(self) -> None:  # noqa: N802 - stdlib name
-            url = urlsplit(self.path)
-            body = self.read_body()
-            if url.path.rstrip("/") not in ("/stsAgent/intake", "/stsAgent/api/v1/series"):
-                self._send(404, json.dumps({"error": f"The requested resource {url.path} could not be found."}))
-                return
-            keys = parse_qs(url.query).get("api_key")
-            key = keys[0] if keys else None
-            answer = receiver.intake(body, key, receiver.clock(), self.client_address[0])
-            ctype = "application/json" if answer.status == 200 else "text/plain; charset=UTF-8"
-            self._send(answer.status, answer.body, ctype)
+            self.post_intake(receiver, ("/stsAgent/intake", "/stsAgent/api/v1/series"))
 
         def do_GET(self) -> None:  # noqa: N802 - stdlib name
             url = urlsplit(self.path)
@@ -137,6 +124,6 @@ def handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                     return
                 self._send(200, json.dumps(answer))
                 return
-            self._send(404, json.dumps({"error": f"The requested resource {url.path} could not be found."}))
+            self.not_found(url.path)
 
     return Handler

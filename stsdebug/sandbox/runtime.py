@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from stsdebug.sandbox import world
-from stsdebug.sandbox.agent import Agent, AgentConfig, Deliver, http_deliver
+from stsdebug.sandbox.agent import Agent, AgentConfig, http_deliver, in_process_deliver
 from stsdebug.sandbox.formats import LogFile, index_for, logback_line
 from stsdebug.sandbox.mover import INDEX_MAPPINGS, INDEX_SETTINGS, Mover
 from stsdebug.sandbox.pull import AwsPlugin, EsWriter, MirrorPlugin, MirrorStub, server_log_start
@@ -98,7 +98,7 @@ class Runtime:
 
     def _replay(self, start: float, end: float) -> None:
         assert self.agent is not None
-        deliver = self._in_process()
+        deliver = in_process_deliver(self.receiver)
         self.writer.hold()
         for t in world.cycle_times(start, end):
             self.agent.cycle(t, deliver)
@@ -114,23 +114,6 @@ class Runtime:
                 end, "StackStateGlobalActorSystem-akka.actor.default-dispatcher-12", "ERROR",
                 "com.stackstate.plugins.aws.cloudwatch.CloudWatchMetricsClient",
                 f"Storing CloudWatch and mirror datapoints failed: {problem}"))
-
-    def _in_process(self) -> Deliver:
-        """The backfill's transport: the receiver's own intake, or a refused connection."""
-        receiver = self.receiver
-
-        def deliver(url: str, body: bytes, t: float) -> tuple[int, str]:
-            from urllib.parse import parse_qs, urlsplit
-
-            parts = urlsplit(url)
-            if parts.port != receiver.port:
-                raise ConnectionRefusedError(111, "Connection refused")
-            keys = parse_qs(parts.query).get("api_key")
-            key = keys[0] if keys else None
-            answer = receiver.intake(body, key, t)
-            return answer.status, answer.body
-
-        return deliver
 
     def _create_topic(self) -> None:
         from kafka import KafkaAdminClient
@@ -224,16 +207,7 @@ class Runtime:
     def live(self) -> None:
         assert self.agent is not None
         deliver = http_deliver()
-        config_file = self.run_dir / "config.json"
-        next_t = (int(time.time() / world.INTERVAL_S) + 1) * world.INTERVAL_S
-        while not self.stop_event.wait(max(0.0, next_t - time.time())):
-            if not config_file.exists():
-                return  # the run directory is gone: nobody will ever stop us otherwise
-            t = next_t
-            next_t += world.INTERVAL_S
-            if next_t < time.time():  # slept through cycles (a suspended machine): resync
-                next_t = (int(time.time() / world.INTERVAL_S) + 1) * world.INTERVAL_S
-            assert self.agent is not None
+        for t in world.live_cycles(self.stop_event, self.run_dir / "config.json"):
             _attempt(self.agent.cycle, t, deliver)
             _attempt(self.receiver.tick, t)
             _attempt(self.aws.cycle, t)

@@ -84,27 +84,16 @@ def start_victoria_metrics(
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
 
-    def attempt() -> ServerProcess:
-        ports = _pick_ports({"http": port}, VM_BINARY)
-        argv = [
-            str(exe),
-            f"-httpListenAddr={HOST}:{ports['http']}",
-            f"-storageDataPath={data_dir / 'storage'}",
-            f"-retentionPeriod={retention}",
-            "-dedup.minScrapeInterval=1ms",
-            "-maxLabelsPerTimeseries=60",
-        ]
-        if latency_offset is not None:
-            argv.append(f"-search.latencyOffset={latency_offset}")
-        argv += list(extra_args)
-        return _launch(
-            VM_BINARY, exe, argv, ports, data_dir / "victoria-metrics.log", data_dir,
-            [lambda t: _healthy(ports["http"], t)], ready_timeout,
-            env={**_clean_env(), **(extra_env or {})}, die_with_parent=die_with_parent,
-            on_spawn=on_spawn,
-        )
-
-    return _with_port_retries(attempt, fixed=port is not None)
+    flags = [
+        f"-storageDataPath={data_dir / 'storage'}",
+        f"-retentionPeriod={retention}",
+        "-dedup.minScrapeInterval=1ms",
+        "-maxLabelsPerTimeseries=60",
+    ]
+    if latency_offset is not None:
+        flags.append(f"-search.latencyOffset={latency_offset}")
+    return _start_http(VM_BINARY, exe, [*flags, *extra_args], data_dir, port=port, ready_timeout=ready_timeout,
+                       die_with_parent=die_with_parent, extra_env=extra_env, on_spawn=on_spawn)
 
 
 def start_vmagent(
@@ -134,20 +123,38 @@ def start_vmagent(
     buffer_dir = Path(buffer_dir)
     buffer_dir.mkdir(parents=True, exist_ok=True)
 
+    flags = [
+        f"-remoteWrite.url={remote_write_url}",
+        f"-remoteWrite.tmpDataPath={buffer_dir / 'buffer'}",
+        f"-remoteWrite.flushInterval={flush_interval}",
+    ]
+    if show_url:
+        flags.append("-remoteWrite.showURL")
+    return _start_http(VMAGENT_BINARY, exe, [*flags, *extra_args], buffer_dir, port=port,
+                       ready_timeout=ready_timeout, die_with_parent=die_with_parent, extra_env=extra_env,
+                       on_spawn=on_spawn)
+
+
+def _start_http(
+    name: str,
+    exe: Path,
+    flags: list[str],
+    work_dir: Path,
+    *,
+    port: int | None,
+    ready_timeout: float,
+    die_with_parent: bool,
+    extra_env: Mapping[str, str] | None,
+    on_spawn: Callable[[ServerProcess], None] | None,
+) -> ServerProcess:
+    """Start ``name`` listening on one HTTP port, logging to ``work_dir/<name>.log``; ready
+    when its /health answers. Both binaries take the same listen flag and answer /health."""
+
     def attempt() -> ServerProcess:
-        ports = _pick_ports({"http": port}, VMAGENT_BINARY)
-        argv = [
-            str(exe),
-            f"-httpListenAddr={HOST}:{ports['http']}",
-            f"-remoteWrite.url={remote_write_url}",
-            f"-remoteWrite.tmpDataPath={buffer_dir / 'buffer'}",
-            f"-remoteWrite.flushInterval={flush_interval}",
-        ]
-        if show_url:
-            argv.append("-remoteWrite.showURL")
-        argv += list(extra_args)
+        ports = _pick_ports({"http": port}, name)
+        argv = [str(exe), f"-httpListenAddr={HOST}:{ports['http']}", *flags]
         return _launch(
-            VMAGENT_BINARY, exe, argv, ports, buffer_dir / "vmagent.log", buffer_dir,
+            name, exe, argv, ports, work_dir / f"{name}.log", work_dir,
             [lambda t: _healthy(ports["http"], t)], ready_timeout,
             env={**_clean_env(), **(extra_env or {})}, die_with_parent=die_with_parent,
             on_spawn=on_spawn,

@@ -12,9 +12,12 @@ fault began: the scenario is the same whenever the check runs.
 from __future__ import annotations
 
 import math
+import threading
+import time
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 HISTORY_S = 600.0
 FAULT_AGE_S = 420.0
@@ -190,6 +193,20 @@ def cycle_times(start: float, end: float, step: float = INTERVAL_S) -> Iterable[
     while t < end:
         yield t
         t += step
+
+
+def live_cycles(stop: threading.Event, config_file: Path) -> Iterator[float]:
+    """The live cycle instants, each waited for in real time, until ``stop`` is set or the
+    run directory (``config_file``) is gone."""
+    next_t = (int(time.time() / INTERVAL_S) + 1) * INTERVAL_S
+    while not stop.wait(max(0.0, next_t - time.time())):
+        if not config_file.exists():
+            return  # the run directory is gone: nobody will ever stop us otherwise
+        t = next_t
+        next_t += INTERVAL_S
+        if next_t < time.time():  # slept through cycles (a suspended machine): resync
+            next_t = (int(time.time() / INTERVAL_S) + 1) * INTERVAL_S
+        yield t
 
 
 class FaultClock:

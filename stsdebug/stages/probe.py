@@ -270,6 +270,19 @@ def merge(stage: StageResult, probe: ProbeResult) -> StageResult:
     return stage
 
 
+def run_within(ctx: Context, probe: Callable[[Context], ProbeResult], budget: float) -> ProbeResult:
+    """Run ``probe`` within ``budget`` s; one that cannot finish is an error at its first hop."""
+    try:
+        return bounded(lambda: probe(ctx), budget, "probe", cancel=ctx.cancel)
+    except (Cancelled, DeadlineExceeded):
+        reason: object = f"did not finish within {budget:.0f} s"
+    except Exception as exc:  # noqa: BLE001 - a broken probe must not break the trace
+        reason = exc
+    result = ProbeResult(new_probe_id(), ctx.settings.probe_host or "", ctx.now)
+    result.hops.append(Hop("receiver", Status.ERROR, None, f"The probe could not run: {reason}."))
+    return result
+
+
 class ProbeStep:
     """The probe beside the stages: sent and followed before them, merged into their results."""
 
@@ -281,18 +294,7 @@ class ProbeStep:
         s = ctx.settings
         if ctx.integration.kind == "pull":
             self.pulled = ctx.integration.name
-        budget = 3 * max(10.0, s.probe_timeout) + s.timeout + 5
-        try:
-            self.result = bounded(lambda: run(ctx), budget, "probe", cancel=ctx.cancel)
-            return
-        except Cancelled:
-            reason: object = f"did not finish within {budget:.0f} s"
-        except DeadlineExceeded:
-            reason = f"did not finish within {budget:.0f} s"
-        except Exception as exc:  # noqa: BLE001 - a broken probe must not break the trace
-            reason = exc
-        self.result = ProbeResult(new_probe_id(), s.probe_host or "", ctx.now)
-        self.result.hops.append(Hop("receiver", Status.ERROR, None, f"The probe could not run: {reason}."))
+        self.result = run_within(ctx, run, 3 * max(10.0, s.probe_timeout) + s.timeout + 5)
 
     def merge(self, result: StageResult) -> StageResult:
         if self.result is None:

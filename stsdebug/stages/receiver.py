@@ -27,17 +27,28 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone, tzinfo
+from datetime import timezone, tzinfo
 
 from stsdebug.errors import UsageError
 from stsdebug.logs.receiver_format import describe_tz, parse_tz
 from stsdebug.logs.receiver_patterns import CATEGORY_TITLES
-from stsdebug.logs.receiver_result import OTHER_REASONS, Bucket, Sample, ScanResult, materialize
-from stsdebug.model import Evidence, Figures, Hint, LogLine, LogSample, StageResult, Status, Table
+from stsdebug.logs.receiver_result import Bucket, ScanResult, materialize
+from stsdebug.model import Evidence, Figures, Hint, StageResult, Status
 from stsdebug.redact import Redactor
 from stsdebug.stages.base import Context
 from stsdebug.stages.census import downstream_fresh
 from stsdebug.stages.clocks import too_old, too_old_clause
+from stsdebug.stages.receiver_evidence import (
+    counted,
+    duration,
+    input_figures,
+    log_samples,
+    other_table,
+    reason_table,
+    stamp,
+    timeline,
+    top_reason,
+)
 from stsdebug.stages.receiver_health import Health, _check_health, _health_figures, _health_url
 from stsdebug.stages.receiver_rules import RULES, Facts, Found, apply
 from stsdebug.stages.recovery import judge_recovery
@@ -48,7 +59,6 @@ BUDGET_CALLS = 12.0
 
 RUNBOOK = "StackState receiver"
 STEADY_MINUTES = 3  # deserialization errors in every one of at least this many minutes -> fail
-TABLE_ROWS = 20
 
 
 @dataclass
@@ -175,7 +185,7 @@ def _judge_log(
     total = r.total_lines
     fig = Figures("Receiver log")
     evidence.append(fig)
-    _input_figures(fig, r, skipped, tz, zones)
+    input_figures(fig, r, skipped, tz, zones)
 
     timed = r.has_headers
     part = "in" if timed else "untimed"
@@ -186,7 +196,7 @@ def _judge_log(
     if not timed and not any(b.count for b in r.problems["untimed"].values()):
         return LogVerdict(
             None,
-            f"{names} does not look like a StackState receiver log: none of its {_n(total, 'line')} starts "
+            f"{names} does not look like a StackState receiver log: none of its {counted(total, 'line')} starts "
             "with a logback timestamp and level (e.g. '2024-01-15 10:23:45,123 [thread] WARN  logger - ...')",
             unusable=True,
         )
@@ -214,14 +224,14 @@ def _judge_log(
     redactor = Redactor(ctx.settings.secret_values())
     deser = r.bucket(part, "deserialization")
     if deser.count:
-        evidence.append(_reason_table(f"{CATEGORY_TITLES['deserialization']} by reason", deser, tz))
-        evidence.extend(_samples(CATEGORY_TITLES["deserialization"], deser, redactor))
+        evidence.append(reason_table(f"{CATEGORY_TITLES['deserialization']} by reason", deser, tz))
+        evidence.extend(log_samples(CATEGORY_TITLES["deserialization"], deser, redactor))
     others = [c for c in ("kafka", "auth", "payload", "stale", "error", "warning") if counts[c]]
     if others:
-        evidence.append(_other_table(r, part, others, tz))
+        evidence.append(other_table(r, part, others, tz))
         for cat in others:
             if cat != "warning":
-                evidence.extend(_samples(CATEGORY_TITLES[cat], r.bucket(part, cat), redactor))
+                evidence.extend(log_samples(CATEGORY_TITLES[cat], r.bucket(part, cat), redactor))
 
     offset = _hour_offset(r, ctx.window.start, ctx.window.end, ctx.now) if timed else None
     if offset is not None:
@@ -247,7 +257,7 @@ def _judge_log(
     # Kafka (else Elasticsearch) holds data newer than the last failure, on time.
     recovery = judge_recovery(kafka.last, r.recovered_at.get("kafka"), ctx.window.end,
                               downstream_fresh=downstream_fresh(ctx, kafka.last)) if kafka.fail_count and timed else None
-    recovered = f" at {_fmt(r.recovered_at['kafka'], tz)}" if recovery and recovery.recovered_at else ""
+    recovered = f" at {stamp(r.recovered_at['kafka'], tz)}" if recovery and recovery.recovered_at else ""
     stale = r.bucket(part, "stale")
     stale_recovery = judge_recovery(stale.last, None, ctx.window.end,
                                     downstream_fresh=downstream_fresh(ctx, stale.last)) if stale.count else None
@@ -255,8 +265,8 @@ def _judge_log(
     findings: list[Found] = []
     for rule in RULES:
         b = r.bucket(part, rule.category)
-        facts = Facts(b, steady, where, _fmt(b.last, tz), _top_reason(b),
-                      {"kafka": recovery, "stale": stale_recovery}.get(rule.category), recovered, _fmt(b.first, tz),
+        facts = Facts(b, steady, where, stamp(b.last, tz), top_reason(b),
+                      {"kafka": recovery, "stale": stale_recovery}.get(rule.category), recovered, stamp(b.first, tz),
                       clock)
         found = apply(rule, facts)
         if found is not None:
@@ -266,7 +276,7 @@ def _judge_log(
 
     if not findings:
         warned = counts["warning"]
-        extra = f"; {_n(warned, 'other warning')} listed" if warned else ""
+        extra = f"; {counted(warned, 'other warning')} listed" if warned else ""
         scope = f"{r.lines['in']:,} lines in the window" if timed else f"{total:,} lines"
         return LogVerdict(
             Status.PASS,
@@ -283,17 +293,13 @@ def _judge_log(
         tail += (f" (recognised by inferred wording: {', '.join(lead.inferred)}; the patterns are listed in "
                  "docs/stages/receiver.md and can be extended)")
     if timed:
-        evidence.insert(1, _timeline(r, part, tz))
+        evidence.insert(1, timeline(r, part, tz))
     return LogVerdict(lead.status, _sentence(lead.headline + tail + stopped))
 
 
 def _texts(b: Bucket) -> list[tuple[float | None, str]]:
     """(time, text) of the bucket's samples, for reading what their lines name."""
     return [(s.ts, " ".join(line.text for line in s.lines)) for s in map(materialize, [*b.head, *b.tail])]
-
-
-def _n(count: int, singular: str, plural: str | None = None) -> str:
-    return f"{count:,} {singular if count == 1 else (plural or singular + 's')}"
 
 
 def _steady(b: Bucket, start: float, end: float, r: ScanResult) -> bool:
@@ -310,18 +316,18 @@ def _steady(b: Bucket, start: float, end: float, r: ScanResult) -> bool:
 def _nothing_in_window(ctx: Context, r: ScanResult, tz: tzinfo | None, hints: list[Hint]) -> str:
     w = ctx.window
     if r.last is not None and r.last < w.start:
-        age = _age(w.end - r.last)
+        age = duration(w.end - r.last)
         text = (
-            f"none of its {_n(r.total_lines, 'line')} falls in the last {w.spec} "
-            f"(its newest entry is {age} old, at {_fmt(r.last, tz)})"
+            f"none of its {counted(r.total_lines, 'line')} falls in the last {w.spec} "
+            f"(its newest entry is {age} old, at {stamp(r.last, tz)})"
         )
     elif r.first is not None and r.first > w.end:
         text = (
-            f"all of its {_n(r.total_lines, 'line')} {'is' if r.total_lines == 1 else 'are'} dated after the window end "
-            f"(its oldest entry is at {_fmt(r.first, tz)})"
+            f"all of its {counted(r.total_lines, 'line')} {'is' if r.total_lines == 1 else 'are'} dated after the window end "
+            f"(its oldest entry is at {stamp(r.first, tz)})"
         )
     else:
-        text = f"none of its {_n(r.total_lines, 'line')} falls in the last {w.spec}"
+        text = f"none of its {counted(r.total_lines, 'line')} falls in the last {w.spec}"
     hints.append(Hint(
         "Give the current receiver log, or widen the window (e.g. --window 2d) to judge an older one.",
         RUNBOOK,
@@ -334,122 +340,6 @@ def _nothing_in_window(ctx: Context, r: ScanResult, tz: tzinfo | None, hints: li
             RUNBOOK,
         ))
     return text
-
-
-def _input_figures(fig: Figures, r: ScanResult, skipped: list[str], tz: tzinfo | None, zones: str) -> None:
-    if len(r.sources) == 1:
-        src = r.sources[0]
-        fig.add("Read", f"{src.name} ({_size(src.bytes)}, {src.lines:,} lines)")
-    else:
-        fig.add("Read", f"{len(r.sources)} inputs, oldest first ({_size(sum(s.bytes for s in r.sources))}, "
-                        f"{r.total_lines:,} lines): {', '.join(s.name for s in r.sources)}")
-    if skipped:
-        fig.add("Not read (rotated files last written before the window)", ", ".join(skipped))
-    if r.first is not None and r.last is not None:
-        fig.add("Log covers", f"{_fmt(r.first, tz)} to {_fmt(r.last, tz)}")
-    if r.naive_ts:
-        fig.add("Time zone", zones or f"timestamps carry no zone; read as {describe_tz(tz)}")
-    long_lines = sum(s.long_lines for s in r.sources)
-    if long_lines:
-        fig.add("Over-long lines (only their first 4 KB read)", long_lines)
-
-
-def _top_reason(b: Bucket) -> str:
-    if not b.reasons:
-        return "no message"
-    reason, stat = max(b.reasons.items(), key=lambda kv: kv[1].count)
-    text = reason if len(reason) <= 120 else reason[:119] + "…"
-    more = len(b.reasons) - 1
-    quoted = f'"{text}"' if '"' not in text else (f"'{text}'" if "'" not in text else f"“{text}”")
-    return quoted + (f" and {_n(more, 'other reason')}" if more else "")
-
-
-def _reason_table(title: str, b: Bucket, tz: tzinfo | None) -> Table:
-    rows = sorted(b.reasons.items(), key=lambda kv: (-kv[1].count, kv[0]))
-    note = None
-    if len(rows) > TABLE_ROWS:
-        note = f"{len(rows) - TABLE_ROWS} more reasons not shown"
-        rows = rows[:TABLE_ROWS]
-    if any(reason == OTHER_REASONS for reason, _ in rows):
-        note = (note + "; " if note else "") + "reasons beyond the first 200 distinct ones are grouped"
-    return Table(
-        title,
-        ["reason", "count", "first seen", "last seen"],
-        [[reason, st.count, _fmt(st.first, tz), _fmt(st.last, tz)] for reason, st in rows],
-        note,
-    )
-
-
-def _other_table(r: ScanResult, part: str, cats: list[str], tz: tzinfo | None) -> Table:
-    ranked = [
-        (i, -st.count, cat, reason, st)
-        for i, cat in enumerate(cats)
-        for reason, st in r.bucket(part, cat).reasons.items()
-    ]
-    ranked.sort(key=lambda x: (x[0], x[1], x[3]))
-    rows: list[list[object]] = [
-        [CATEGORY_TITLES[cat], reason, st.count, _fmt(st.first, tz), _fmt(st.last, tz)]
-        for _, _, cat, reason, st in ranked
-    ]
-    note = None
-    if len(rows) > TABLE_ROWS:
-        note = f"{len(rows) - TABLE_ROWS} more rows not shown"
-        rows = rows[:TABLE_ROWS]
-    return Table("Other receiver problems", ["kind", "reason", "count", "first seen", "last seen"], rows, note)
-
-
-def _samples(title: str, b: Bucket, redactor: Redactor) -> list[LogSample]:
-    """First few and last few entries, one LogSample per input they come from."""
-    samples = b.samples()
-    if not samples:
-        return []
-    shown = "first and last" if b.count > len(samples) else "all"
-    out: list[LogSample] = []
-    for s in samples:
-        if not out or out[-1].source != s.source:
-            out.append(LogSample(f"{title} ({shown} of {b.count:,})", s.source, total_matches=b.count))
-        out[-1].lines.extend(_redacted_lines(s, redactor))
-    return out
-
-
-def _redacted_lines(s: Sample, redactor: Redactor) -> list[LogLine]:
-    """Redact around the match so its offsets stay right."""
-    lines: list[LogLine] = []
-    for ln in s.lines:
-        if ln.match is None:
-            lines.append(LogLine(ln.n, redactor.text(ln.text)))
-            continue
-        a, b = ln.match
-        pre, mid, post = (redactor.text(x) for x in (ln.text[:a], ln.text[a:b], ln.text[b:]))
-        lines.append(LogLine(ln.n, pre + mid + post, (len(pre), len(pre) + len(mid))))
-    return lines
-
-
-def _fmt(ts: float | None, tz: tzinfo | None) -> str:
-    if ts is None:
-        return "?"
-    dt = datetime.fromtimestamp(ts, tz) if tz is not None else datetime.fromtimestamp(ts).astimezone()
-    return dt.isoformat(sep=" ", timespec="seconds")
-
-
-def _age(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 2 * 86400:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} days"
-
-
-def _size(n: int) -> str:
-    if n < 1024:
-        return f"{n} B"
-    if n < 1 << 20:
-        return f"{n / 1024:.1f} KB"
-    if n < 1 << 30:
-        return f"{n / (1 << 20):.1f} MB"
-    return f"{n / (1 << 30):.2f} GB"
 
 
 # --- time zone and timeline ------------------------------------------------------------
@@ -484,21 +374,5 @@ def _hour_offset(r: ScanResult, start: float, end: float, now: float) -> str | N
     hours = round(abs(delta) / 3600)
     if hours < 1 or abs(abs(delta) - hours * 3600) > 600:
         return None
-    return (f"the newest entry is about {hours} h {where} ({_fmt(newest, None)}), a whole-hour offset: "
+    return (f"the newest entry is about {hours} h {where} ({stamp(newest, None)}), a whole-hour offset: "
             "its timestamps are probably in another time zone than the one assumed")
-
-
-def _timeline(r: ScanResult, part: str, tz: tzinfo | None) -> Table:
-    rows: list[list[object]] = []
-    for cat, title in CATEGORY_TITLES.items():
-        b = r.bucket(part, cat)
-        if not b.count or cat == "warning":
-            continue
-        span = (b.last - b.first) / 60 if b.first is not None and b.last is not None else 0.0
-        rate = f"{b.count / span:.1f}/min" if span >= 1 else "-"
-        rec = r.recovered_at.get(cat)
-        rows.append([title, b.count, _fmt(b.first, tz), _fmt(b.last, tz), rate,
-                     _fmt(rec, tz) if rec is not None and b.last is not None and rec >= b.last else "-"])
-    return Table("Timeline in the window", ["kind", "count", "first seen", "last seen", "rate", "recovered at"],
-                 rows, "recovered at: the last recovery line (Kafka 'Connected', 'Cluster ID') after the "
-                       "last problem" if rows else None)

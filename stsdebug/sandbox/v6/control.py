@@ -26,9 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from stsdebug.sandbox import control as c
-from stsdebug.sandbox import paths, procs, timeseries, world
+from stsdebug.sandbox import paths, procs, statefile, timeseries, world
 from stsdebug.sandbox.faults import Fault
+from stsdebug.sandbox.profile_files import write_profile, write_secrets
 from stsdebug.sandbox.servers import ServerError, ServerProcess
+from stsdebug.sandbox.statefile import SandboxError
 from stsdebug.sandbox.v6 import world as world6
 
 SCRAPE_INTERVAL_S = 3.0  # the profile's pause between two scrapes of a /metrics page
@@ -40,37 +42,20 @@ def up(chosen: list[Fault], *, base: Path | None, receiver_port: int | None, die
 
     base = Path(os.path.abspath(base if base is not None else paths.state_dir()))
     if receiver_port is not None and c._listening(receiver_port):
-        raise c.SandboxError(f"Cannot start the sandbox receiver: port {receiver_port} on 127.0.0.1 is "
-                             "already in use.")
+        raise SandboxError(f"Cannot start the sandbox receiver: port {receiver_port} on 127.0.0.1 is "
+                           "already in use.")
     base.mkdir(parents=True, exist_ok=True)
     names = [f.name for f in chosen]
-    with procs.interrupts_as_keyboard(), c._locked(base):
+    with procs.interrupts_as_keyboard(), statefile.locked(base):
         replaced = c._stop_all(base) if paths.state_path(base).exists() else None
         t_start = time.monotonic()
         run = base / "run"
         shutil.rmtree(run, ignore_errors=True)
         (run / "logs").mkdir(parents=True)
-        files = c._write_secrets(base)
+        files = write_secrets(base)
         logs = _log_paths(run)
-        state: dict[str, Any] = {
-            "schema": c.SCHEMA,
-            "sts_version": "6",
-            "status": "starting",
-            "state_dir": str(base),
-            "run_dir": str(run),
-            "faults": names,
-            "started_at": time.time(),
-            "processes": {},
-            "logs": {k: str(v) for k, v in logs.items()},
-            "files": {k: str(v) for k, v in files.items()},
-        }
-
-        def record(key: str) -> Callable[[ServerProcess], None]:
-            def on_spawn(proc: ServerProcess) -> None:
-                state["processes"][key] = c._server_dict(proc)
-                c._save(base, state)
-
-            return on_spawn
+        state = statefile.starting(base, run, names, logs, files, sts_version="6")
+        record = statefile.recorder(base, state)
 
         marks = procs.markers(**{procs.RUN_ENV: str(run)})
         try:
@@ -123,11 +108,7 @@ def up(chosen: list[Fault], *, base: Path | None, receiver_port: int | None, die
                 state["ports"]["vmagent"] = vmagent.ports["http"]
             state["files"]["bindings"] = str(_write_bindings(base, names))
             state["files"]["profile"] = str(_write_profile(base, state))
-            state["status"] = "up"
-            state["ready_s"] = round(time.monotonic() - t_start, 2)
-            if replaced:
-                state["replaced"] = replaced
-            c._save(base, state)
+            statefile.save_up(base, state, t_start, replaced)
         except BaseException:
             with procs.held_signals(), contextlib.suppress(Exception):
                 c._stop_all(base)
@@ -140,10 +121,8 @@ def _start(launch: Callable[[], ServerProcess], what: str) -> ServerProcess:
         proc = launch()
     except ServerError as exc:
         text = str(exc).rstrip(".")
-        raise c.SandboxError(f"Cannot start {what} for the StackState 6 sandbox: {text}.") from None
-    if proc._popen is not None:
-        c._CHILDREN[proc.pid] = proc._popen
-    return proc
+        raise SandboxError(f"Cannot start {what} for the StackState 6 sandbox: {text}.") from None
+    return statefile.adopt(proc)
 
 
 def _log_paths(run: Path) -> dict[str, Path]:
@@ -209,13 +188,6 @@ def _write_profile(base: Path, state: dict[str, Any]) -> Path:
         "scrape_interval": SCRAPE_INTERVAL_S,
         "labels": [f"sandbox_faults={','.join(state['faults']) or 'none'}"],
     }
-    out = [
-        "# The `sandbox` profile (StackState 6), written by `stsdebug sandbox up`; "
-        "`stsdebug sandbox down` removes it.",
-        f"# Faults: {', '.join(state['faults']) or 'none (healthy)'}",
-        f"[profiles.{paths.PROFILE_NAME}]",
-    ]
-    out += [f"{key} = {c._toml(value)}" for key, value in values.items()]
-    path = paths.profile_path(base)
-    path.write_text("\n".join(out) + "\n", encoding="utf-8")
-    return path
+    title = ("The `sandbox` profile (StackState 6), written by `stsdebug sandbox up`; "
+             "`stsdebug sandbox down` removes it.")
+    return write_profile(base, title, state["faults"], values)

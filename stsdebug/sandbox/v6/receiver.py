@@ -22,22 +22,22 @@ from __future__ import annotations
 
 import contextlib
 import json
-import queue
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from stsdebug.errors import SourceError, UsageError
 from stsdebug.payloads import ERROR, decode_payload, validate_text
 from stsdebug.promnames import HOST_LABEL, label_name, metric_name
 from stsdebug.sandbox.formats import LogFile
-from stsdebug.sandbox.http_base import QuietHandler
+from stsdebug.sandbox.http_base import IntakeHandler
 from stsdebug.sandbox.receiver import IntakeAnswer, _deserialization, _first_clause, _metric_index
+from stsdebug.sandbox.receiver_base import BatchQueue, ReceiverBase
 from stsdebug.sources.remote_write import RemoteWriteConfig, RemoteWriter, Series, series
 
 LOGGER_MAIN = "com.stackstate.receiver.ReceiverMain$"
@@ -128,9 +128,10 @@ def to_series(metrics: list[Any], fallback_host: str) -> list[Series]:
     return [series(n, dict(lbls), samples=pts) for (n, lbls), pts in grouped.items()]
 
 
-class Receiver6:
+class Receiver6(ReceiverBase):
     def __init__(self, *, api_key: str, write_url: str, log: LogFile, host: str = "127.0.0.1",
                  port: int = 0, clock: Callable[[], float] = time.time) -> None:
+        super().__init__()
         self.api_key = api_key
         self.write_url = write_url
         self.log = log
@@ -141,12 +142,8 @@ class Receiver6:
         self.history_until = float("-inf")
         self.history_url: str | None = None
         self.counters = Counters()
-        self._queue: queue.Queue[Batch | None] = queue.Queue()
-        self._pending = 0
-        self._pending_lock = threading.Condition()
+        self._batches: BatchQueue[Batch] = BatchQueue(MAX_BATCH)
         self._writers: dict[str, RemoteWriter] = {}
-        self._server: ThreadingHTTPServer | None = None
-        self._threads: list[threading.Thread] = []
         self._stats = {"payloads": 0, "accepted": 0, "rejected": 0, "since": 0.0}
         self._stats_lock = threading.Lock()
 
@@ -154,52 +151,20 @@ class Receiver6:
 
     def start(self, t: float) -> None:
         self._stats["since"] = t
-        server = ThreadingHTTPServer((self.host, self.port), _handler(self))
-        server.daemon_threads = True
-        self._server = server
-        self.port = server.server_address[1]
+        self._bind(_handler(self))
         self.log.write(
             k8s_line(t, "INFO", LOGGER_MAIN, "Starting StackState receiver"),
             k8s_line(t, "INFO", LOGGER_WRITER, f"Writing metrics to Prometheus remote-write endpoint "
                                                f"{self.write_url}"),
             k8s_line(t, "INFO", LOGGER_MAIN, f"Receiver intake listening on http://{self.host}:{self.port}/stsAgent"),
         )
-        sender = threading.Thread(target=self._send_loop, name="receiver-remote-write", daemon=True)
-        sender.start()
-        self._threads.append(sender)
-
-    def serve(self) -> None:
-        assert self._server is not None
-        thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                  name="receiver-http", daemon=True)
-        thread.start()
-        self._threads.append(thread)
+        self._start_sender(self._send, "receiver-remote-write")
 
     def stop(self) -> None:
-        if self._server is not None:
-            if any(t.name == "receiver-http" for t in self._threads):
-                self._server.shutdown()
-            self._server.server_close()
-        self._queue.put(None)
-        for thread in self._threads:
-            thread.join(timeout=3)
+        self._stop_threads()
         for writer in self._writers.values():
             with contextlib.suppress(Exception):
                 writer.close()
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def flush(self, timeout: float = 10.0) -> bool:
-        deadline = time.monotonic() + timeout
-        with self._pending_lock:
-            while self._pending:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._pending_lock.wait(left)
-        return True
 
     # -- intake ---------------------------------------------------------------------------
 
@@ -238,7 +203,7 @@ class Receiver6:
         kept = [m for i, m in enumerate(metrics) if i not in dropped and isinstance(m, list) and len(m) >= 3]
         out = to_series(kept, host)
         if out:
-            self._enqueue(Batch(t, out))
+            self._batches.put(Batch(t, out))
         self._count("accepted")
         return IntakeAnswer(200, "{}", len(out), len(dropped))
 
@@ -259,36 +224,6 @@ class Receiver6:
         self.log.write(line)
 
     # -- remote write ---------------------------------------------------------------------
-
-    def _enqueue(self, batch: Batch) -> None:
-        with self._pending_lock:
-            self._pending += 1
-        self._queue.put(batch)
-
-    def _send_loop(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            batches = [first]
-            stop = False
-            while len(batches) < MAX_BATCH:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stop = True
-                    break
-                batches.append(more)
-            try:
-                self._send(batches)
-            finally:
-                with self._pending_lock:
-                    self._pending -= len(batches)
-                    self._pending_lock.notify_all()
-            if stop:
-                return
 
     def _writer(self, url: str) -> RemoteWriter:
         if url not in self._writers:
@@ -318,22 +253,9 @@ class Receiver6:
 
 
 def _handler(receiver: Receiver6) -> type[BaseHTTPRequestHandler]:
-    class Handler(QuietHandler):
-        server_version = "akka-http/10.2.9"
-
-        def _send(self, status: int, body: str, ctype: str = "application/json") -> None:
-            self.answer(status, body.encode(), {"Content-Type": ctype})
-
+    class Handler(IntakeHandler):
         def do_POST(self) -> None:  # noqa: N802 - stdlib name
-            url = urlsplit(self.path)
-            body = self.read_body()
-            if url.path.rstrip("/") != INTAKE_PATH:
-                self._send(404, json.dumps({"error": f"The requested resource {url.path} could not be found."}))
-                return
-            keys = parse_qs(url.query).get("api_key")
-            answer = receiver.intake(body, keys[0] if keys else None, receiver.clock(), self.client_address[0])
-            self._send(answer.status, answer.body,
-                       "application/json" if answer.status == 200 else "text/plain; charset=UTF-8")
+            self.post_intake(receiver, (INTAKE_PATH,))
 
         def do_GET(self) -> None:  # noqa: N802 - stdlib name
             path = urlsplit(self.path).path
@@ -342,6 +264,6 @@ def _handler(receiver: Receiver6) -> type[BaseHTTPRequestHandler]:
             elif path == "/metrics":
                 self._send(200, receiver.counters.text(), "text/plain; version=0.0.4")
             else:
-                self._send(404, json.dumps({"error": f"The requested resource {path} could not be found."}))
+                self.not_found(path)
 
     return Handler

@@ -27,7 +27,7 @@ from typing import Any
 from stsdebug.errors import SourceError, UsageError
 from stsdebug.promnames import HOST_LABEL, metric_name
 from stsdebug.sandbox import world
-from stsdebug.sandbox.agent import Agent, AgentConfig, Deliver, http_deliver
+from stsdebug.sandbox.agent import Agent, AgentConfig, http_deliver, in_process_deliver
 from stsdebug.sandbox.formats import LogFile
 from stsdebug.sandbox.v6 import world as world6
 from stsdebug.sandbox.v6.receiver import Receiver6, k8s_line
@@ -132,27 +132,11 @@ class Runtime6:
 
     def _replay(self, start: float, end: float) -> None:
         assert self.agent is not None
-        deliver = self._in_process()
+        deliver = in_process_deliver(self.receiver)
         for t in world.cycle_times(start, end):
             self.agent.cycle(t, deliver)
             self.receiver.tick(t)
             self.cloud.cycle(t)
-
-    def _in_process(self) -> Deliver:
-        receiver = self.receiver
-
-        def deliver(url: str, body: bytes, t: float) -> tuple[int, str]:
-            from urllib.parse import parse_qs, urlsplit
-
-            parts = urlsplit(url)
-            if parts.port != receiver.port:
-                raise ConnectionRefusedError(111, "Connection refused")
-            keys = parse_qs(parts.query).get("api_key")
-            key = keys[0] if keys else None
-            answer = receiver.intake(body, key, t)
-            return answer.status, answer.body
-
-        return deliver
 
     def _wait_searchable(self) -> None:
         """Until VictoriaMetrics shows the history (bounded: a broken path shows nothing new).
@@ -178,17 +162,9 @@ class Runtime6:
             api.close()
 
     def live(self) -> None:
+        assert self.agent is not None
         deliver = http_deliver()
-        config_file = self.run_dir / "config.json"
-        next_t = (int(time.time() / world.INTERVAL_S) + 1) * world.INTERVAL_S
-        while not self.stop_event.wait(max(0.0, next_t - time.time())):
-            if not config_file.exists():
-                return  # the run directory is gone: nobody will ever stop us otherwise
-            t = next_t
-            next_t += world.INTERVAL_S
-            if next_t < time.time():
-                next_t = (int(time.time() / world.INTERVAL_S) + 1) * world.INTERVAL_S
-            assert self.agent is not None
+        for t in world.live_cycles(self.stop_event, self.run_dir / "config.json"):
             _attempt(self.agent.cycle, t, deliver)
             _attempt(self.receiver.tick, t)
             _attempt(self.cloud.cycle, t)

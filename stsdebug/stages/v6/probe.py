@@ -23,7 +23,6 @@ from __future__ import annotations
 import socket
 import time
 
-from stsdebug.deadline import Cancelled, DeadlineExceeded, bounded
 from stsdebug.errors import SourceError
 from stsdebug.model import Hop, StageResult, Status, Timeline
 from stsdebug.promnames import quote
@@ -35,6 +34,7 @@ from stsdebug.stages.probe import (
     build_payload,
     merge,
     new_probe_id,
+    run_within,
 )
 from stsdebug.stages.v6.common import configured
 
@@ -98,17 +98,7 @@ class ProbeStep6:
 
     def prepare(self, ctx: Context) -> None:
         s = ctx.settings
-        budget = 2 * max(10.0, s.probe_timeout) + s.timeout + 5
-        reason: object
-        try:
-            self.result = bounded(lambda: run(ctx), budget, "probe", cancel=ctx.cancel)
-            return
-        except (Cancelled, DeadlineExceeded):
-            reason = f"did not finish within {budget:.0f} s"
-        except Exception as exc:  # noqa: BLE001 - a broken probe must not break the trace
-            reason = exc
-        self.result = ProbeResult(new_probe_id(), s.probe_host or "", ctx.now)
-        self.result.hops.append(Hop("receiver", Status.ERROR, None, f"The probe could not run: {reason}."))
+        self.result = run_within(ctx, run, 2 * max(10.0, s.probe_timeout) + s.timeout + 5)
 
     def merge(self, result: StageResult) -> StageResult:
         if self.result is None:
