@@ -118,7 +118,8 @@ class StatusOutput(ScanState):
                     key = "Success"
                 elif block == "transaction errors" and key == "Total number":
                     key = "Errors"
-                if key in ("Success", "Errors", "Dropped", "DroppedOnInput", "Requeued", "Retried") or (
+                if key in ("Success", "Errors", "Dropped", "DroppedOnInput", "Requeued", "Retried",
+                           "RetryQueueSize") or (
                     key in _ERROR_TYPE_KEYS or key.isdigit()
                 ):
                     self.forwarder_counts[key] = self.forwarder_counts.get(key, 0) + value

@@ -184,20 +184,36 @@ class DeliveryJudge(JudgeState):
         errors = scan.finding(STATUS_ERRORS)
         if errors is None:
             return
-        self.delivery_trouble = True
         failed = counts.get("Errors") or sum(
             v for k, v in counts.items() if k.isdigit() or k.endswith("Errors")
         )
         codes = sorted(k for k in counts if k.isdigit() and counts[k])
         kinds = sorted(k for k in counts if k.endswith("Errors") and k != "Errors" and counts[k])
         why = ", ".join([f"HTTP {c}" for c in codes] + kinds) or "errors"
+        # Counters run from the agent's start: a few failures long retried are history, not a
+        # fault; lost transactions (Dropped) or a retry queue still holding some are not.
+        lost = counts.get("Dropped", 0) + counts.get("DroppedOnInput", 0)
+        waiting = counts.get("RetryQueueSize", 0)
+        tail = "".join([
+            f"; {lost:,} transaction{_s(lost)} dropped (lost)" if lost else "",
+            f"; {waiting:,} waiting to be retried" if waiting else "",
+        ])
+        if ok and not lost and not waiting and "RetryQueueSize" in counts and failed * 100 <= ok:
+            if self.posted:  # said with the successes: the pass names both
+                self.posted[-1] += (
+                    f"; {failed} failed since the agent started ({why}, {100 * failed / ok:.1f}%), "
+                    "none dropped or waiting to be retried"
+                )
+            self.evidence.append(_sample("Forwarder errors since the agent started (retried)", read.label, errors))
+            return
+        self.delivery_trouble = True
         if ok:
-            sentence = (f"The agent's forwarder reports {failed} failed and {ok} successful "
-                        f"transactions since it started ({why}): delivery is intermittent.")
+            sentence = (f"The agent's forwarder reports {failed:,} failed and {ok:,} successful "
+                        f"transactions since it started ({why}){tail}: delivery is intermittent.")
             status = Status.WARN
         else:
-            sentence = (f"The agent's forwarder reports {failed} failed transaction{_s(failed)} "
-                        f"and none successful since it started ({why}).")
+            sentence = (f"The agent's forwarder reports {failed:,} failed transaction{_s(failed)} "
+                        f"and none successful since it started ({why}){tail}.")
             status = Status.FAIL
         hint = (Hint("HTTP 403 means the receiver refuses the API key: set api_key in "
                      "stackstate.yaml to the receiver API key and restart the agent.", RUNBOOK_LOG)
