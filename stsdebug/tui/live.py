@@ -157,6 +157,12 @@ class LiveRuns(App[int]):
         self._watch_next = None
         if self.watch_s is None or self.settings is None:
             return
+        try:
+            closing = not self.is_running or not self.screen_stack
+        except KeyError:  # no screen mode any more
+            closing = True
+        if closing:  # the timer fired as the app closed
+            return
         if self.view.running:  # never two runs at once: this one reschedules when it ends
             return
         # Watch mode is read-only: the probe, which writes, never runs unasked.
