@@ -53,11 +53,13 @@ class AgentScan(LogRecords, CheckOutput, StatusOutput):
             text = json_record_text(text) or text
         rec = parse_line(text)
         if rec is None and text[:1] not in _NOT_SYSLOG:
-            text = strip_syslog_prefix(text)
-            rec = parse_line(text)
-            if text[:9] == '{"agent":':
-                text = json_record_text(text) or text
+            body = strip_syslog_prefix(text)
+            if body is not text:  # no prefix, the same text: parse_line said None already
+                text = body
                 rec = parse_line(text)
+                if text[:9] == '{"agent":':
+                    text = json_record_text(text) or text
+                    rec = parse_line(text)
         if rec is not None:
             if rec.level:  # a new record ends any open traceback
                 self._close_traceback()
