@@ -205,22 +205,27 @@ class LogFeeder:
         count, pos = self._n, 0
         feed = s.feed
         edge_lines: dict[int, int] = {}
-        marks = sorted(starts | {a, b, len(chunk)})
         s.note_earlier = False  # _earlier_runs handed them over already
         size, find, counted = len(chunk), chunk.find, chunk.count
-        for ls in marks:
+        whole = a == 0 and b == size  # the chunk wholly in the window: no edge to count to
+        for ls in sorted(starts) if whole else sorted(starts | {a, b, size}):
             count += counted(b"\n", pos, ls)
             pos = ls
-            if ls in (a, b):
-                edge_lines[ls] = count - self._n
-            if ls in starts and ls < size:
-                raw = chunk[ls : find(b"\n", ls)]
-                # The chunk holds no colour codes: a line that is neither over-long nor
-                # CRLF-ended is clean_line's decode alone (a call spared per line).
-                if len(raw) > MAX_LINE_BYTES or raw[-1:] == b"\r":
-                    feed(count + 1, clean_line(raw))
-                else:
-                    feed(count + 1, raw.decode("utf-8", errors="replace"))
+            if not whole:
+                if ls in (a, b):
+                    edge_lines[ls] = count - self._n
+                if ls not in starts or ls >= size:
+                    continue
+            raw = chunk[ls : find(b"\n", ls)]
+            # The chunk holds no colour codes: a line that is neither over-long nor
+            # CRLF-ended is clean_line's decode alone (a call spared per line).
+            if len(raw) > MAX_LINE_BYTES or raw[-1:] == b"\r":
+                feed(count + 1, clean_line(raw))
+            else:
+                feed(count + 1, raw.decode("utf-8", errors="replace"))
+        if whole:
+            count += counted(b"\n", pos, size)
+            edge_lines = {0: 0, size: count - self._n}
         s.note_earlier = True
         total = count - self._n
         # Records in the window are agent log lines, and say which agent wrote the log.

@@ -20,7 +20,6 @@ from stsdebug.logs.agent_patterns import (
     _RUNNING_RE,
     _SEND_ERROR_RE,
     _SUCCESS_RE,
-    _TRIGGER_RE,
     _TX_FAILED_RE,
     _TX_SENT_RE,
     API_KEY,
@@ -37,6 +36,7 @@ from stsdebug.logs.agent_patterns import (
     _first_line,
     _url_of,
     first_cause,
+    has_trigger,
 )
 
 _PY_BODY_RE = re.compile(r"[^|]*\| (?:\([^)]*\) \| )?")  # a Python check message's prefix
@@ -91,7 +91,7 @@ class LogRecords(ScanState):
             self._record_check = check
         if check:
             self._saw_check(check, n)
-        if not _TRIGGER_RE.search(msg) and not (check and rec.level in ("ERROR", "CRITICAL", "CRIT")):
+        if not has_trigger(msg) and not (check and rec.level in ("ERROR", "CRITICAL", "CRIT")):
             return
         ts = rec.ts
         if check != rec.check:

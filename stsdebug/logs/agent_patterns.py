@@ -170,6 +170,19 @@ _TRIGGER_RE = re.compile(
     r"transaction|Too many errors|TLS Handshake|DNS Lookup|Connection failure|Successfully posted|"
     r"SendJSONToV1Intake|unning check|API Key|protocol scheme"
 )
+# _TRIGGER_RE's alternatives are plain words: substring tests find one several times faster
+# than the regex, which tries the alternation at every offset of the message.
+_TRIGGER_WORDS: tuple[str, ...] = tuple(_TRIGGER_RE.pattern.split("|"))
+
+
+def has_trigger(msg: str) -> bool:
+    """Whether ``msg`` holds one of the trigger words (``_TRIGGER_RE.search(msg)``)."""
+    for word in _TRIGGER_WORDS:  # noqa: SIM110 - a loop: any() over a generator is twice as slow
+        if word in msg:
+            return True
+    return False
+
+
 _SECTION_RE = re.compile(r"^=== (?P<name>[A-Za-z][A-Za-z ]*?) ===$")
 _TITLE_RE = re.compile(r"^[A-Za-z][\w .()/'-]*$")
 _INSTANCE_RE = re.compile(

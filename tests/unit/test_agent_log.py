@@ -430,3 +430,26 @@ def test_first_cause_is_the_plain_priority_search() -> None:
             assert found is None, msg
         else:
             assert found is not None and found[0] == plain[0] and found[1].span() == plain[1].span(), msg
+
+
+def test_hit_init_sets_every_field() -> None:
+    """Hit's written-out __init__ must follow its fields."""
+    import dataclasses
+
+    from stsdebug.logs.agent_result import Hit
+
+    hit = Hit(1, "x", None)
+    assert set(vars(hit)) == {f.name for f in dataclasses.fields(Hit)}
+    assert hit == Hit(1, "x", None, None, None, "", ())
+
+
+def test_has_trigger_is_the_trigger_regex() -> None:
+    """has_trigger tests _TRIGGER_RE's alternatives as words: they must stay plain words."""
+    import re
+
+    from stsdebug.logs.agent_patterns import _TRIGGER_RE, _TRIGGER_WORDS, has_trigger
+
+    assert all(re.escape(w) == w.replace(" ", "\\ ") for w in _TRIGGER_WORDS)
+    for msg in ["", "transactions", "Too many error", "Running check", "API Key invalid", "x protocol scheme y",
+                "Successfully posted payload", "nothing here", "TLS handshake", "DNS Lookup failure"]:
+        assert has_trigger(msg) == bool(_TRIGGER_RE.search(msg)), msg
