@@ -193,12 +193,14 @@ class LogFeeder:
             if name.decode("utf-8", "replace") not in seen:
                 starts.add(chunk.rfind(b"\n", 0, start) + 1)
         if hits or names or a < b:  # lines that continue a record
+            after = -1  # the line after the last continuation handled
             for ls in conts:
                 starts.add(ls)
-                starts.add(chunk.rfind(b"\n", 0, ls - 1) + 1)  # the record it continues
-                nxt = chunk.find(b"\n", ls)
-                if nxt + 1 < len(chunk):
-                    starts.add(nxt + 1)  # the line after: a record ends an open traceback
+                if ls != after:  # else the line before is that continuation, added already
+                    starts.add(chunk.rfind(b"\n", 0, ls - 1) + 1)  # the record it continues
+                after = chunk.find(b"\n", ls) + 1
+                if after < len(chunk):
+                    starts.add(after)  # the line after: a record ends an open traceback
         # Parse those lines; the line counters are then set from the bulk counts.
         saved = (s.lines, s.in_window, s.before, s.after, s.log_lines)
         # One counting pass over the chunk gives the fed lines' numbers and the window's parts.

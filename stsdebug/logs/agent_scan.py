@@ -51,7 +51,7 @@ class AgentScan(LogRecords, CheckOutput, StatusOutput):
             text = strip_ansi(text)
         if text[:9] == '{"agent":':  # log_format_json: read as the default layout
             text = json_record_text(text) or text
-        rec = parse_line(text)
+        rec = parse_line(text) if text[:1].isdigit() else None  # a continuation: no call
         if rec is None and text[:1] not in _NOT_SYSLOG:
             body = strip_syslog_prefix(text)
             if body is not text:  # no prefix, the same text: parse_line said None already
