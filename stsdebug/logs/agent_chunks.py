@@ -347,8 +347,8 @@ class Matcher:
         return [c for i, c in enumerate(_COMPONENTS) if i in found]
 
     def find(self, chunk: bytes) -> tuple[list[int], list[tuple[int, int]], list[int], list[bytes]]:
-        """(offsets within the lines holding a needle, check-name spans, starts of the lines that do not start a record, the
-        components named in the chunk)."""
+        """(an offset within each line holding a needle, check-name spans, starts of the lines
+        that do not start a record, the components named in the chunk)."""
         hits: list[int] = []
         names: list[tuple[int, int]] = []
         conts: list[int] = []
