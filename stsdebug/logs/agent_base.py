@@ -95,10 +95,6 @@ class ScanState:
     # -- entry points ---------------------------------------------------------------
 
 
-    def _date(self, ts: float) -> None:
-        self.oldest = ts if self.oldest is None else min(self.oldest, ts)
-        self.newest = ts if self.newest is None else max(self.newest, ts)
-
     def _add(
         self,
         kind: str,

@@ -193,27 +193,41 @@ class LogFeeder:
             if name.decode("utf-8", "replace") not in seen:
                 starts.add(chunk.rfind(b"\n", 0, start) + 1)
         if hits or names or a < b:  # lines that continue a record
+            after = -1  # the line after the last continuation handled
             for ls in conts:
                 starts.add(ls)
-                starts.add(chunk.rfind(b"\n", 0, ls - 1) + 1)  # the record it continues
-                nxt = chunk.find(b"\n", ls)
-                if nxt + 1 < len(chunk):
-                    starts.add(nxt + 1)  # the line after: a record ends an open traceback
+                if ls != after:  # else the line before is that continuation, added already
+                    starts.add(chunk.rfind(b"\n", 0, ls - 1) + 1)  # the record it continues
+                after = chunk.find(b"\n", ls) + 1
+                if after < len(chunk):
+                    starts.add(after)  # the line after: a record ends an open traceback
         # Parse those lines; the line counters are then set from the bulk counts.
         saved = (s.lines, s.in_window, s.before, s.after, s.log_lines)
         # One counting pass over the chunk gives the fed lines' numbers and the window's parts.
         count, pos = self._n, 0
         feed = s.feed
         edge_lines: dict[int, int] = {}
-        marks = sorted(starts | {a, b, len(chunk)})
         s.note_earlier = False  # _earlier_runs handed them over already
-        for ls in marks:
-            count += chunk.count(b"\n", pos, ls)
+        size, find, counted = len(chunk), chunk.find, chunk.count
+        whole = a == 0 and b == size  # the chunk wholly in the window: no edge to count to
+        for ls in sorted(starts) if whole else sorted(starts | {a, b, size}):
+            count += counted(b"\n", pos, ls)
             pos = ls
-            if ls in (a, b):
-                edge_lines[ls] = count - self._n
-            if ls in starts and ls < len(chunk):
-                feed(count + 1, clean_line(chunk[ls : chunk.find(b"\n", ls)]))
+            if not whole:
+                if ls in (a, b):
+                    edge_lines[ls] = count - self._n
+                if ls not in starts or ls >= size:
+                    continue
+            raw = chunk[ls : find(b"\n", ls)]
+            # The chunk holds no colour codes: a line that is neither over-long nor
+            # CRLF-ended is clean_line's decode alone (a call spared per line).
+            if len(raw) > MAX_LINE_BYTES or raw[-1:] == b"\r":
+                feed(count + 1, clean_line(raw))
+            else:
+                feed(count + 1, raw.decode("utf-8", errors="replace"))
+        if whole:
+            count += counted(b"\n", pos, size)
+            edge_lines = {0: 0, size: count - self._n}
         s.note_earlier = True
         total = count - self._n
         # Records in the window are agent log lines, and say which agent wrote the log.
@@ -298,12 +312,16 @@ class Matcher:
         self._components: Any = None
         if _hs is not None:
             db = _hs.Database()
+            # The needles as one expression that runs to the end of the line: hyperscan reports
+            # a match end once per expression, so a line holding several needles (a transaction
+            # error names "transaction" twice, and "| ERROR") is reported once, at its newline.
             # In the same pass: lines that do not start with a date (continuations), and the
             # components named (each reported once).
             comps = [re.escape(b"| " + c + b" |") for c in _COMPONENTS]
-            expressions = [*(re.escape(n) for n in self.needles), rb"\n[^2]", *comps]
+            any_needle = b"(?:" + b"|".join(re.escape(n) for n in self.needles) + rb")[^\n]*\n"
+            expressions = [any_needle, rb"\n[^2]", *comps]
             db.compile(expressions=expressions, ids=list(range(len(expressions))), elements=len(expressions),
-                       flags=[0] * (len(self.needles) + 1) + [_hs.HS_FLAG_SINGLEMATCH] * len(comps))
+                       flags=[0, 0] + [_hs.HS_FLAG_SINGLEMATCH] * len(comps))
             names = _hs.Database()
             names.compile(expressions=[p.pattern for p in _CHECK_NAMES], ids=[0, 1], elements=2,
                           flags=[_hs.HS_FLAG_SOM_LEFTMOST] * 2)
@@ -329,8 +347,8 @@ class Matcher:
         return [c for i, c in enumerate(_COMPONENTS) if i in found]
 
     def find(self, chunk: bytes) -> tuple[list[int], list[tuple[int, int]], list[int], list[bytes]]:
-        """(needle hits, check-name spans, starts of the lines that do not start a record, the
-        components named in the chunk)."""
+        """(an offset within each line holding a needle, check-name spans, starts of the lines
+        that do not start a record, the components named in the chunk)."""
         hits: list[int] = []
         names: list[tuple[int, int]] = []
         conts: list[int] = []
@@ -349,16 +367,15 @@ class Matcher:
                     names.extend(m.span() for m in rx.finditer(chunk))
             names.sort()
             return hits, names, conts, comps
-        cont = len(self.needles)
         found: set[int] = set()
 
         def on_hit(ident: int, start: int, end: int, flags: int, context: Any) -> None:
-            if ident < cont:
-                hits.append(end - 1)
-            elif ident == cont:
+            if ident == 0:
+                hits.append(end - 1)  # the newline of a line holding a needle
+            elif ident == 1:
                 conts.append(end - 1)
             else:
-                found.add(ident - cont - 1)
+                found.add(ident - 2)
 
         def on_name(ident: int, start: int, end: int, flags: int, context: Any) -> None:
             names.append((start, end))

@@ -20,13 +20,11 @@ from stsdebug.logs.agent_patterns import (
     _RUNNING_RE,
     _SEND_ERROR_RE,
     _SUCCESS_RE,
-    _TRIGGER_RE,
     _TX_FAILED_RE,
     _TX_SENT_RE,
     API_KEY,
     BATCHER,
     BLOCKED,
-    CAUSES,
     CHECK_ERROR,
     CHECK_RAN,
     DROPPED,
@@ -37,8 +35,11 @@ from stsdebug.logs.agent_patterns import (
     _error_of_json,
     _first_line,
     _url_of,
+    first_cause,
+    has_trigger,
 )
 
+_PY_BODY_RE = re.compile(r"[^|]*\| (?:\([^)]*\) \| )?")  # a Python check message's prefix
 _NOTHING = ("",)  # a message that is no finding
 _MESSAGES_MAX = 4096  # messages remembered (a log's distinct forwarder messages are few)
 
@@ -90,7 +91,7 @@ class LogRecords(ScanState):
             self._record_check = check
         if check:
             self._saw_check(check, n)
-        if not _TRIGGER_RE.search(msg) and not (check and rec.level in ("ERROR", "CRITICAL", "CRIT")):
+        if not has_trigger(msg) and not (check and rec.level in ("ERROR", "CRITICAL", "CRIT")):
             return
         ts = rec.ts
         if check != rec.check:
@@ -165,11 +166,10 @@ class LogRecords(ScanState):
             if m:
                 self._add(HTTP_ERROR, n, text, span(m, "status"), ts=ts, detail=m.group("status"))
                 return
-            for kind, pattern in CAUSES:
-                c = pattern.search(msg)
-                if c:
-                    self._add(kind, n, text, span(c), ts=ts, detail=_url_of(msg))
-                    return
+            cause = first_cause(msg)
+            if cause:
+                self._add(cause[0], n, text, span(cause[1]), ts=ts, detail=_url_of(msg))
+                return
             m = _BATCHER_RE.search(msg) if 'error in SendJSONToV1Intake' in msg else None
             if m:
                 self._add(BATCHER, n, text, span(m, "detail"), ts=ts, detail=_first_line(m.group("detail")))
@@ -181,7 +181,7 @@ class LogRecords(ScanState):
             return
         if rec.check and rec.level in ("ERROR", "CRITICAL", "CRIT"):
             # A Python check's own error message: `mysql:1a2b... | (mysql.py:239) | ...`.
-            body = re.match(r"[^|]*\| (?:\([^)]*\) \| )?", msg)
+            body = _PY_BODY_RE.match(msg)
             b = body.end() if body else 0
             self._add(CHECK_ERROR, n, text, (start + b, len(text)), ts=ts, check=rec.check,
                       detail=_first_line(msg[b:]))
@@ -200,11 +200,11 @@ class LogRecords(ScanState):
 
     def cause(self, n: int, text: str, offset: int, tail: str, ts: float | None, url: str) -> None:
         """A failed post: the kind its cause names (CAUSES), else a send error quoting it."""
-        for kind, pattern in CAUSES:
-            c = pattern.search(tail)
-            if c:
-                self._add(kind, n, text, (offset + c.start(), offset + c.end()), ts=ts, detail=url)
-                return
+        found = first_cause(tail)
+        if found:
+            kind, c = found
+            self._add(kind, n, text, (offset + c.start(), offset + c.end()), ts=ts, detail=url)
+            return
         self._add(SEND_ERROR, n, text, (offset, offset + len(tail)), ts=ts, detail=_first_line(tail))
 
     def _python_check(self, msg: str) -> str | None:

@@ -51,23 +51,30 @@ class AgentScan(LogRecords, CheckOutput, StatusOutput):
             text = strip_ansi(text)
         if text[:9] == '{"agent":':  # log_format_json: read as the default layout
             text = json_record_text(text) or text
-        rec = parse_line(text)
+        rec = parse_line(text) if text[:1].isdigit() else None  # a continuation: no call
         if rec is None and text[:1] not in _NOT_SYSLOG:
-            text = strip_syslog_prefix(text)
-            rec = parse_line(text)
-            if text[:9] == '{"agent":':
-                text = json_record_text(text) or text
+            body = strip_syslog_prefix(text)
+            if body is not text:  # no prefix, the same text: parse_line said None already
+                text = body
                 rec = parse_line(text)
+                if text[:9] == '{"agent":':
+                    text = json_record_text(text) or text
+                    rec = parse_line(text)
         if rec is not None:
-            if rec.level:  # a new record ends any open traceback
+            ts = rec.ts
+            if rec.level and self._tb is not None:  # a new record ends an open traceback
                 self._close_traceback()
-            if rec.ts is None and rec.level:
+            if ts is None and rec.level:
                 self.undated_zones.note(rec.tz)
-            if rec.ts is not None:
-                self._date(rec.ts)
-                if self.window is not None and not (self.window[0] <= rec.ts <= self.window[1]):
+            if ts is not None:
+                # _date written out (a call per record spared): the oldest and newest dates.
+                if self.oldest is None or ts < self.oldest:
+                    self.oldest = ts
+                if self.newest is None or ts > self.newest:
+                    self.newest = ts
+                if self.window is not None and not (self.window[0] <= ts <= self.window[1]):
                     self._skipping = True
-                    self._skipped_before = rec.ts < self.window[0]
+                    self._skipped_before = ts < self.window[0]
                     if self._skipped_before:
                         self.before += 1
                         if self.note_earlier and ("unning check" in text or "Starting " in text):
@@ -82,8 +89,8 @@ class AgentScan(LogRecords, CheckOutput, StatusOutput):
                 return
             self.log_lines += 1
             self.components.note(rec.component)
-            if rec.ts is not None:
-                self.newest_in = rec.ts if self.newest_in is None else max(self.newest_in, rec.ts)
+            if ts is not None and (self.newest_in is None or ts > self.newest_in):
+                self.newest_in = ts
             self._record_check = rec.check
             self._record(n, text, rec)
             return

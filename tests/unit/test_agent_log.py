@@ -401,3 +401,55 @@ def test_shapes_are_told_apart():
     assert scan(["hello"]).shape == "text"
     assert scan([HEADER + "x"]).shape == "log"
     assert scan(series_lines(("a.b", "gauge"))).shape == "check"
+
+
+def test_first_cause_is_the_plain_priority_search() -> None:
+    """The word guards of first_cause only spare searches: on messages naming any mix of
+    causes (and near misses) it finds what trying every one of CAUSES in order finds."""
+    import random
+
+    from stsdebug.logs.agent_patterns import CAUSES, first_cause
+
+    pieces = [
+        'unsupported protocol scheme ""', "unsupported protocol scheme", "proxyconnect tcp: dial tcp 10.1.1.1:3128",
+        "Proxy Authentication Required", "TLS handshake timeout", "DNS Lookup failure: x",
+        "lookup sts.example.com on 10.0.0.2:53: no such host", "lookup sts: server misbehaving", "no such host",
+        "TLS Handshake failure: bad", "x509: certificate signed by unknown authority", "tls: bad record MAC",
+        "certificate has expired", "connect: connection refused", "connect refused", "No connection could be made",
+        "context deadline exceeded (Client.Timeout exceeded while awaiting headers)", "i/o timeout",
+        "timeout awaiting response headers", "no route to host", "network is unreachable",
+        "connection reset by peer", "broken pipe", "unexpected EOF", "EOFX", '"', ", dropping it", "Post ",
+        '"https://sts.example.com/stsAgent/intake"', "refuse", "lookup", "tls:", "certificate",
+    ]
+    rng = random.Random(5)
+    for _ in range(3000):
+        msg = ": ".join(rng.choice(pieces) for _ in range(rng.randrange(1, 5)))
+        plain = next(((k, p.search(msg)) for k, p in CAUSES if p.search(msg)), None)
+        found = first_cause(msg)
+        if plain is None:
+            assert found is None, msg
+        else:
+            assert found is not None and found[0] == plain[0] and found[1].span() == plain[1].span(), msg
+
+
+def test_hit_init_sets_every_field() -> None:
+    """Hit's written-out __init__ must follow its fields."""
+    import dataclasses
+
+    from stsdebug.logs.agent_result import Hit
+
+    hit = Hit(1, "x", None)
+    assert set(vars(hit)) == {f.name for f in dataclasses.fields(Hit)}
+    assert hit == Hit(1, "x", None, None, None, "", ())
+
+
+def test_has_trigger_is_the_trigger_regex() -> None:
+    """has_trigger tests _TRIGGER_RE's alternatives as words: they must stay plain words."""
+    import re
+
+    from stsdebug.logs.agent_patterns import _TRIGGER_RE, _TRIGGER_WORDS, has_trigger
+
+    assert all(re.escape(w) == w.replace(" ", "\\ ") for w in _TRIGGER_WORDS)
+    for msg in ["", "transactions", "Too many error", "Running check", "API Key invalid", "x protocol scheme y",
+                "Successfully posted payload", "nothing here", "TLS handshake", "DNS Lookup failure"]:
+        assert has_trigger(msg) == bool(_TRIGGER_RE.search(msg)), msg
