@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -25,19 +26,24 @@ from textual.widgets import Footer, Input, ListView, Static
 
 from stsdebug import __version__
 from stsdebug.model import TraceResult
-from stsdebug.settings import Settings
-from stsdebug.tui import display, files
+from stsdebug.tui import display
 from stsdebug.tui.live import LiveRuns
 from stsdebug.tui.palette import StsdebugCommands
 from stsdebug.tui.run_state import RunView
-from stsdebug.tui.runner import Runner
-from stsdebug.tui.screens import HelpScreen, IntegrationScreen, probe_confirm, window_prompt
 from stsdebug.tui.widgets.detail import DetailPane
 from stsdebug.tui.widgets.filter import FilterBox
+from stsdebug.tui.widgets.footer import KeyFooter
 from stsdebug.tui.widgets.header import TraceHeader
 from stsdebug.tui.widgets.pipeline import PipelineStrip
 from stsdebug.tui.widgets.stage_list import StageList
 from stsdebug.tui.widgets.verdict import NextStep, VerdictBanner
+
+if TYPE_CHECKING:
+    from stsdebug.settings import Settings
+    from stsdebug.tui.runner import Runner
+
+# Saving (stsdebug.tui.files) and the dialogs (stsdebug.tui.screens) are imported by the keys
+# that use them: the first frame waits for every import before it.
 
 # Below this the layout cannot show the strip, the list and the detail side by side.
 MIN_WIDTH = 60
@@ -133,7 +139,9 @@ class StsdebugApp(LiveRuns):
                 )
                 yield DetailPane(id="detail")
         yield Static(id="too-small")
-        yield Footer(compact=True, id="footer")
+        # Sized now, so that the footer's first keys are already those of this width.
+        self._wide_footer = self.size.width >= FOOTER_WIDE
+        yield KeyFooter(compact=True, id="footer", show_command_palette=self._wide_footer)
 
     def on_mount(self) -> None:
         self._apply_size(self.size.width, self.size.height)
@@ -309,6 +317,7 @@ class StsdebugApp(LiveRuns):
         if self._read_only():
             return
         from stsdebug.integrations import load_catalog
+        from stsdebug.tui.screens import IntegrationScreen
 
         def picked(name: str | None) -> None:
             if name and self.settings is not None:
@@ -322,6 +331,7 @@ class StsdebugApp(LiveRuns):
         if self._read_only():
             return
         assert self.settings is not None
+        from stsdebug.tui.screens import window_prompt
 
         def chosen(value: str | None) -> None:
             if value and self.settings is not None:
@@ -350,6 +360,7 @@ class StsdebugApp(LiveRuns):
                 self.start_run(replace(self.settings, probe=True))
 
         from stsdebug.stsversion import decide
+        from stsdebug.tui.screens import probe_confirm
 
         self.push_screen(probe_confirm(settings.receiver, settings.probe_host, decide(settings).version),
                          answered)
@@ -361,11 +372,15 @@ class StsdebugApp(LiveRuns):
         return trace
 
     def action_save(self) -> None:
+        from stsdebug.tui import files
+
         trace = self._finished_trace()
         if trace is not None:
             self._save("Save the JSON trace", files.default_name(trace, "json"), files.as_json(trace))
 
     def action_export(self) -> None:
+        from stsdebug.tui import files
+
         trace = self._finished_trace()
         if trace is None:
             return
@@ -377,6 +392,8 @@ class StsdebugApp(LiveRuns):
         self._save("Export the HTML report", files.default_name(trace, "html"), page)
 
     def _save(self, title: str, default: str, text: str) -> None:
+        from stsdebug.tui import files
+
         protected = [self.loaded_from] if self.loaded_from else []
         files.save(self, title, default, text, cwd=self.cwd, protected=protected)
 
@@ -408,6 +425,8 @@ class StsdebugApp(LiveRuns):
         self._show_detail()
 
     def action_help(self) -> None:
+        from stsdebug.tui.screens import HelpScreen
+
         self.push_screen(HelpScreen(self.marks))
 
     def action_quit(self) -> None:  # type: ignore[override]
