@@ -19,8 +19,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.css.query import NoMatches
-from textual.events import Key, Resize
-from textual.screen import ModalScreen
+from textual.events import Key, Resize, ScreenResume
+from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, ListView, Static
 
@@ -30,6 +30,7 @@ from stsdebug.tui import display
 from stsdebug.tui.live import LiveRuns
 from stsdebug.tui.palette import StsdebugCommands
 from stsdebug.tui.run_state import RunView
+from stsdebug.tui.startup import resume_gc
 from stsdebug.tui.widgets.detail import DetailPane
 from stsdebug.tui.widgets.filter import FilterBox
 from stsdebug.tui.widgets.footer import KeyFooter
@@ -52,6 +53,20 @@ WIDE = 120  # from here the stage list gets wider and shows summaries
 FOOTER_WIDE = 100  # from here the footer has room for every key and the palette
 SPIN_INTERVAL = 0.1
 WATCH_S = 30.0  # W: run again this long after the previous run started
+
+
+class MainScreen(Screen[None]):
+    """The screen of the trace. Its widgets are styled as they mount, moments before it is
+    first shown; the restyle of every widget that Textual does when a screen is shown would
+    repeat that work before the first frame, so the first showing skips it."""
+
+    _shown_once = False
+
+    def on_screen_resume(self, event: ScreenResume) -> None:
+        # Runs before Screen's own handler, which reads the flag.
+        if not self._shown_once:
+            self._shown_once = True
+            event.refresh_styles = False
 
 
 class StsdebugApp(LiveRuns):
@@ -124,6 +139,9 @@ class StsdebugApp(LiveRuns):
         self._run_started = 0.0
 
     # --- layout -------------------------------------------------------------
+    def get_default_screen(self) -> Screen[None]:
+        return MainScreen(id="_default")
+
     def compose(self) -> ComposeResult:
         yield TraceHeader(id="header")
         yield PipelineStrip(ascii_only=self.ascii_only, id="pipeline")
@@ -142,6 +160,10 @@ class StsdebugApp(LiveRuns):
         # Sized now, so that the footer's first keys are already those of this width.
         self._wide_footer = self.size.width >= FOOTER_WIDE
         yield KeyFooter(compact=True, id="footer", show_command_palette=self._wide_footer)
+
+    def on_ready(self) -> None:
+        # The first frame is drawn: the collector, if paused for the start, runs again.
+        resume_gc()
 
     def on_mount(self) -> None:
         self._apply_size(self.size.width, self.size.height)
