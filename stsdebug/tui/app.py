@@ -143,6 +143,8 @@ class StsdebugApp(LiveRuns):
         return MainScreen(id="_default")
 
     def compose(self) -> ComposeResult:
+        # Before any widget is styled: a class set on the screen later restyles every one.
+        self._size_classes(self.size.width, self.size.height)
         yield TraceHeader(id="header")
         yield PipelineStrip(ascii_only=self.ascii_only, id="pipeline")
         yield VerdictBanner(id="verdict")
@@ -183,11 +185,16 @@ class StsdebugApp(LiveRuns):
     def on_resize(self, event: Resize) -> None:
         self._apply_size(event.size.width, event.size.height)
 
-    def _apply_size(self, width: int, height: int) -> None:
+    def _size_classes(self, width: int, height: int) -> bool:
+        """Set the screen's classes for this size; whether it is too small."""
         small = width < MIN_WIDTH or height < MIN_HEIGHT
         screen = self.default_screen  # not a dialog that may be on top
         screen.set_class(small, "-too-small")
         screen.set_class(width >= WIDE, "-wide")
+        return small
+
+    def _apply_size(self, width: int, height: int) -> None:
+        small = self._size_classes(width, height)
         wide_footer = width >= FOOTER_WIDE
         if wide_footer != self._wide_footer:
             # Rebuilding the footer is costly: only when it crosses the width.
