@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import html
 import json
 import re
@@ -81,6 +82,9 @@ class _Rule:
     ``needles`` and ``gate`` (the same pattern without IGNORECASE, searched in the
     lower-cased text) are necessary conditions that are many times cheaper than the
     case-insensitive substitution, which then only runs on lines that may hold a secret.
+    Both are compiled when first needed: compiling every rule costs about 20 ms, paid by
+    every command that imports this module (the TUI's first frame among them), and most
+    texts never get past the needles.
     """
 
     def __init__(
@@ -94,9 +98,17 @@ class _Rule:
     ) -> None:
         self.name = name
         self.needles = needles  # one of these is in every match (lower case): the cheapest test
-        self.pattern = re.compile(source, re.I if ignore_case else 0)
-        self.gate = re.compile(source)
+        self.source = source
+        self.flags = re.I if ignore_case else 0
         self.repl = repl
+
+    @functools.cached_property
+    def pattern(self) -> re.Pattern[str]:
+        return re.compile(self.source, self.flags)
+
+    @functools.cached_property
+    def gate(self) -> re.Pattern[str]:
+        return re.compile(self.source)
 
     def may_match(self, low: str) -> bool:
         return any(n in low for n in self.needles) and self.gate.search(low) is not None

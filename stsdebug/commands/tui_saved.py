@@ -22,16 +22,22 @@ def need_terminal() -> None:
 
 def open_saved(load: str) -> int:
     """Show the trace saved in ``load``; the TUI's exit code."""
-    from stsdebug.redact import redact_trace
+    from stsdebug.tui.startup import pause_gc, resume_gc
 
-    path = Path(load)
-    # UsageError (exit 2) for anything not a trace; redacted again, as `report` does, since a
-    # hand-edited trace may hold anything (and the TUI can save it).
-    trace = redact_trace(TraceResult.load(path), where="tui")
-    need_terminal()
-    from stsdebug.tui.app import run_tui
+    pause_gc()  # until the first frame (see stsdebug.tui.startup)
+    try:
+        from stsdebug.redact import redact_trace
 
-    return run_tui(None, trace, loaded_from=path)
+        path = Path(load)
+        # UsageError (exit 2) for anything not a trace; redacted again, as `report` does, since a
+        # hand-edited trace may hold anything (and the TUI can save it).
+        trace = redact_trace(TraceResult.load(path), where="tui")
+        need_terminal()
+        from stsdebug.tui.app import run_tui
+
+        return run_tui(None, trace, loaded_from=path)
+    finally:
+        resume_gc()  # the app has already, unless it never drew
 
 
 __all__ = ["interactive", "need_terminal", "open_saved"]

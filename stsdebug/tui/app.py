@@ -12,32 +12,39 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.css.query import NoMatches
-from textual.events import Key, Resize
-from textual.screen import ModalScreen
+from textual.events import Key, Resize, ScreenResume
+from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, ListView, Static
 
 from stsdebug import __version__
 from stsdebug.model import TraceResult
-from stsdebug.settings import Settings
-from stsdebug.tui import display, files
+from stsdebug.tui import display
 from stsdebug.tui.live import LiveRuns
 from stsdebug.tui.palette import StsdebugCommands
 from stsdebug.tui.run_state import RunView
-from stsdebug.tui.runner import Runner
-from stsdebug.tui.screens import HelpScreen, IntegrationScreen, probe_confirm, window_prompt
+from stsdebug.tui.startup import resume_gc
 from stsdebug.tui.widgets.detail import DetailPane
 from stsdebug.tui.widgets.filter import FilterBox
+from stsdebug.tui.widgets.footer import KeyFooter
 from stsdebug.tui.widgets.header import TraceHeader
 from stsdebug.tui.widgets.pipeline import PipelineStrip
 from stsdebug.tui.widgets.stage_list import StageList
 from stsdebug.tui.widgets.verdict import NextStep, VerdictBanner
+
+if TYPE_CHECKING:
+    from stsdebug.settings import Settings
+    from stsdebug.tui.runner import Runner
+
+# Saving (stsdebug.tui.files) and the dialogs (stsdebug.tui.screens) are imported by the keys
+# that use them: the first frame waits for every import before it.
 
 # Below this the layout cannot show the strip, the list and the detail side by side.
 MIN_WIDTH = 60
@@ -46,6 +53,20 @@ WIDE = 120  # from here the stage list gets wider and shows summaries
 FOOTER_WIDE = 100  # from here the footer has room for every key and the palette
 SPIN_INTERVAL = 0.1
 WATCH_S = 30.0  # W: run again this long after the previous run started
+
+
+class MainScreen(Screen[None]):
+    """The screen of the trace. Its widgets are styled as they mount, moments before it is
+    first shown; the restyle of every widget that Textual does when a screen is shown would
+    repeat that work before the first frame, so the first showing skips it."""
+
+    _shown_once = False
+
+    def on_screen_resume(self, event: ScreenResume) -> None:
+        # Runs before Screen's own handler, which reads the flag.
+        if not self._shown_once:
+            self._shown_once = True
+            event.refresh_styles = False
 
 
 class StsdebugApp(LiveRuns):
@@ -118,7 +139,12 @@ class StsdebugApp(LiveRuns):
         self._run_started = 0.0
 
     # --- layout -------------------------------------------------------------
+    def get_default_screen(self) -> Screen[None]:
+        return MainScreen(id="_default")
+
     def compose(self) -> ComposeResult:
+        # Before any widget is styled: a class set on the screen later restyles every one.
+        self._size_classes(self.size.width, self.size.height)
         yield TraceHeader(id="header")
         yield PipelineStrip(ascii_only=self.ascii_only, id="pipeline")
         yield VerdictBanner(id="verdict")
@@ -133,7 +159,13 @@ class StsdebugApp(LiveRuns):
                 )
                 yield DetailPane(id="detail")
         yield Static(id="too-small")
-        yield Footer(compact=True, id="footer")
+        # Sized now, so that the footer's first keys are already those of this width.
+        self._wide_footer = self.size.width >= FOOTER_WIDE
+        yield KeyFooter(compact=True, id="footer", show_command_palette=self._wide_footer)
+
+    def on_ready(self) -> None:
+        # The first frame is drawn: the collector, if paused for the start, runs again.
+        resume_gc()
 
     def on_mount(self) -> None:
         self._apply_size(self.size.width, self.size.height)
@@ -153,11 +185,16 @@ class StsdebugApp(LiveRuns):
     def on_resize(self, event: Resize) -> None:
         self._apply_size(event.size.width, event.size.height)
 
-    def _apply_size(self, width: int, height: int) -> None:
+    def _size_classes(self, width: int, height: int) -> bool:
+        """Set the screen's classes for this size; whether it is too small."""
         small = width < MIN_WIDTH or height < MIN_HEIGHT
         screen = self.default_screen  # not a dialog that may be on top
         screen.set_class(small, "-too-small")
         screen.set_class(width >= WIDE, "-wide")
+        return small
+
+    def _apply_size(self, width: int, height: int) -> None:
+        small = self._size_classes(width, height)
         wide_footer = width >= FOOTER_WIDE
         if wide_footer != self._wide_footer:
             # Rebuilding the footer is costly: only when it crosses the width.
@@ -309,6 +346,7 @@ class StsdebugApp(LiveRuns):
         if self._read_only():
             return
         from stsdebug.integrations import load_catalog
+        from stsdebug.tui.screens import IntegrationScreen
 
         def picked(name: str | None) -> None:
             if name and self.settings is not None:
@@ -322,6 +360,7 @@ class StsdebugApp(LiveRuns):
         if self._read_only():
             return
         assert self.settings is not None
+        from stsdebug.tui.screens import window_prompt
 
         def chosen(value: str | None) -> None:
             if value and self.settings is not None:
@@ -350,6 +389,7 @@ class StsdebugApp(LiveRuns):
                 self.start_run(replace(self.settings, probe=True))
 
         from stsdebug.stsversion import decide
+        from stsdebug.tui.screens import probe_confirm
 
         self.push_screen(probe_confirm(settings.receiver, settings.probe_host, decide(settings).version),
                          answered)
@@ -361,11 +401,15 @@ class StsdebugApp(LiveRuns):
         return trace
 
     def action_save(self) -> None:
+        from stsdebug.tui import files
+
         trace = self._finished_trace()
         if trace is not None:
             self._save("Save the JSON trace", files.default_name(trace, "json"), files.as_json(trace))
 
     def action_export(self) -> None:
+        from stsdebug.tui import files
+
         trace = self._finished_trace()
         if trace is None:
             return
@@ -377,6 +421,8 @@ class StsdebugApp(LiveRuns):
         self._save("Export the HTML report", files.default_name(trace, "html"), page)
 
     def _save(self, title: str, default: str, text: str) -> None:
+        from stsdebug.tui import files
+
         protected = [self.loaded_from] if self.loaded_from else []
         files.save(self, title, default, text, cwd=self.cwd, protected=protected)
 
@@ -408,6 +454,8 @@ class StsdebugApp(LiveRuns):
         self._show_detail()
 
     def action_help(self) -> None:
+        from stsdebug.tui.screens import HelpScreen
+
         self.push_screen(HelpScreen(self.marks))
 
     def action_quit(self) -> None:  # type: ignore[override]

@@ -12,24 +12,21 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
+from typing import TYPE_CHECKING
 
 from textual.app import App
 from textual.css.query import NoMatches
 from textual.timer import Timer
 
 from stsdebug.errors import StsdebugError
-from stsdebug.events import (
-    Event,
-    PlanDecided,
-    ProbeProgress,
-    StageFinished,
-    StageStarted,
-    TraceFinished,
-)
 from stsdebug.model import TraceResult
-from stsdebug.settings import Settings
 from stsdebug.tui.run_state import RunView
-from stsdebug.tui.runner import Runner, RunnerFailed, plan_of
+from stsdebug.tui.runner import RunnerFailed
+
+if TYPE_CHECKING:
+    from stsdebug.events import Event
+    from stsdebug.settings import Settings
+    from stsdebug.tui.runner import Runner
 
 
 class LiveRuns(App[int]):
@@ -87,6 +84,8 @@ class LiveRuns(App[int]):
             self.refresh_view()
             return
         assert self.runner is not None  # a live app always has one (see __init__)
+        from stsdebug.tui.runner import plan_of
+
         self.view.start(plan_of(self.runner, run_settings), integration)
         self.refresh_bindings()
         self.refresh_view()
@@ -100,6 +99,8 @@ class LiveRuns(App[int]):
 
     def _work(self, run_id: int, settings: Settings, cancel: threading.Event) -> None:
         """On the worker thread: run the trace, passing every event back to the app."""
+        from stsdebug.events import TraceFinished
+
         assert self.runner is not None
         try:
             trace = self.runner(settings, partial(self._post, run_id), cancel)
@@ -125,6 +126,15 @@ class LiveRuns(App[int]):
             self._apply_event(event)
 
     def _apply_event(self, event: Event | RunnerFailed) -> None:
+        # Here, not at the top: a saved trace shows no events, and its first frame waits for imports.
+        from stsdebug.events import (
+            PlanDecided,
+            ProbeProgress,
+            StageFinished,
+            StageStarted,
+            TraceFinished,
+        )
+
         view = self.view
         if isinstance(event, PlanDecided):
             view.replan(list(event.stages))

@@ -9,10 +9,13 @@ cancelled stay ``cancelled`` whatever the trace later reports for them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from stsdebug.model import Hop, StageResult, Status, TraceResult
-from stsdebug.tracediff import StageChange
 from stsdebug.tui.display import CANCELLED, PENDING, RUNNING, elapsed
+
+if TYPE_CHECKING:  # tracediff itself is needed only by watch mode
+    from stsdebug.tracediff import StageChange
 
 IDLE = "idle"
 DONE = "done"

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from stsdebug.events import Event
-from stsdebug.model import TraceResult
-from stsdebug.settings import Settings
+if TYPE_CHECKING:  # for the types only: the TUI imports this module before its first frame
+    from stsdebug.events import Event
+    from stsdebug.model import TraceResult
+    from stsdebug.settings import Settings
 
-OnEvent = Callable[[Event], None]
+OnEvent = Callable[["Event"], None]
 
 
 class Runner(Protocol):

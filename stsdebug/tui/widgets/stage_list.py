@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.widgets import Label, ListItem, ListView
 
-from stsdebug.tracediff import StageChange
 from stsdebug.tui.display import RUNNING, WORDS, elapsed, one_line
 from stsdebug.tui.run_state import StageView
 from stsdebug.tui.widgets.verdict import STATUS_CLASSES
+
+if TYPE_CHECKING:  # tracediff itself is needed only by watch mode
+    from stsdebug.tracediff import StageChange
 
 CHANGE_CLASSES = ("-changed-worse", "-changed-better", "-changed-changed", "-changed-unchecked",
                   "-changed-added", "-changed-removed")
