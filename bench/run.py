@@ -335,12 +335,25 @@ with them):
   benchmark's log, where a sixth of the lines name one). Each line that can matter (a trigger
   word, a traceback and its neighbours, the first line naming a check) still goes through the
   line parser: 7-10 us, less for a forwarder message seen before (remembered with its finding).
-* **TUI first paint.** The CPU to the first frame is about 2x the minimal app's (0.36-0.38 s
-  against 0.18-0.19 s). Measured by taking parts away: stsdebug's own imports and reading the
-  trace 0.03 s; composing header, strip, banner, list, filter and detail 0.05 s (CSS included);
-  the app's stylesheet 0.05 s; filling them before the first frame (sizes, the verdict stage
-  selected, every pane drawn) 0.07 s, spread over its parts (no one part costs more than
-  0.02 s). What remains is Textual laying out and styling a full screen, not stsdebug's work.
+* **TUI first paint.** The CPU to the first frame is about 1.4x the minimal app's (0.27 s
+  against 0.19 s, both sizes; wall 0.28-0.29 s against 0.23 s; was 0.41 s of CPU, 2.2x): medians
+  of 9 runs of `bench/tui_first_paint.py`, the old code, the new and the minimal app
+  interleaved, load average 1-2, 2026-12-06; CPU in clock ticks of 10 ms. Cut, in the order
+  done (CPU): the footer 0.04 s (Textual's Footer has no keys in its first frame and is rebuilt after every
+  bindings update: three rebuilds of ten keys, and a layout pass each, came before "Quit" was
+  on screen; `KeyFooter` lists its keys when it mounts and rebuilds only when they change, so
+  the first frame has the banner and the footer); compiling the redaction rules when first
+  needed 0.02 s (22 regular expressions were compiled on import); importing saving, dialogs,
+  events and watch mode's diff when used 0.01 s; the main screen's first showing no longer
+  restyles every widget that was styled as it mounted (about 100, each styled twice) 0.02 s,
+  and on a wide terminal (`-wide`, set on the screen before its widgets are styled) under 0.01 s;
+  the cyclic garbage collector paused from the start of `tui --load` to the first frame 0.03 s
+  (it walked the objects of Textual's import again and again). What remains: importing Textual
+  (as the minimal app does; stsdebug's own imports and reading the trace are within 0.01 s of
+  it) and building and laying out about 100 widgets against the minimal app's dozen, 0.08 s
+  against 0.02 s; taking parts away, filling the strip, the stage list and the detail 0.03 s,
+  the stage rows' 36 labels 0.01 s, the stylesheet and the filter box below what 15 runs
+  can tell.
 * **Kafka growth.** stsdebug's CPU in the stage is flat (1.1x: the same requests and at most
   2,000 records decoded); the wall time grows with Tansu's own cost per request on a
   1,000,000-record partition (ListOffsets, the offsets_for_times answer and the fetch that
