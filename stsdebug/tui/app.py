@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.css.query import NoMatches
-from textual.events import Key, Resize, ScreenResume
+from textual.events import Key, Resize
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, ListView, Static
@@ -28,6 +28,7 @@ from stsdebug import __version__
 from stsdebug.model import TraceResult
 from stsdebug.tui import display
 from stsdebug.tui.live import LiveRuns
+from stsdebug.tui.main_screen import MainScreen
 from stsdebug.tui.palette import StsdebugCommands
 from stsdebug.tui.run_state import RunView
 from stsdebug.tui.startup import resume_gc
@@ -53,20 +54,6 @@ WIDE = 120  # from here the stage list gets wider and shows summaries
 FOOTER_WIDE = 100  # from here the footer has room for every key and the palette
 SPIN_INTERVAL = 0.1
 WATCH_S = 30.0  # W: run again this long after the previous run started
-
-
-class MainScreen(Screen[None]):
-    """The screen of the trace. Its widgets are styled as they mount, moments before it is
-    first shown; the restyle of every widget that Textual does when a screen is shown would
-    repeat that work before the first frame, so the first showing skips it."""
-
-    _shown_once = False
-
-    def on_screen_resume(self, event: ScreenResume) -> None:
-        # Runs before Screen's own handler, which reads the flag.
-        if not self._shown_once:
-            self._shown_once = True
-            event.refresh_styles = False
 
 
 class StsdebugApp(LiveRuns):
