@@ -21,11 +21,11 @@ from stsdebug.census import (
 )
 from stsdebug.errors import SourceError
 from stsdebug.integrations import load_catalog
-from stsdebug.promnames import stored_prefix
 from stsdebug.stages import freshness
 from stsdebug.stages.base import Context
 from stsdebug.stages.freshness import Cadence
 from stsdebug.stages.scope import Group, groups_of
+from stsdebug.stages.v6.census import integration_series
 
 STATE = {freshness.FRESH: FRESH, freshness.STALE: STALE, freshness.UNSEEN: UNSEEN}
 
@@ -81,16 +81,11 @@ def _stored_groups(ctx: Context, census: Census) -> dict[str, Group]:
     groups: dict[str, Group] = {}
     claimed: set[str] = set()
     for i in load_catalog().values():
-        stored = [p for p in (stored_prefix(x) for x in i.metric_prefixes) if p in census.prefixes]
+        stored, series, newest = integration_series(census, i)
         if not stored or i.name == "custom":
             continue
         claimed.update(stored)
-        g = groups[i.name] = Group(i.name, i.kind, stored)
-        for p in stored:
-            pc = census.prefixes[p]
-            g.records += pc.records
-            if pc.newest is not None and (g.newest is None or pc.newest > g.newest):
-                g.newest = pc.newest
+        g = groups[i.name] = Group(i.name, i.kind, stored, series, newest)
         cad = (Cadence(i.interval_s, f"the catalog's default for {i.name}") if i.interval_s
                else freshness.cadence([]))
         g.cadence, g.state = cad, freshness.judge(g.newest, ctx.now, cad).state

@@ -14,7 +14,7 @@ import math
 from typing import TYPE_CHECKING
 
 from stsdebug.census import Census
-from stsdebug.integrations import load_catalog
+from stsdebug.integrations import Integration, load_catalog
 from stsdebug.promnames import prefix_regex, quote, selector, stored_prefix
 from stsdebug.stages.v6.common import configured
 from stsdebug.stages.v6.series import newest_expr
@@ -35,6 +35,15 @@ def catalog_prefixes(extra: tuple[str, ...] = ()) -> list[str]:
 
 def _tag(expr: str, stat: str) -> str:
     return f'label_replace({expr}, "stat", {quote(stat)}, "__name__", ".*")'
+
+
+def integration_series(census: Census, entry: Integration) -> tuple[list[str], int, float | None]:
+    """A catalog integration in the census: its stored prefixes found there, their series in
+    the window and the newest sample of any."""
+    found = [p for p in (stored_prefix(x) for x in entry.metric_prefixes) if p in census.prefixes]
+    series = sum(census.prefixes[p].records for p in found)
+    times = [t for p in found if (t := census.prefixes[p].newest) is not None]
+    return found, series, (max(times) if times else None)
 
 
 def census_query(prefixes: list[str], own: str | None, seconds: float) -> str:

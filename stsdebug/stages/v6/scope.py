@@ -20,6 +20,7 @@ from stsdebug.model import Evidence, Figures, Hint, StageResult, Status, Table
 from stsdebug.promnames import stored_prefix
 from stsdebug.stages.base import Context
 from stsdebug.stages.phrases import age, age_text, listing
+from stsdebug.stages.v6.census import integration_series
 
 TITLE = "Scale of impact"
 BUDGET_CALLS = 4.0
@@ -101,10 +102,7 @@ def _integrations(ctx: Context, census: Census) -> tuple[list[list[object]], set
         prefixes = [stored_prefix(p) for p in entry.metric_prefixes]
         if not prefixes:
             continue
-        counts = [census.prefixes[p] for p in prefixes if p in census.prefixes]
-        series = sum(pc.records for pc in counts)
-        times = [pc.newest for pc in counts if pc.newest is not None]
-        newest = max(times) if times else None
+        _, series, newest = integration_series(census, entry)
         is_fresh = _fresh(ctx, entry, series, newest)
         if is_fresh:
             fresh.add(entry.name)
