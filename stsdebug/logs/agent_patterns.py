@@ -109,8 +109,8 @@ _FORWARDER_CONTEXT_RE = re.compile(
 CAUSES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (SCHEME, re.compile(r'unsupported protocol scheme "[^"]*"')),
     # Before the others: "proxyconnect tcp: dial tcp 10.1.1.1:3128: connect: connection refused"
-    # is the proxy refusing, not the receiver. A proxy that refuses CONNECT gives its status
-    # text (net/http transport.go: "Proxy Authentication Required", "Forbidden" after it).
+    # is the proxy refusing, not the receiver. A proxy that refuses CONNECT surfaces as its
+    # status text alone (net/http transport.go), e.g. "Proxy Authentication Required".
     (PROXY, re.compile(r'proxyconnect tcp: [^"\n]*?(?=, dropping|"|$)|Proxy Authentication Required')),
     (TIMEOUT, re.compile(r"TLS handshake timeout")),
     (DNS, re.compile(
